@@ -1,0 +1,5 @@
+"""The HQ service: ingest, verification, dispatch, monitoring."""
+
+
+class HqError(Exception):
+    """Root of every error raised by the hq package."""
