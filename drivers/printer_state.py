@@ -1,0 +1,37 @@
+"""Printer states shared by receipt and label printers: values, not exceptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PrinterState(StrEnum):
+    """What a printer can be doing, from the queue's point of view."""
+
+    OK = "ok"
+    PAPER_LOW = "paper_low"
+    PAPER_OUT = "paper_out"
+    COVER_OPEN = "cover_open"
+    RIBBON_OUT = "ribbon_out"
+    JAM = "jam"
+    PAUSED = "paused"
+    ERROR = "error"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class PrinterStatus:
+    """One status reading; `detail` lists every condition seen, `state` the one that matters most."""
+
+    state: PrinterState
+    detail: tuple[str, ...] = ()
+    drawer_open: bool | None = None
+
+    @property
+    def ready(self) -> bool:
+        """True when the printer can take a job now (paper low still prints)."""
+        return self.state in (PrinterState.OK, PrinterState.PAPER_LOW)
+
+
+OFFLINE = PrinterStatus(PrinterState.OFFLINE, ("no reply",))
