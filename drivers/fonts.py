@@ -20,7 +20,7 @@ CANDIDATES: tuple[tuple[str, int], ...] = (
 ENV_VAR = "STORELINK_CJK_FONT"
 
 
-class FontMissing(DriverError):
+class FontMissingError(DriverError):
     """No CJK font is installed or the configured one cannot be read."""
 
 
@@ -30,12 +30,12 @@ def find_cjk_font() -> tuple[str, int]:
     if env:
         path, _, idx = env.partition("#")
         if not Path(path).is_file():
-            raise FontMissing(f"{ENV_VAR}={env}: no such file")
+            raise FontMissingError(f"{ENV_VAR}={env}: no such file")
         return path, int(idx or 0)
-    for path, idx in CANDIDATES:
-        if Path(path).is_file():
-            return path, idx
-    raise FontMissing("no CJK font found: install fonts-wqy-zenhei (apt-get install "
+    for candidate, face in CANDIDATES:
+        if Path(candidate).is_file():
+            return candidate, face
+    raise FontMissingError("no CJK font found: install fonts-wqy-zenhei (apt-get install "
                       f"fonts-wqy-zenhei) or set {ENV_VAR}=/path/to/font.ttc#index")
 
 
@@ -46,4 +46,4 @@ def cjk_font(size: int) -> ImageFont.FreeTypeFont:
     try:
         return ImageFont.truetype(path, size, index=idx)
     except OSError as e:
-        raise FontMissing(f"{path}: {e}") from None
+        raise FontMissingError(f"{path}: {e}") from None

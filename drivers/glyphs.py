@@ -1,4 +1,4 @@
-"""Rasterize text into 1-bit bitmaps on a fixed cell grid, so raster and native text lay out alike."""
+"""Rasterize text into 1-bit bitmaps on a fixed cell grid, so raster and native text align."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def text_bitmap(text: str, widths: Sequence[int], *, cell_w: int = CELL_W, cell_
     for ch, w in zip(text, widths, strict=True):
         box_w = w * cell_w
         if w and not ch.isspace():
-            left, top, right, bottom = font.getbbox(ch)
+            left, _top, right, _bottom = font.getbbox(ch)
             gw = right - left
             gx = x + max((box_w - gw) // 2, 0) - left
             gy = (cell_h - (font.size + 2)) // 2 + 1

@@ -22,7 +22,7 @@ class PrinterState(StrEnum):
 
 @dataclass(frozen=True)
 class PrinterStatus:
-    """One status reading; `detail` lists every condition seen, `state` the one that matters most."""
+    """One status reading: `detail` lists every condition seen, `state` the one that matters."""
 
     state: PrinterState
     detail: tuple[str, ...] = ()

@@ -74,12 +74,12 @@ def profile_from_mapping(name: str, raw: Mapping[str, object], path: str,
         elif key == "language":
             if v not in LANGUAGES:
                 raise InvalidInput(p, f"must be one of {', '.join(LANGUAGES)}")
-        elif key == "dbcs":
-            if v not in DBCS_MODES:
-                raise InvalidInput(p, f"must be one of {', '.join(DBCS_MODES)}")
-        elif key == "code_pages":
-            v = _code_pages(v, p)
-        values[key] = v
+        elif key == "dbcs" and v not in DBCS_MODES:
+            raise InvalidInput(p, f"must be one of {', '.join(DBCS_MODES)}")
+        if key == "code_pages":
+            values[key] = _code_pages(v, p)
+        else:
+            values[key] = v
     start = base if base is not None else PrinterProfile(name=name)
     return replace(start, name=name, **values)  # type: ignore[arg-type]
 

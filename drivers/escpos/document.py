@@ -206,15 +206,12 @@ def validate_barcode(kind: str, data: str, path: str) -> None:
         if len(data) == n and ean_check_digit(data[:-1]) != int(data[-1]):
             raise InvalidInput(path, f"{kind} check digit is wrong "
                                      f"(expected {ean_check_digit(data[:-1])})")
-    elif kind == "ITF":
-        if not (data.isascii() and data.isdigit()) or len(data) % 2 or not data:
-            raise InvalidInput(path, "ITF needs an even number of digits")
-    elif kind == "CODE39":
-        if not _CODE39.match(data):
-            raise InvalidInput(path, "CODE39 takes 0-9, A-Z, space and - . $ / + %")
-    elif kind == "CODE128":
-        if not data or not all(32 <= ord(c) < 127 for c in data):
-            raise InvalidInput(path, "CODE128 takes printable ASCII")
+    elif kind == "ITF" and (not (data.isascii() and data.isdigit()) or len(data) % 2 or not data):
+        raise InvalidInput(path, "ITF needs an even number of digits")
+    elif kind == "CODE39" and not _CODE39.match(data):
+        raise InvalidInput(path, "CODE39 takes 0-9, A-Z, space and - . $ / + %")
+    elif kind == "CODE128" and (not data or not all(32 <= ord(c) < 127 for c in data)):
+        raise InvalidInput(path, "CODE128 takes printable ASCII")
     if len(data) > 80:
         raise InvalidInput(path, "longer than 80 characters")
 
