@@ -25,6 +25,9 @@ def text_bitmap(text: str, widths: Sequence[int], *, cell_w: int = CELL_W, cell_
     draw = ImageDraw.Draw(img)
     draw.fontmode = "1"
     font = cjk_font(max(cell_h - 2, 8))
+    # Centre a Han glyph's ink box in the cell; descenders and '_' then stay inside it too.
+    _, han_top, _, han_bottom = font.getbbox("中")
+    gy = (cell_h - (han_bottom - han_top)) // 2 - han_top
     x = 0
     for ch, w in zip(text, widths, strict=True):
         box_w = w * cell_w
@@ -32,7 +35,6 @@ def text_bitmap(text: str, widths: Sequence[int], *, cell_w: int = CELL_W, cell_
             left, _top, right, _bottom = font.getbbox(ch)
             gw = right - left
             gx = x + max((box_w - gw) // 2, 0) - left
-            gy = (cell_h - (font.size + 2)) // 2 + 1
             draw.text((gx, gy), ch, font=font, fill=0)
             if bold:
                 draw.text((gx + 1, gy), ch, font=font, fill=0)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drivers.escpos.document import Cell, Columns, Rule, Text
+from drivers.escpos.document import Barcode, Cell, Columns, Rule, Text
+from drivers.textwidth import text_columns
 
 
 def center(text: str, *, bold: bool = False, size: int = 1) -> Text:
@@ -11,14 +12,33 @@ def center(text: str, *, bold: bool = False, size: int = 1) -> Text:
 
 
 def kv(columns: int, left: str, right: str) -> Columns:
-    """Two texts on one row, the first flush left and the second flush right."""
-    half = columns // 2
-    return Columns((Cell(left, None), Cell(right, half, "right")))
+    """Two texts on one row, the first flush left and the second flush right; wraps if too long."""
+    need = text_columns(right)
+    if text_columns(left) + need > columns:
+        need = columns // 2
+    return Columns((Cell(left, None), Cell(right, max(need, 1), "right")))
 
 
-def amount_row(columns: int, label: str, amount: str) -> Columns:
+def title(text: str, columns: int) -> Text:
+    """A bold centred heading, doubled in size when it still fits on one line."""
+    size = 2 if text_columns(text) * 2 <= columns else 1
+    return center(text, bold=True, size=size)
+
+
+def amount_row(columns: int, label: str, amount: str, *, bold: bool = False) -> Columns:
     """A label on the left and an amount flush right."""
-    return Columns((Cell(label, None), Cell(amount, min(16, columns // 2), "right")))
+    return Columns((Cell(label, None), Cell(amount, min(16, columns // 2), "right")), bold=bold)
+
+
+def code128(data: str, paper_dots: int, height: int = 60) -> Barcode | None:
+    """CODE128 of `data` at the widest module that fits the paper, or None if none fits."""
+    if not data or not all(32 <= ord(c) < 127 for c in data):
+        return None
+    modules = 11 * (len(data) + 3) + 2  # start + data + check + stop, code set B
+    for module in (2, 1):
+        if modules * module <= paper_dots:
+            return Barcode("CODE128", data, height=height, module=module)
+    return None
 
 
 def rule(char: str = "-") -> Rule:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from agent.templates import fields as f
-from agent.templates.blocks import amount_row, center, kv, rule
+from agent.templates.blocks import amount_row, center, kv, rule, title
 from drivers import InvalidInput
 from drivers.escpos.document import QR, Block, Cell, Columns, Cut, Document, Feed, Text
 from drivers.profiles import PrinterProfile
@@ -58,7 +58,7 @@ def build(data: Mapping[str, object], profile: PrinterProfile) -> Document:
     when = f.timestamp(data, "time", "data")
     cols = profile.columns
 
-    b: list[Block] = [center(store_name, bold=True, size=2)]
+    b: list[Block] = [title(store_name, cols)]
     for key, label in (("address", "地址"), ("phone", "电话")):
         if store.get(key) is not None:
             b.append(center(f"{label}: {f.text(store, key, 'data.store')}"))
@@ -95,7 +95,7 @@ def build(data: Mapping[str, object], profile: PrinterProfile) -> Document:
     b += [rule(), amount_row(cols, f"件数: {qty_total}", "")]
     if discount_total:
         b.append(amount_row(cols, "优惠合计", f"-{f.yuan(discount_total)}"))
-    b.append(Columns((Cell("应收", None), Cell(f"¥{f.yuan(total)}", None, "right")), bold=True))
+    b.append(amount_row(cols, "应收", f"¥{f.yuan(total)}", bold=True))
     for name, amount in pays:
         b.append(amount_row(cols, name, f.yuan(amount)))
     if change:

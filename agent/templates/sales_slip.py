@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from agent.templates import fields as f
-from agent.templates.blocks import amount_row, center, kv, rule
+from agent.templates.blocks import amount_row, center, code128, kv, rule
 from drivers import InvalidInput
-from drivers.escpos.document import Barcode, Block, Cell, Columns, Cut, Document, Feed, Text
+from drivers.escpos.document import Block, Cell, Columns, Cut, Document, Feed, Text
 from drivers.profiles import PrinterProfile
 
 
@@ -60,17 +60,12 @@ def build(data: Mapping[str, object], profile: PrinterProfile) -> Document:
     if f.integer(data, "total", "data", total) != total:
         raise InvalidInput("data.total", f"must equal the sum of line amounts = {total}")
     b += [rule(), amount_row(cols, "合计数量", str(qty_total)),
-          Columns((Cell("合计金额", None), Cell(f"¥{f.yuan(total)}", None, "right")), bold=True),
+          amount_row(cols, "合计金额", f"¥{f.yuan(total)}", bold=True),
           Text(f"大写: {f.yuan_upper(total)}")]
     note = data.get("note")
     if note is not None:
         b.append(Text(f"备注: {f.text(data, 'note', 'data')}"))
     b += [rule(), Feed(1), Text("客户签收: ____________"), Feed(1),
           Text("日期: ______年____月____日"), Feed(1),
-          Barcode("CODE128", order_no, height=60) if _code128(order_no) else Feed(1),
-          Feed(1), Cut()]
+          code128(order_no, profile.paper_dots) or Feed(1), Feed(1), Cut()]
     return Document(tuple(b))
-
-
-def _code128(s: str) -> bool:
-    return bool(s) and all(32 <= ord(c) < 127 for c in s)

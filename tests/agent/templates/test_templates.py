@@ -16,6 +16,7 @@ from agent.templates.fields import yuan, yuan_upper
 from agent.templates.picking_list import summed_items
 from drivers import InvalidInput
 from drivers.escpos.document import QR, Barcode, Cell, Columns, Text
+from drivers.escpos.encoder import encode
 from drivers.profiles import builtin_profiles, get_profile
 
 JOBS = Path(__file__).resolve().parents[3] / "examples" / "jobs"
@@ -46,6 +47,7 @@ def test_examples_build_under_every_profile(name: str, profile: str) -> None:
     for b in doc.blocks:
         if isinstance(b, Columns):
             assert sum(c.width or 0 for c in b.cells) <= p.columns
+    assert encode(doc, p).data.startswith(b"\x1b@")
 
 
 def test_receipt_carries_the_chinese_business_text() -> None:
