@@ -1,0 +1,230 @@
+"""Serial transport over a real pseudo-terminal: the test plays the printer on the master side."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import select
+import struct
+import termios
+import threading
+import time
+import tty
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from drivers import InvalidInput
+from drivers.transports.base import TransportError, query
+from drivers.transports.open import open_transport
+from drivers.transports.serial_port import SerialTarget, SerialTransport
+
+DLE_EOT_1 = b"\x10\x04\x01"
+XON, XOFF = b"\x11", b"\x13"
+RECEIPT = "冷冻水饺 500g ×3\r\n应收：¥45.00\n".encode("gb18030")
+DEADLINE_S = 30.0
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    """Poll `condition` until it holds; fail after a generous deadline."""
+    end = time.monotonic() + DEADLINE_S
+    while not condition():
+        assert time.monotonic() < end, "condition not reached"
+        time.sleep(0.001)
+
+
+@dataclass
+class Pty:
+    master: int
+    slave: int
+    name: str
+
+    def read_master(self, n: int) -> bytes:
+        """Read exactly `n` bytes the host sent."""
+        got = b""
+        end = time.monotonic() + DEADLINE_S
+        while len(got) < n:
+            assert time.monotonic() < end, f"only {got!r} arrived"
+            if select.select([self.master], [], [], 0.05)[0]:
+                got += os.read(self.master, n - len(got))
+        return got
+
+    def waiting_for_host(self) -> int:
+        """Bytes in the terminal's input queue, not yet read by the host."""
+        buf = fcntl.ioctl(self.slave, termios.FIONREAD, struct.pack("i", 0))
+        return int(struct.unpack("i", buf)[0])
+
+
+@pytest.fixture
+def pty() -> Iterator[Pty]:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    p = Pty(master, slave, os.ttyname(slave))
+    yield p
+    for fd in (p.slave, p.master):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def unprivileged() -> Iterator[None]:
+    """Run the block without root's power to open any file (as nobody), if we are root."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.setegid(65534)
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+def test_bytes_pass_unchanged_both_ways(pty: Pty) -> None:
+    t = open_transport(SerialTarget(pty.name))
+    try:
+        t.write(RECEIPT)
+        assert pty.read_master(len(RECEIPT)) == RECEIPT  # raw: no \n -> \r\n translation
+        os.write(pty.master, b"\x12\x00")
+        assert t.read(1, DEADLINE_S) == b"\x12"
+        assert t.read(8, DEADLINE_S) == b"\x00"
+        assert t.read(8, 0.0) == b""
+    finally:
+        t.close()
+
+
+def test_query_discards_waiting_bytes_and_gets_the_answer(pty: Pty) -> None:
+    t = open_transport(SerialTarget(pty.name, 115200))
+    os.write(pty.master, b"\x99\x99")  # noise from before, e.g. a power-on banner
+    wait_for(lambda: pty.waiting_for_host() == 2)
+
+    def printer() -> None:
+        assert pty.read_master(len(DLE_EOT_1)) == DLE_EOT_1
+        os.write(pty.master, b"\x16")
+
+    thread = threading.Thread(target=printer)
+    thread.start()
+    try:
+        assert query(t, DLE_EOT_1, 1, DEADLINE_S) == b"\x16"
+    finally:
+        thread.join(DEADLINE_S)
+        t.close()
+
+
+def test_query_returns_none_when_the_printer_is_silent(pty: Pty) -> None:
+    t = open_transport(SerialTarget(pty.name))
+    try:
+        assert query(t, DLE_EOT_1, 1, 0.2) is None
+        assert pty.read_master(3) == DLE_EOT_1
+    finally:
+        t.close()
+
+
+@pytest.mark.parametrize(
+    ("flow", "cflag", "iflag"),
+    [("none", 0, 0), ("rtscts", termios.CRTSCTS, 0),
+     ("xonxoff", 0, termios.IXON | termios.IXOFF), ("dsrdtr", 0, 0)],
+)
+def test_line_settings_reach_the_terminal(pty: Pty, flow: str, cflag: int, iflag: int) -> None:
+    t = open_transport(SerialTarget(pty.name, 19200, stopbits=2, flow=flow))  # type: ignore[arg-type]
+    try:
+        attrs = termios.tcgetattr(pty.slave)
+        assert attrs[4] == attrs[5] == termios.B19200
+        assert attrs[2] & termios.CSTOPB
+        assert attrs[2] & termios.CRTSCTS == cflag
+        assert attrs[0] & (termios.IXON | termios.IXOFF) == iflag
+    finally:
+        t.close()
+
+
+def test_xoff_from_the_printer_holds_the_host_until_xon(pty: Pty) -> None:
+    t = open_transport(SerialTarget(pty.name, flow="xonxoff", write_timeout=0.1))
+    os.write(pty.master, XOFF)
+    sent = 0
+
+    def held() -> bool:
+        nonlocal sent
+        try:
+            t.write(b".")
+        except TransportError as e:
+            assert e.reason == "timeout"
+            return True
+        sent += 1
+        return False
+
+    try:
+        wait_for(held)
+        os.write(pty.master, XON)
+        t.write(b"after")
+        assert pty.read_master(sent + 5) == b"." * sent + b"after"
+    finally:
+        t.close()
+
+
+def test_a_printer_that_stops_reading_times_out_the_write(pty: Pty) -> None:
+    t = open_transport(SerialTarget(pty.name, write_timeout=0.2))
+    try:
+        with pytest.raises(TransportError) as info:
+            t.write(bytes(1024 * 1024))  # far beyond the terminal's buffers; nobody reads
+        assert info.value.reason == "timeout"
+    finally:
+        t.close()
+
+
+def test_a_missing_device_is_not_found(tmp_path: Path) -> None:
+    with pytest.raises(TransportError) as info:
+        open_transport(SerialTarget(str(tmp_path / "ttyUSB9")))
+    assert info.value.reason == "not_found"
+    assert "ttyUSB9" in info.value.message
+
+
+def test_permission_denied_names_the_dialout_group(tmp_path: Path) -> None:
+    denied = tmp_path / "ttyS9"
+    denied.write_bytes(b"")
+    denied.chmod(0)
+    with unprivileged(), pytest.raises(TransportError) as info:
+        open_transport(SerialTarget(str(denied)))
+    assert info.value.reason == "permission"
+    assert "dialout" in info.value.message
+
+
+def test_a_port_held_by_another_transport_is_busy(pty: Pty) -> None:
+    first = open_transport(SerialTarget(pty.name))
+    try:
+        with pytest.raises(TransportError) as info:
+            open_transport(SerialTarget(pty.name))
+        assert info.value.reason == "busy"
+    finally:
+        first.close()
+    open_transport(SerialTarget(pty.name)).close()  # free again
+
+
+def test_the_device_going_away_is_a_disconnect(pty: Pty) -> None:
+    t = open_transport(SerialTarget(pty.name))
+    os.close(pty.master)  # the USB-serial adapter was pulled
+    with pytest.raises(TransportError) as info:
+        t.read(1, DEADLINE_S)
+    assert info.value.reason == "disconnected"
+    t.close()
+    t.close()
+
+
+def test_targets_validate_and_describe_themselves() -> None:
+    with pytest.raises(InvalidInput) as info:
+        SerialTarget("/dev/ttyUSB0", parity="X")
+    assert info.value.field == "parity"
+    with pytest.raises(InvalidInput) as info:
+        SerialTarget("/dev/ttyUSB0", flow="hardware")  # type: ignore[arg-type]
+    assert info.value.field == "flow"
+    with pytest.raises(InvalidInput) as info:
+        SerialTarget("/dev/ttyUSB0", bytesize=9)
+    assert info.value.field == "bytesize"
+    t = SerialTransport(SerialTarget("/dev/ttyUSB0", 38400, flow="rtscts"))
+    assert t.description == "serial:///dev/ttyUSB0?baud=38400&mode=8N1&flow=rtscts"
+    with pytest.raises(TransportError) as err:
+        t.read(1, 0.0)
+    assert err.value.reason == "disconnected"
