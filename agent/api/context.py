@@ -1,0 +1,83 @@
+"""What the local API works on: the configuration, the queue, the event bus and the printers."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from agent.config import Config
+from agent.events import EventBus
+from agent.jobs import PrintJob, parse_job
+from agent.printers import PrinterSupervisor
+from agent.queue.service import PrintQueue, wall_ms
+from agent.queue.store import Submitted
+
+PREVIEW_CACHE = 64
+
+
+def local_addresses(limit: int = 8) -> list[str]:
+    """The box's non-loopback IP addresses as the resolver knows them (no traffic is sent)."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return []
+    out: list[str] = []
+    for *_, sockaddr in infos:
+        addr = str(sockaddr[0])
+        if addr not in out and not addr.startswith(("127.", "::1")):
+            out.append(addr)
+    return out[:limit]
+
+
+@dataclass
+class AgentContext:
+    """Shared by every request handler; `accepting` turns False when the daemon stops."""
+
+    config: Config
+    queue: PrintQueue
+    bus: EventBus
+    printers: Mapping[str, PrinterSupervisor]
+    started_ms: int = field(default_factory=wall_ms)
+    accepting: bool = True
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    previews: collections.OrderedDict[str, bytes] = field(
+        default_factory=collections.OrderedDict)
+
+    def base_url(self) -> str:
+        """Where staff reach the status page."""
+        api = self.config.api
+        host = api.listen
+        if host in ("0.0.0.0", "::"):
+            addrs = local_addresses(1)
+            host = addrs[0] if addrs else "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{api.port}/"
+
+    def self_test_job(self, printer_id: str) -> PrintJob:
+        """A self-test ticket for `printer_id` with the box id, addresses and a QR to this page."""
+        box = self.config.box
+        now = wall_ms()
+        data: dict[str, object] = {
+            "box_id": box.id, "printer_id": printer_id, "addresses": local_addresses(),
+            "time": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "url": self.base_url()}
+        if box.store:
+            data["store"] = box.store
+        return parse_job({"id": f"self-test-{printer_id}-{now}", "printer": printer_id,
+                          "template": "self_test", "data": data})
+
+    async def self_test(self, printer_id: str) -> Submitted:
+        """Queue a self-test ticket on `printer_id`."""
+        return await self.queue.submit(self.self_test_job(printer_id))
+
+    def remember_preview(self, job_id: str, png: bytes) -> None:
+        """Keep the last few rendered previews (a job's content never changes)."""
+        self.previews[job_id] = png
+        self.previews.move_to_end(job_id)
+        while len(self.previews) > PREVIEW_CACHE:
+            self.previews.popitem(last=False)

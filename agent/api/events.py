@@ -1,0 +1,43 @@
+"""WebSocket /v1/events: every job and printer state change as one JSON message."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import WSCloseCode, web
+
+from agent.api.http import dumps
+from agent.api.keys import CTX
+from agent.queue.service import wall_ms
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/v1/events")
+async def events(request: web.Request) -> web.WebSocketResponse:
+    """Send {"type": "hello"} once subscribed, then each event; a client too slow is closed."""
+    ctx = request.app[CTX]
+    ws = web.WebSocketResponse(heartbeat=30.0)
+    await ws.prepare(request)
+    sub = ctx.bus.subscribe()
+
+    async def watch_client() -> None:
+        async for _ in ws:  # incoming messages are ignored; the loop ends when the client goes
+            pass
+        sub.close()
+
+    reader = asyncio.create_task(watch_client())
+    try:
+        await ws.send_str(dumps({"type": "hello", "box": ctx.config.box.id, "at_ms": wall_ms()}))
+        async for event in sub:
+            await ws.send_str(dumps(event))
+        if sub.dropped:
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow; reconnect")
+        else:
+            await ws.close(code=WSCloseCode.GOING_AWAY)
+    except ConnectionError:
+        pass
+    finally:
+        sub.close()
+        reader.cancel()
+    return ws

@@ -1,0 +1,150 @@
+"""`storelink agent run`: the box daemon — job store, printer supervisors and the local API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from agent import AgentError
+from agent.api import make_app
+from agent.api.context import AgentContext
+from agent.config import Config
+from agent.events import EventBus
+from agent.printers import PrinterSupervisor
+from agent.queue.service import PrintQueue
+from agent.queue.store import Store
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_S = 5.0
+"""How long a job in flight may take to finish at shutdown before it is left `printing`."""
+PRUNE_EVERY_S = 6 * 3600.0
+
+
+async def _housekeeping(queue: PrintQueue, every_s: float) -> None:
+    """Expire overdue jobs of every printer (even dead ones) and prune old ids now and then."""
+    loop = asyncio.get_running_loop()
+    next_prune = loop.time() + PRUNE_EVERY_S
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            for job in await queue.expire_due():
+                log.info("job %s expired unprinted on printer %s", job.id, job.printer)
+            if loop.time() >= next_prune:
+                next_prune = loop.time() + PRUNE_EVERY_S
+                pruned = await queue.prune()
+                if pruned:
+                    log.info("forgot %d settled jobs past the retention period", pruned)
+        except Exception:
+            log.exception("housekeeping failed; retrying at the next interval")
+
+
+@contextlib.asynccontextmanager
+async def running(config: Config) -> AsyncIterator[AgentContext]:
+    """The box's services without the HTTP server: store recovered, printers supervised.
+
+    On exit the printers are stopped (see `stop_printers`) and the store is closed.
+    """
+    store = await asyncio.to_thread(Store.open, config.box.state_dir / "queue.db")
+    bus = EventBus()
+    queue = PrintQueue(store, bus, config.queue)
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        # Before any worker starts: whatever a crash left printing needs a person's decision.
+        for job in await queue.recover():
+            log.warning("job %s on printer %s was being printed when the daemon stopped; it is "
+                        "now 'unknown' and will not be reprinted unless someone resolves it",
+                        job.id, job.printer)
+        await queue.expire_due()
+        await queue.prune()
+        ctx = AgentContext(config, queue, bus, {})
+        ctx.printers = {p.id: PrinterSupervisor(p, queue, bus, config.queue,
+                                                on_attach=ctx.self_test)
+                        for p in config.printers}
+        tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
+                 for pid, s in ctx.printers.items()]
+        tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s),
+                                         name="housekeeping"))
+        ctx.tasks = tasks
+        yield ctx
+        await stop_printers(ctx)
+    finally:
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        bus.close()
+        await store.close()
+
+
+async def stop_printers(ctx: AgentContext, grace_s: float = STOP_GRACE_S) -> None:
+    """Take no new jobs; let each job in flight finish within `grace_s`, else leave it printing
+    (it becomes unknown at the next start); the supervisors close their devices."""
+    ctx.accepting = False
+    for sup in ctx.printers.values():
+        await sup.stop()
+    workers = [t for t in ctx.tasks if t.get_name().startswith("printer-")]
+    if workers:
+        _, late = await asyncio.wait(workers, timeout=grace_s)
+        for t in late:
+            log.warning("%s did not finish within %.0f s; its job stays 'printing' and becomes "
+                        "'unknown' at the next start", t.get_name(), grace_s)
+            t.cancel()
+
+
+async def serve(config: Config, *, ready: asyncio.Event | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Run until `stop` is set: recover the queue, start the printers and the API, then shut
+    down cleanly (the job in flight finishes or is left for `unknown`, devices are closed)."""
+    stop = stop or asyncio.Event()
+    async with running(config) as ctx:
+        runner = web.AppRunner(make_app(ctx), access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, config.api.listen, config.api.port, reuse_address=True)
+            await site.start()
+            port = config.api.port
+            server = site._server
+            if isinstance(server, asyncio.Server) and server.sockets:
+                port = server.sockets[0].getsockname()[1]
+            host = f"[{config.api.listen}]" if ":" in config.api.listen else config.api.listen
+            print(f"storelink agent ready on http://{host}:{port}", flush=True)
+            log.info("box %s: %d printer(s), state in %s", config.box.id, len(config.printers),
+                     ctx.queue.store.path)
+            if ready is not None:
+                ready.set()
+            await stop.wait()
+            log.info("stopping: no new jobs; letting the job in flight finish")
+            await stop_printers(ctx)
+        finally:
+            ctx.bus.close()
+            await runner.cleanup()
+    log.info("stopped")
+
+
+def run(config: Config) -> int:
+    """Run the daemon in the foreground until SIGTERM or SIGINT; 0 on a clean stop."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(config, stop=stop)
+
+    try:
+        asyncio.run(main())
+    except (AgentError, OSError) as e:
+        log.error("the daemon cannot run: %s", e)
+        return 1
+    return 0

@@ -1,0 +1,1 @@
+"""Static files served by the local API (the status page)."""
