@@ -1,0 +1,35 @@
+"""Interpret TSPL and ZPL command streams back into drawn labels (simulator and preview input).
+
+The streaming readers live in tspl_reader / zpl_reader; these helpers pick one for a printer
+profile and run a whole byte string through it.
+"""
+
+from __future__ import annotations
+
+from drivers.label.drawing import Event, ParsedLabel
+from drivers.label.tspl_reader import TsplReader
+from drivers.label.zpl_reader import ZplReader
+from drivers.profiles import PrinterProfile
+
+__all__ = ["interpret", "interpret_events", "reader_for"]
+
+
+def reader_for(profile: PrinterProfile) -> TsplReader | ZplReader:
+    """A fresh streaming reader for a label printer of `profile` (its dpi, width and fonts)."""
+    fonts = (profile.label_cjk_font,) if profile.label_cjk_font else ()
+    if profile.language == "tspl":
+        return TsplReader(profile.dpi, fonts, profile.paper_dots)
+    if profile.language == "zpl":
+        return ZplReader(profile.dpi, fonts, profile.paper_dots)
+    raise ValueError(f"{profile.name} is not a label printer ({profile.language})")
+
+
+def interpret_events(data: bytes, profile: PrinterProfile) -> list[Event]:
+    """Every event in `data`, the stream ended after it."""
+    reader = reader_for(profile)
+    return reader.feed(data) + reader.finish()
+
+
+def interpret(data: bytes, profile: PrinterProfile) -> list[ParsedLabel]:
+    """The labels `data` prints on a printer of `profile`."""
+    return [e for e in interpret_events(data, profile) if isinstance(e, ParsedLabel)]
