@@ -1,4 +1,8 @@
-"""Print jobs: the JSON contract of docs/print-jobs.md, validated, and rendered to printer bytes."""
+"""Print jobs: the JSON contract of docs/print-jobs.md, validated, and rendered to printer bytes.
+
+One envelope for every printer: a receipt printer (ESC/POS) takes receipt templates and block
+documents, a label printer (TSPL, ZPL) label templates and label documents (docs/labels.md).
+"""
 
 from __future__ import annotations
 
@@ -12,16 +16,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from agent.templates import TEMPLATES as RECEIPT_TEMPLATES
 from agent.templates import build_document
 from drivers import InvalidInput
 from drivers.escpos.document import parse_document
 from drivers.escpos.encoder import Encoded, encode
+from drivers.label import TEMPLATES as LABEL_TEMPLATES
+from drivers.label import build_template, encode_label, parse_label
 from drivers.profiles import PrinterProfile
 
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 MAX_RAW = 4 * 1024 * 1024
 MAX_COPIES = 20
 JobKind = Literal["template", "document", "raw"]
+LABEL_LANGUAGES = frozenset({"tspl", "zpl"})
+"""Profile languages of label printers; every other language is a receipt printer's."""
 
 
 @dataclass(frozen=True)
@@ -112,15 +121,41 @@ def _parse_time(v: object, field: str) -> int:
     return int(t.timestamp() * 1000)
 
 
+def is_label_printer(profile: PrinterProfile) -> bool:
+    """True for a TSPL or ZPL label printer profile."""
+    return profile.language in LABEL_LANGUAGES
+
+
 def render_job(job: PrintJob, profile: PrinterProfile) -> Encoded:
     """The bytes for one copy of `job` on a printer of `profile`; InvalidInput if content is bad."""
     if job.raw is not None:
         return Encoded((job.raw,), 0)
-    if profile.language != "escpos":
-        raise InvalidInput("printer", f"profile {profile.name} speaks {profile.language}; "
-                                      "label jobs are not supported yet")
+    if is_label_printer(profile):
+        return Encoded((_render_label(job, profile),), 0)
+    if job.template in LABEL_TEMPLATES:
+        raise InvalidInput("template", f"{job.template} is a label template, and printer "
+                                       f"profile {profile.name} is a receipt printer "
+                                       f"({profile.language}); send it to a label printer")
     if job.template is not None:
         doc = build_document(job.template, job.body.get("data"), profile)
     else:
         doc = parse_document(job.body.get("document"))
     return encode(doc, profile)
+
+
+def _render_label(job: PrintJob, profile: PrinterProfile) -> bytes:
+    """The TSPL / ZPL bytes of a label template or label document (docs/labels.md)."""
+    if job.template is None:
+        return encode_label(parse_label(job.body.get("document")), profile)
+    if job.template in RECEIPT_TEMPLATES:
+        raise InvalidInput("template", f"{job.template} is a receipt template, and printer "
+                                       f"profile {profile.name} is a {profile.language} label "
+                                       f"printer (label templates: "
+                                       f"{', '.join(LABEL_TEMPLATES)})")
+    doc = build_template(job.template, job.body.get("data"))
+    try:
+        return encode_label(doc, profile)
+    except InvalidInput as e:
+        # Templates fit every built-in label printer; a narrower custom profile may not.
+        raise InvalidInput("template", f"{job.template} does not fit printer profile "
+                                       f"{profile.name}: {e.field}: {e.reason}") from None

@@ -24,7 +24,10 @@ from drivers import DriverError, InvalidInput
 from drivers.escpos.document import Document, Drawer
 from drivers.escpos.encoder import Encoded, encode
 from drivers.escpos.status import QUERIES, STATUS_QUERY, InvalidReply, StatusReader
-from drivers.printer_state import PrinterState, PrinterStatus
+from drivers.label import QUERIES as LABEL_QUERIES
+from drivers.label import StatusReader as LabelStatusReader
+from drivers.label import StatusReplyError
+from drivers.printer_state import OFFLINE, PrinterState, PrinterStatus
 from drivers.transports.base import Transport, TransportError, drain, write_chunks
 from drivers.transports.open import make_transport, open_transport
 
@@ -67,13 +70,19 @@ class PrinterSnapshot:
         return self.connected and self.state in (PrinterState.OK, PrinterState.PAPER_LOW)
 
 
-def read_status(t: Transport, first_timeout: float, timeout: float) -> PrinterStatus:
-    """Ask DLE EOT 1..4 in one write and collect the four one-byte replies.
+def read_status(t: Transport, first_timeout: float, timeout: float,
+                language: str = "escpos") -> PrinterStatus:
+    """Ask the printer's status in its `language` (a profile's) and parse the reply.
 
-    The first reply may take `first_timeout`, each later one `timeout`; silence means offline
-    (or cover open, which looks the same from here). Input left over from an earlier query is
-    drained first so a late answer is not taken for this one.
+    ESC/POS: DLE EOT 1..4 in one write, four one-byte replies; TSPL `<ESC>!?`, ZPL `~HS`
+    (read_label_status). The first reply may take `first_timeout`, each later one `timeout`;
+    silence means offline (or, on a receipt printer, cover open, which looks the same from
+    here). Input left over from an earlier query is drained first so a late answer is not taken
+    for this one.
     """
+    label_query = LABEL_QUERIES.get(language)
+    if label_query is not None:
+        return read_label_status(t, label_query, first_timeout, timeout)
     drain(t)
     t.write(STATUS_QUERY)
     reader = StatusReader()
@@ -90,6 +99,31 @@ def read_status(t: Transport, first_timeout: float, timeout: float) -> PrinterSt
         return reader.status()
     except InvalidReply as e:
         return PrinterStatus(PrinterState.ERROR, (f"invalid status reply: {e}",))
+
+
+def read_label_status(t: Transport, query: bytes, first_timeout: float,
+                      timeout: float) -> PrinterStatus:
+    """Send a label printer's status `query` (drivers.label.QUERIES) and parse its one reply.
+
+    No complete reply in time is offline, as for receipt printers; a reply the protocol does not
+    define is an error state, never an exception.
+    """
+    drain(t)
+    t.write(query)
+    reader = LabelStatusReader(query)
+    deadline = time.monotonic() + first_timeout
+    try:
+        while (remaining := deadline - time.monotonic()) > 0:
+            data = t.read(64, remaining)
+            if not data:
+                continue
+            statuses = reader.feed(data)
+            if statuses:
+                return statuses[-1]
+            deadline = time.monotonic() + timeout
+    except StatusReplyError as e:
+        return PrinterStatus(PrinterState.ERROR, (f"invalid status reply: {e}",))
+    return OFFLINE
 
 
 def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
@@ -233,7 +267,8 @@ class PrinterSupervisor:
         conn = t
         try:
             status = await self._dev.run(
-                lambda: read_status(conn, self.status_timeout_s, self.status_timeout_s))
+                lambda: read_status(conn, self.status_timeout_s, self.status_timeout_s,
+                                    self.cfg.profile.language))
         except TransportError as e:
             await self._drop(e)
             return None
@@ -327,7 +362,8 @@ class PrinterSupervisor:
                 return
             try:
                 status = await self._dev.run(functools.partial(
-                    read_status, conn, CONFIRM_TIMEOUT_S, self.status_timeout_s))
+                    read_status, conn, CONFIRM_TIMEOUT_S, self.status_timeout_s,
+                    self.cfg.profile.language))
             except TransportError as e:
                 await self._drop(e)
                 await self.queue.confirm_failed(job_id, reason_for_transport(e.reason))

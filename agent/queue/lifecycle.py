@@ -27,6 +27,7 @@ class Reason(StrEnum):
     OFFLINE = "offline"
     PAPER_OUT = "paper_out"
     COVER_OPEN = "cover_open"
+    RIBBON_OUT = "ribbon_out"
     UNREACHABLE = "unreachable"
     TIMEOUT = "timeout"
     BAD_JOB = "bad_job"
@@ -185,12 +186,16 @@ def cancel(job: Job, now_ms: int) -> Job:
 
 
 _STATUS_REASONS = {PrinterState.PAPER_OUT: Reason.PAPER_OUT,
-                   PrinterState.COVER_OPEN: Reason.COVER_OPEN}
+                   PrinterState.COVER_OPEN: Reason.COVER_OPEN,
+                   PrinterState.RIBBON_OUT: Reason.RIBBON_OUT}
 _TRANSPORT_REASONS = {"timeout": Reason.TIMEOUT, "disconnected": Reason.OFFLINE}
 
 
 def reason_for_status(state: PrinterState) -> Reason:
-    """The failure reason for a printer that is not ready (jam, error, pause count as offline)."""
+    """The failure reason for a printer that is not ready (jam, error, pause count as offline).
+
+    A label printer's open print head is cover_open; its ribbon running out is ribbon_out.
+    """
     return _STATUS_REASONS.get(state, Reason.OFFLINE)
 
 
