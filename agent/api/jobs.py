@@ -11,11 +11,11 @@ from agent.api.context import AgentContext
 from agent.api.http import error, job_json, json_response, read_json
 from agent.api.keys import CTX
 from agent.jobs import parse_job, render_job
+from agent.preview import preview_png
 from agent.queue.lifecycle import JobState
 from agent.queue.service import Resolution
 from agent.queue.store import JobNotFoundError
 from drivers import InvalidInput
-from drivers.escpos.render import render_bytes, to_png
 
 routes = web.RouteTableDef()
 MAX_LIMIT = 500
@@ -127,7 +127,7 @@ async def preview(request: web.Request) -> web.Response:
         profile = printer.profile
 
         def draw() -> bytes:
-            return to_png(render_bytes(render_job(parse_job(body), profile).data, profile))
+            return preview_png(render_job(parse_job(body), profile).data, profile)
 
         png = await asyncio.to_thread(draw)
         ctx.remember_preview(job_id, png)
