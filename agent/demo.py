@@ -18,7 +18,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from drivers.escpos.render import render_bytes
+from drivers.label import ParsedLabel, render_label
 from drivers.profiles import PrinterProfile, get_profile
+from drivers.sim.control import LabelRecorder
+from drivers.sim.label_printer import SimTsplPrinter
 from drivers.sim.printer import SimEscposPrinter, SimJob
 from drivers.sim.shells import PtyShell, TcpShell
 
@@ -59,6 +62,22 @@ class _Paper:
             self.files.append(png)
 
 
+class _Labels:
+    """Saves every label a simulated label printer finishes as PNG."""
+
+    def __init__(self, name: str, out: Path) -> None:
+        self.dir = out / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.files: list[Path] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, number: int, label: ParsedLabel, printed: bool, data: bytes) -> None:
+        png = self.dir / f"label-{number:04d}{'' if printed else '-dropped'}.png"
+        render_label(label).save(png)
+        with self.lock:
+            self.files.append(png)
+
+
 class _Api:
     """A tiny blocking client of the box's local API."""
 
@@ -87,7 +106,7 @@ class _Api:
         return state
 
 
-def _config(out: Path, api_port: int, tcp_port: int, serial_dev: str) -> Path:
+def _config(out: Path, api_port: int, tcp_port: int, serial_dev: str, label_port: int) -> Path:
     path = out / "storelink.toml"
     path.write_text(f"""# written by `storelink demo`
 [box]
@@ -118,6 +137,14 @@ profile = "{WAREHOUSE_PROFILE.name}"
 transport = "serial"
 device = "{serial_dev}"
 baudrate = 115200
+
+[[printers]]
+id = "workshop"
+name = "车间标签机 (TSPL)"
+profile = "tspl-203"
+transport = "tcp"
+host = "127.0.0.1"
+port = {label_port}
 
 [profiles.{WAREHOUSE_PROFILE.name}]
 base = "generic-cn-58"
@@ -168,8 +195,20 @@ def _script(api: _Api, warehouse: SimEscposPrinter, say: Callable[[str], None]) 
     say("  … paper loaded")
     warehouse.state = "ok"
     for job_id in ids:
-        say(f"  {job_id}: {api.wait_state(job_id, {'printed', 'failed', 'unknown', 'expired'})}")
+        say(f"  {job_id}: {api.wait_state(job_id, DONE)}")
+
+    say("\n— 10:30 车间: flow cards and labels on the TSPL label printer")
+    for name in ("flow_card", "price_label", "shipping_label"):
+        job = _job(name)
+        status, body = api.call("POST", "/v1/print-jobs", job)
+        say(f"  POST {job['id']} ({job['template']}) → {status} {_state(body)}")
+        ids.append(str(job["id"]))
+    for job_id in ids[-3:]:
+        say(f"  {job_id}: {api.wait_state(job_id, DONE)}")
     return ids
+
+
+DONE = {"printed", "failed", "unknown", "expired"}
 
 
 def _state(body: object) -> str:
@@ -188,11 +227,14 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
     wh_paper = _Paper("warehouse", WAREHOUSE_PROFILE, out)
     front = SimEscposPrinter(front_paper.profile, on_job=front_paper)
     warehouse = SimEscposPrinter(wh_paper.profile, on_job=wh_paper)
-    with TcpShell(front) as tcp, PtyShell(warehouse) as pty:
+    labels = _Labels("workshop", out)
+    workshop = LabelRecorder(SimTsplPrinter(), labels)
+    with TcpShell(front) as tcp, PtyShell(warehouse) as pty, TcpShell(workshop) as lbl:
         api_port = _free_port()
-        config = _config(out, api_port, tcp.port, pty.device_path)
+        config = _config(out, api_port, tcp.port, pty.device_path, lbl.port)
         _say(f"simulated printers: front on tcp://127.0.0.1:{tcp.port}, "
-             f"warehouse on serial {pty.device_path}")
+             f"warehouse on serial {pty.device_path}, "
+             f"workshop (TSPL labels) on tcp://127.0.0.1:{lbl.port}")
         daemon = _start_daemon(config, out / "agent.log")
         url = f"http://127.0.0.1:{api_port}"
         try:
@@ -200,8 +242,8 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
             _script(_Api(url), warehouse, _say)
             time.sleep(0.5)
             _say("\nwhat came out of the printers (rendered from the exact bytes received):")
-            for paper in (front_paper, wh_paper):
-                for f in paper.files:
+            for files in (front_paper.files, wh_paper.files, labels.files):
+                for f in files:
                     _say(f"  {f}")
             _say(f"\nstatus page (状态页): {url}/")
             if keep_running:
