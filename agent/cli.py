@@ -59,9 +59,10 @@ def _print_render(args: argparse.Namespace) -> int:
 
 
 def _sim_printer(args: argparse.Namespace) -> int:
-    from drivers.sim.shells import run_printer_sim
+    from drivers.sim.control import run_printer_sim
 
-    return run_printer_sim(kind=args.kind, profile_name=args.profile, port=args.port,
+    default = {"escpos": "generic-cn-80", "tspl": "tspl-203", "zpl": "zpl-203"}[args.kind]
+    return run_printer_sim(kind=args.kind, profile_name=args.profile or default, port=args.port,
                            pty=args.pty, out_dir=Path(args.out), state=args.state)
 
 
@@ -135,12 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim_sub = sim.add_subparsers(dest="device", required=True)
     sp = sim_sub.add_parser("printer", help="a simulated printer on TCP (port 9100) or a pty")
     sp.add_argument("--kind", choices=["escpos", "tspl", "zpl"], default="escpos")
-    sp.add_argument("--profile", default="generic-cn-80")
+    sp.add_argument("--profile", default=None,
+                    help="printer profile (default: generic-cn-80, tspl-203 or zpl-203 by kind)")
     sp.add_argument("--port", type=int, default=9100)
     sp.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal instead")
     sp.add_argument("--out", default="sim-out", help="directory for received jobs (PNG + bytes)")
-    sp.add_argument("--state", default="ok", help="initial state (ok, paper_low, paper_out, "
-                    "cover_open, disconnected, slow); change it by typing 'state X' on stdin")
+    sp.add_argument("--state", default="ok", help="initial state: ok, paper_low, paper_out, "
+                    "cover_open (receipts), head_open, ribbon_out, paused (labels), "
+                    "disconnected, slow; change it by typing 'state X' on stdin")
     sp.set_defaults(func=_sim_printer)
 
     ss = sim_sub.add_parser("scanner", help="a barcode scanner: serial on a pty, or HID reports "
@@ -166,21 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--once", action="store_true", help="exit when the script is done")
     demo.set_defaults(func=_demo)
 
-    for register in _optional_commands():
-        register(sub)
     return p
-
-
-def _optional_commands() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]],
-                                          None]]:
-    registers = []
-    try:
-        from agent.journal.cli import add_journal_commands
-    except ImportError:
-        pass
-    else:
-        registers.append(add_journal_commands)
-    return registers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
