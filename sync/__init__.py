@@ -1,4 +1,4 @@
-"""What the box and HQ must agree on: journal format, checkpoints, MQTT protocol; imports nothing of ours."""
+"""What the box and HQ agree on: journal format, checkpoints, MQTT protocol."""
 
 
 class SyncError(Exception):
