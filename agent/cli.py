@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent import AgentError
+from agent.journal.cli import add_journal_commands
 from drivers import DriverError, InvalidInput
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--once", action="store_true", help="exit when the script is done")
     demo.set_defaults(func=_demo)
 
+    add_journal_commands(sub)
     return p
 
 

@@ -1,0 +1,1 @@
+"""The box's journal: SQLite store with group commit, signing key, clock guard, CLI commands."""

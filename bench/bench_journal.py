@@ -1,0 +1,165 @@
+"""Journal throughput, each figure beside its baseline measured in the same run.
+
+    python bench/bench_journal.py [--runs 5] [--records 20000]
+
+Append: one writer and 20 concurrent writers (asyncio tasks awaiting acknowledgement) against
+raw SQLite single-row commits with the same durability (WAL, synchronous=FULL).
+Verify: the full verifier (one core) against raw Ed25519 verifications; then several worker
+processes on a large journal, with the speed-up over one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from agent.journal.store import JournalStore, read_rows
+from sync.journal.parallel import verify_source
+from sync.journal.vectors import lines, sale
+from sync.journal.verify import Verifier
+
+GOALS = {"one": 0.70, "twenty": 5.0, "verify": 0.80}
+
+
+def body(i: int) -> dict[str, Any]:
+    """A realistic two-line sale (about 700 bytes as a record)."""
+    return sale(f"XS-20261129-{i:06d}", lines(("JC-1001", 1 + i % 9), ("JC-1003", 2)),
+                ("wechat", 850 * (1 + i % 9) + 3600), customer="K002")
+
+
+def raw_commits(path: Path, n: int, size: int = 700) -> float:
+    """Single-row durable commits per second (WAL, synchronous=FULL)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT, h BLOB, s BLOB)")
+    payload = "x" * size
+    start = time.perf_counter()
+    for _ in range(n):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (v, h, s) VALUES (?, ?, ?)", (payload, bytes(32), bytes(64)))
+        conn.execute("COMMIT")
+    rate = n / (time.perf_counter() - start)
+    conn.close()
+    return rate
+
+
+def appends(store: JournalStore, writers: int, n: int) -> float:
+    """Acknowledged appends per second with `writers` concurrent asyncio writers."""
+    bodies = [[body(w * n + i) for i in range(n // writers)] for w in range(writers)]
+
+    async def writer(w: int) -> None:
+        for b in bodies[w]:
+            await store.append("sale", b)
+
+    async def all_writers() -> float:
+        start = time.perf_counter()
+        await asyncio.gather(*(writer(w) for w in range(writers)))
+        return (n // writers) * writers / (time.perf_counter() - start)
+
+    return asyncio.run(all_writers())
+
+
+def signed_messages(n: int) -> tuple[Any, list[tuple[bytes, bytes]]]:
+    """A public key and `n` distinct 250-byte messages with their signatures."""
+    key = Ed25519PrivateKey.generate()
+    msgs = [i.to_bytes(8, "big") * 31 + b"xx" for i in range(n)]
+    return key.public_key(), [(key.sign(m), m) for m in msgs]
+
+
+def raw_verify(pub: Any, pairs: list[tuple[bytes, bytes]]) -> float:
+    """Ed25519 verifications per second of distinct messages (one core): the bare crypto."""
+    start = time.perf_counter()
+    for sig, msg in pairs:
+        pub.verify(sig, msg)
+    return len(pairs) / (time.perf_counter() - start)
+
+
+def journal_verify(rows: list[tuple[bytes, bytes, bytes | None]]) -> float:
+    """Records per second through the full verifier (one core, rows already read)."""
+    v = Verifier()
+    start = time.perf_counter()
+    for raw, sig, h in rows:
+        if v.feed(raw, sig, h) is not None:
+            raise SystemExit(f"bench journal is invalid: {v.failure}")
+    return len(rows) / (time.perf_counter() - start)
+
+
+def parallel_verify(db: Path, processes: int) -> float:
+    """Records per second verifying a journal database with `processes` workers."""
+    start = time.perf_counter()
+    v = verify_source(lambda: read_rows(db), Verifier(), processes=processes, chunk=2000)
+    if v.finish() is not None:
+        raise SystemExit(f"bench journal is invalid: {v.failure}")
+    return v.size / (time.perf_counter() - start)
+
+
+def median_pairs(runs: int, measure: Callable[[], tuple[float, float]]) -> tuple[float, float,
+                                                                                  float]:
+    """Median of each figure and of their ratio over `runs` paired measurements."""
+    pairs = [measure() for _ in range(runs)]
+    return (statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs),
+            statistics.median(a / b for a, b in pairs))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the figures; exit 0 (goals are reported, not enforced)."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--records", type=int, default=20000, help="size of the large journal")
+    args = ap.parse_args(argv)
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="bench-journal-") as tmp:
+        d = Path(tmp)
+        store = JournalStore.open(d / "j.db", d / "j.key", genesis={"store": "CQ-JB-001"})
+        try:
+            appends(store, 1, 200)  # warm up
+            one, raw1, r1 = median_pairs(args.runs, lambda: (
+                appends(store, 1, 600), raw_commits(d / "raw.db", 600)))
+            commits, size = store.commits, store.head.size
+            twenty, one_again, r20 = median_pairs(args.runs, lambda: (
+                appends(store, 20, 4000), appends(store, 1, 600)))
+            per_commit = (store.head.size - size - 600 * args.runs) / (
+                store.commits - commits - 600 * args.runs)
+            missing = args.records - store.head.size
+            if missing > 0:
+                appends(store, 20, missing + 20 - missing % 20)
+        finally:
+            store.close()
+        rows = list(read_rows(d / "j.db"))
+        sample = rows[:4000]
+        pub, pairs = signed_messages(len(sample))
+        ver, rawv, rv = median_pairs(args.runs, lambda: (
+            journal_verify(sample), raw_verify(pub, pairs)))
+        seq1 = parallel_verify(d / "j.db", 1)
+        par = parallel_verify(d / "j.db", cores)
+
+    print(f"journal bench: {cores} cores, Python {sys.version.split()[0]}, "
+          f"SQLite {sqlite3.sqlite_version}, median of {args.runs} runs")
+    print(f"append, 1 writer:    {one:9.0f} records/s   raw durable commits "
+          f"{raw1:9.0f}/s   ratio {r1:5.1%}  (goal ≥ {GOALS['one']:.0%})")
+    print(f"append, 20 writers:  {twenty:9.0f} records/s   1 writer {one_again:9.0f}/s"
+          f"          × {r20:4.1f}  (goal ≥ ×{GOALS['twenty']:.0f}); "
+          f"{per_commit:.1f} records per commit")
+    print(f"verify, 1 core:      {ver:9.0f} records/s   raw Ed25519 verify "
+          f"{rawv:9.0f}/s   ratio {rv:5.1%}  (goal ≥ {GOALS['verify']:.0%})")
+    print(f"verify {len(rows)} records from SQLite: 1 process {seq1:9.0f}/s, "
+          f"{cores} processes {par:9.0f}/s   speed-up × {par / seq1:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
