@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent import AgentError
+from agent.devices_cli import add_device_commands
 from agent.journal.cli import add_journal_commands
 from drivers import DriverError, InvalidInput
 
@@ -171,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
 
     add_journal_commands(sub)
+    add_device_commands(sub)
     return p
 
 

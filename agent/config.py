@@ -9,6 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent import AgentError
+from agent.devices.config import (
+    DiscoveryConfig,
+    DisplayConfig,
+    ScannerConfig,
+    parse_discovery,
+    parse_displays,
+    parse_scanners,
+)
 from drivers import InvalidInput
 from drivers.profiles import PrinterProfile, builtin_profiles, profile_from_mapping
 from drivers.transports.file import FileTarget
@@ -78,6 +86,9 @@ class Config:
     printers: tuple[PrinterConfig, ...]
     profiles: Mapping[str, PrinterProfile]
     source: Path | None = None
+    scanners: tuple[ScannerConfig, ...] = ()
+    displays: tuple[DisplayConfig, ...] = ()
+    discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
 
     def printer(self, printer_id: str) -> PrinterConfig | None:
         """The printer with this id, or None."""
@@ -211,7 +222,8 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     """Validate a parsed TOML document into a Config; ConfigError lists every error."""
     errors: list[str] = []
     r = _Reader(errors)
-    r.unknown(raw, "", {"box", "api", "queue", "printers", "profiles"})
+    r.unknown(raw, "", {"box", "api", "queue", "printers", "profiles", "scanners", "displays",
+                        "discovery"})
 
     b = r.table(raw, "box", "box")
     r.unknown(b, "box", {"id", "store", "name", "state_dir"})
@@ -283,9 +295,13 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
         if profile is not None and target is not None:
             printers.append(PrinterConfig(pid, profile, target, r.text(p, "name", path, ""),
                                           r.flag(p, "self_test_on_attach", path, False)))
+    scanners = parse_scanners(r, raw)
+    displays = parse_displays(r, raw)
+    discovery = parse_discovery(r, raw)
     if errors:
         raise ConfigError(errors)
-    return Config(box, api, queue, tuple(printers), profiles, source)
+    return Config(box, api, queue, tuple(printers), profiles, source, scanners=scanners,
+                  displays=displays, discovery=discovery)
 
 
 def load_config(path: Path) -> Config:

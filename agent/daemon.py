@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
@@ -15,10 +16,13 @@ from agent import AgentError
 from agent.api import make_app
 from agent.api.context import AgentContext
 from agent.config import Config
+from agent.devices.discovery import DeviceEnv
+from agent.devices.runtime import DeviceServices
 from agent.events import EventBus
 from agent.printers import PrinterSupervisor
 from agent.queue.service import PrintQueue
 from agent.queue.store import Store
+from drivers.transports.open import open_transport
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +50,19 @@ async def _housekeeping(queue: PrintQueue, every_s: float) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(config: Config) -> AsyncIterator[AgentContext]:
-    """The box's services without the HTTP server: store recovered, printers supervised.
+async def running(config: Config, *, env: DeviceEnv | None = None
+                  ) -> AsyncIterator[AgentContext]:
+    """The box's services without the HTTP server: store recovered, printers supervised,
+    scanners read, devices discovered (`env`: where devices are; tests pass simulated ones).
 
     On exit the printers are stopped (see `stop_printers`) and the store is closed.
     """
+    env = env or DeviceEnv()
     store = await asyncio.to_thread(Store.open, config.box.state_dir / "queue.db")
     bus = EventBus()
     queue = PrintQueue(store, bus, config.queue)
     tasks: list[asyncio.Task[None]] = []
+    devices: DeviceServices | None = None
     try:
         # Before any worker starts: whatever a crash left printing needs a person's decision.
         for job in await queue.recover():
@@ -64,17 +72,25 @@ async def running(config: Config) -> AsyncIterator[AgentContext]:
         await queue.expire_due()
         await queue.prune()
         ctx = AgentContext(config, queue, bus, {})
-        ctx.printers = {p.id: PrinterSupervisor(p, queue, bus, config.queue,
-                                                on_attach=ctx.self_test)
+        devices = DeviceServices(config, bus, env=env, self_test=ctx.self_test,
+                                 printer_ready=lambda pid: pid in ctx.printers
+                                 and ctx.printers[pid].snapshot().ready)
+        opener = functools.partial(open_transport, usb_backend=env.usb_backend)
+        ctx.printers = {p.id: PrinterSupervisor(p, queue, bus, config.queue, opener=opener,
+                                                on_attach=devices.gate.ready)
                         for p in config.printers}
+        ctx.devices = devices
         tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
                  for pid, s in ctx.printers.items()]
         tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s),
                                          name="housekeeping"))
         ctx.tasks = tasks
+        await devices.start()
         yield ctx
         await stop_printers(ctx)
     finally:
+        if devices is not None:
+            await devices.stop()
         for t in tasks:
             t.cancel()
         for t in tasks:

@@ -17,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from agent.devices.scan_demo import run_scan_demo, scanner_toml
 from drivers.escpos.render import render_bytes
 from drivers.label import ParsedLabel, render_label
 from drivers.profiles import PrinterProfile, get_profile
 from drivers.sim.control import LabelRecorder
 from drivers.sim.label_printer import SimTsplPrinter
 from drivers.sim.printer import SimEscposPrinter, SimJob
+from drivers.sim.scanner import SerialScannerSim
 from drivers.sim.shells import PtyShell, TcpShell
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,9 +231,12 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
     warehouse = SimEscposPrinter(wh_paper.profile, on_job=wh_paper)
     labels = _Labels("workshop", out)
     workshop = LabelRecorder(SimTsplPrinter(), labels)
-    with TcpShell(front) as tcp, PtyShell(warehouse) as pty, TcpShell(workshop) as lbl:
+    with (TcpShell(front) as tcp, PtyShell(warehouse) as pty, TcpShell(workshop) as lbl,
+          SerialScannerSim() as scanner):
         api_port = _free_port()
         config = _config(out, api_port, tcp.port, pty.device_path, lbl.port)
+        config.write_text(config.read_text(encoding="utf-8") + scanner_toml(scanner.port),
+                          encoding="utf-8")
         _say(f"simulated printers: front on tcp://127.0.0.1:{tcp.port}, "
              f"warehouse on serial {pty.device_path}, "
              f"workshop (TSPL labels) on tcp://127.0.0.1:{lbl.port}")
@@ -240,6 +245,8 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
         try:
             _say(f"box daemon ready: {url}/  (config {config})")
             _script(_Api(url), warehouse, _say)
+            _say("\n— 11:00 收银台: the barcode scanner (serial pty) scans")
+            run_scan_demo(url, scanner, _say)
             time.sleep(0.5)
             _say("\nwhat came out of the printers (rendered from the exact bytes received):")
             for files in (front_paper.files, wh_paper.files, labels.files):

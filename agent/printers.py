@@ -63,6 +63,7 @@ class PrinterSnapshot:
     since_ms: int
     checked_ms: int | None
     printing: str | None
+    drawer_open: bool | None = None  # DLE EOT 1 bit 2 (drawer kick-out connector pin 3)
 
     @property
     def ready(self) -> bool:
@@ -163,6 +164,7 @@ class PrinterSupervisor:
         self._stopping = False
         self._fresh: PrinterStatus | None = None
         self._attached = False
+        self._drawer_open: bool | None = None
         self._up: bool | None = None
         self._commands: collections.deque[tuple[bytes, asyncio.Future[None]]] = \
             collections.deque()
@@ -292,7 +294,12 @@ class PrinterSupervisor:
                                                                connected)
         self._snap = replace(old, state=status.state, detail=status.detail, connected=connected,
                              last_error=error or old.last_error, checked_ms=now,
-                             since_ms=now if changed else old.since_ms)
+                             since_ms=now if changed else old.since_ms,
+                             drawer_open=status.drawer_open)
+        if status.drawer_open is not None and status.drawer_open != self._drawer_open:
+            self._drawer_open = status.drawer_open
+            self.bus.publish({"type": "drawer", "printer": self.id,
+                              "open": status.drawer_open, "at_ms": now})
         if not changed:
             return
         up = self._snap.ready

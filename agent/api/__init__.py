@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from agent.api import events, jobs, printers
+from agent.api import devices, events, jobs, printers
 from agent.api.context import AgentContext
 from agent.api.http import auth_middleware, errors_middleware
 from agent.api.keys import CTX
@@ -24,6 +24,7 @@ def make_app(ctx: AgentContext) -> web.Application:
         middlewares.insert(0, auth_middleware(ctx.config.api.token))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[CTX] = ctx
-    for table in (jobs.routes, printers.routes, events.routes, page_routes):
+    for table in (jobs.routes, printers.routes, events.routes, devices.routes,
+                  page_routes):
         app.add_routes(table)
     return app

@@ -8,6 +8,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from agent.config import Config
 from agent.events import EventBus
@@ -15,6 +16,9 @@ from agent.jobs import PrintJob, parse_job
 from agent.printers import PrinterSupervisor
 from agent.queue.service import PrintQueue, wall_ms
 from agent.queue.store import Submitted
+
+if TYPE_CHECKING:
+    from agent.devices.runtime import DeviceServices
 
 PREVIEW_CACHE = 64
 
@@ -46,6 +50,7 @@ class AgentContext:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     previews: collections.OrderedDict[str, bytes] = field(
         default_factory=collections.OrderedDict)
+    devices: DeviceServices | None = None
 
     def base_url(self) -> str:
         """Where staff reach the status page."""

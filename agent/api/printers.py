@@ -19,7 +19,8 @@ def printer_json(s: PrinterSnapshot, depth: int) -> dict[str, object]:
     return {"id": s.id, "name": s.name, "profile": s.profile, "transport": s.transport,
             "state": s.state.value, "detail": list(s.detail), "connected": s.connected,
             "ready": s.ready, "queue_depth": depth, "printing": s.printing,
-            "last_error": s.last_error, "since_ms": s.since_ms, "checked_ms": s.checked_ms}
+            "last_error": s.last_error, "since_ms": s.since_ms, "checked_ms": s.checked_ms,
+            "drawer_open": s.drawer_open}
 
 
 def _printer(ctx: AgentContext, printer_id: str) -> PrinterSupervisor:

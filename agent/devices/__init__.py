@@ -1,0 +1,1 @@
+"""Scanners, customer displays, device discovery and hot-plug for the box daemon."""
