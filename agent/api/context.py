@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from agent.config import Config
 from agent.events import EventBus
-from agent.jobs import PrintJob, parse_job
+from agent.jobs import PrintJob, is_label_printer, parse_job
 from agent.printers import PrinterSupervisor
 from agent.queue.service import PrintQueue, wall_ms
 from agent.queue.store import Submitted
+from agent.templates.self_test import label as self_test_label
 
 if TYPE_CHECKING:
     from agent.devices.runtime import DeviceServices
@@ -73,8 +74,13 @@ class AgentContext:
             "url": self.base_url()}
         if box.store:
             data["store"] = box.store
-        return parse_job({"id": f"self-test-{printer_id}-{now}", "printer": printer_id,
-                          "template": "self_test", "data": data})
+        job_id = f"self-test-{printer_id}-{now}"
+        printer = self.config.printer(printer_id)
+        if printer is not None and is_label_printer(printer.profile):
+            return parse_job({"id": job_id, "printer": printer_id,
+                              "document": self_test_label(data, printer.profile.name)})
+        return parse_job({"id": job_id, "printer": printer_id, "template": "self_test",
+                          "data": data})
 
     async def self_test(self, printer_id: str) -> Submitted:
         """Queue a self-test ticket on `printer_id`."""

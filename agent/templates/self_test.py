@@ -36,3 +36,27 @@ def build(data: Mapping[str, object], profile: PrinterProfile) -> Document:
               center(f.text(data, "url", "data", max_len=300))]
     b += [Feed(1), Cut()]
     return Document(tuple(b))
+
+
+def label(data: Mapping[str, object], profile_name: str) -> dict[str, object]:
+    """The self-test as a 60×40 mm label document (docs/labels.md) for label printers."""
+    def short(v: object) -> str:
+        s = str(v)
+        return s if len(s) <= 24 else s[:23] + "…"
+
+    addresses = data.get("addresses")
+    first = addresses[0] if isinstance(addresses, list) and addresses else "-"
+    rows = [f"盒子 {short(data.get('box_id'))}", f"打印机 {short(data.get('printer_id'))}",
+            f"型号 {short(profile_name)}", f"IP {short(first)}",
+            short(str(data.get("time", ""))[:16].replace("T", " "))]
+    elements: list[dict[str, object]] = [
+        {"type": "box", "x": 0.5, "y": 0.5, "width": 59, "height": 39, "thickness": 0.3},
+        {"type": "text", "x": 2, "y": 2, "text": "Storelink 自检", "size": 3.5, "bold": True,
+         "width": 36},
+    ]
+    elements += [{"type": "text", "x": 2, "y": 8 + 6 * i, "text": row, "size": 2.5, "width": 36}
+                 for i, row in enumerate(rows)]
+    if data.get("url"):
+        elements.append({"type": "qr", "x": 39, "y": 2, "data": str(data["url"]), "size": 19,
+                         "ec": "M"})
+    return {"width": 60, "height": 40, "elements": elements}

@@ -25,6 +25,7 @@ from agent.jobs import parse_job, render_job
 from agent.preview import preview_png
 from agent.printers import read_status
 from agent.queue.lifecycle import JobState, Reason
+from agent.templates.self_test import label
 from drivers import InvalidInput
 from drivers.escpos.encoder import Encoded
 from drivers.label import (
@@ -340,3 +341,15 @@ async def test_a_bad_label_job_is_refused_at_submit(tmp_path: Path,
                                                   get_profile("tspl-203")).data).decode()}
         assert (await client.post("/v1/print-jobs", json=raw)).status == 202
         assert await ctx.queue.get("r-1") is None
+
+
+def test_self_test_on_a_label_printer_is_a_label_that_renders() -> None:
+    data = {"box_id": "CQ-JB-001-B1", "printer_id": "workshop", "addresses": ["127.0.0.1"],
+            "time": "2026-11-29T08:00:00+08:00", "url": "http://127.0.0.1:8470/"}
+    for name in ("tspl-203", "zpl-300-cjk"):
+        profile = get_profile(name)
+        job = parse_job({"id": "st-1", "printer": "workshop", "document": label(data, name)})
+        png = preview_png(render_job(job, profile).data, profile)
+        with Image.open(io.BytesIO(png)) as img:
+            assert {r.text for r in zxingcpp.read_barcodes(img.convert("L"))} == {
+                "http://127.0.0.1:8470/"}
