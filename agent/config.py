@@ -17,6 +17,7 @@ from agent.devices.config import (
     parse_displays,
     parse_scanners,
 )
+from agent.sales.config import JournalConfig, parse_journal
 from drivers import InvalidInput
 from drivers.profiles import PrinterProfile, builtin_profiles, profile_from_mapping
 from drivers.transports.file import FileTarget
@@ -89,6 +90,7 @@ class Config:
     scanners: tuple[ScannerConfig, ...] = ()
     displays: tuple[DisplayConfig, ...] = ()
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
+    journal: JournalConfig = field(default_factory=JournalConfig)
 
     def printer(self, printer_id: str) -> PrinterConfig | None:
         """The printer with this id, or None."""
@@ -223,7 +225,7 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     errors: list[str] = []
     r = _Reader(errors)
     r.unknown(raw, "", {"box", "api", "queue", "printers", "profiles", "scanners", "displays",
-                        "discovery"})
+                        "discovery", "journal"})
 
     b = r.table(raw, "box", "box")
     r.unknown(b, "box", {"id", "store", "name", "state_dir"})
@@ -298,10 +300,11 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     scanners = parse_scanners(r, raw)
     displays = parse_displays(r, raw)
     discovery = parse_discovery(r, raw)
+    journal = parse_journal(r, raw, {p.id: p for p in printers})
     if errors:
         raise ConfigError(errors)
     return Config(box, api, queue, tuple(printers), profiles, source, scanners=scanners,
-                  displays=displays, discovery=discovery)
+                  displays=displays, discovery=discovery, journal=journal)
 
 
 def load_config(path: Path) -> Config:

@@ -22,6 +22,7 @@ from agent.events import EventBus
 from agent.printers import PrinterSupervisor
 from agent.queue.service import PrintQueue
 from agent.queue.store import Store
+from agent.sales.service import SalesService
 from drivers.transports.open import open_transport
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ async def running(config: Config, *, env: DeviceEnv | None = None
     """The box's services without the HTTP server: store recovered, printers supervised,
     scanners read, devices discovered (`env`: where devices are; tests pass simulated ones).
 
-    On exit the printers are stopped (see `stop_printers`) and the store is closed.
+    On exit the printers are stopped (see `stop_printers`), the journal and the store are
+    closed.
     """
     env = env or DeviceEnv()
     store = await asyncio.to_thread(Store.open, config.box.state_dir / "queue.db")
@@ -63,6 +65,7 @@ async def running(config: Config, *, env: DeviceEnv | None = None
     queue = PrintQueue(store, bus, config.queue)
     tasks: list[asyncio.Task[None]] = []
     devices: DeviceServices | None = None
+    sales: SalesService | None = None
     try:
         # Before any worker starts: whatever a crash left printing needs a person's decision.
         for job in await queue.recover():
@@ -80,6 +83,10 @@ async def running(config: Config, *, env: DeviceEnv | None = None
                                                 on_attach=devices.gate.ready)
                         for p in config.printers}
         ctx.devices = devices
+        if config.journal.enabled:
+            # {state_dir}/journal.db; the key made at first start in {state_dir}/keys (0600).
+            sales = await SalesService.start(config, queue, ctx.printers)
+            ctx.sales, ctx.journal = sales, sales.journal
         tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
                  for pid, s in ctx.printers.items()]
         tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s),
@@ -96,6 +103,8 @@ async def running(config: Config, *, env: DeviceEnv | None = None
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        if sales is not None:
+            await sales.close()
         bus.close()
         await store.close()
 

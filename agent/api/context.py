@@ -20,6 +20,8 @@ from agent.templates.self_test import label as self_test_label
 
 if TYPE_CHECKING:
     from agent.devices.runtime import DeviceServices
+    from agent.journal.store import JournalStore
+    from agent.sales.service import SalesService
 
 PREVIEW_CACHE = 64
 
@@ -52,6 +54,10 @@ class AgentContext:
     previews: collections.OrderedDict[str, bytes] = field(
         default_factory=collections.OrderedDict)
     devices: DeviceServices | None = None
+    journal: JournalStore | None = None
+    """The signed journal (None when journal.enabled is false)."""
+    sales: SalesService | None = None
+    """Sales, refunds, voids, day close, handovers and approvals on the journal."""
 
     def base_url(self) -> str:
         """Where staff reach the status page."""

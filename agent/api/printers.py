@@ -50,10 +50,12 @@ async def get_printer(request: web.Request) -> web.Response:
 
 @routes.post("/v1/printers/{id}/drawer")
 async def drawer(request: web.Request) -> web.Response:
-    """Kick the cash drawer on this printer now: {"pin": 2 | 5} (body optional)."""
+    """Kick the cash drawer on this printer now: {"pin": 2 | 5} (body optional); outside a
+    sale this needs a supervisor's approval (`approval`) when the journal's rules say so."""
     ctx = request.app[CTX]
     sup = _printer(ctx, request.match_info["id"])
     pin: object = 2
+    body: object = {}
     if request.can_read_body:
         body = await read_json(request)
         if not isinstance(body, dict):
@@ -62,6 +64,8 @@ async def drawer(request: web.Request) -> web.Response:
     if pin not in (2, 5) or isinstance(pin, bool):
         raise InvalidInput("pin", "must be 2 or 5")
     assert isinstance(pin, int)
+    if ctx.sales is not None:  # approval record first (403 without a valid one), audited
+        await ctx.sales.gate_drawer(request, body, sup.id)
     await sup.open_drawer(pin)
     return json_response({"printer": sup.id, "drawer": "kicked", "pin": pin})
 
