@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from agent import AgentError
@@ -173,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_journal_commands(sub)
     add_device_commands(sub)
+    # Other packages (hq) add their commands through an entry point: agent never imports them.
+    for ep in entry_points(group="storelink.commands"):
+        ep.load()(sub)
     return p
 
 

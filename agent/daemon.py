@@ -23,6 +23,7 @@ from agent.printers import PrinterSupervisor
 from agent.queue.service import PrintQueue
 from agent.queue.store import Store
 from agent.sales.service import SalesService
+from agent.uplink import Uplink
 from drivers.transports.open import open_transport
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ async def running(config: Config, *, env: DeviceEnv | None = None
     tasks: list[asyncio.Task[None]] = []
     devices: DeviceServices | None = None
     sales: SalesService | None = None
+    uplink: Uplink | None = None
     try:
         # Before any worker starts: whatever a crash left printing needs a person's decision.
         for job in await queue.recover():
@@ -85,17 +87,25 @@ async def running(config: Config, *, env: DeviceEnv | None = None
         ctx.devices = devices
         if config.journal.enabled:
             # {state_dir}/journal.db; the key made at first start in {state_dir}/keys (0600).
-            sales = await SalesService.start(config, queue, ctx.printers)
+            sales = await SalesService.start(
+                config, queue, ctx.printers,
+                cosigners=config.sync.cosigners() if config.sync is not None else None)
             ctx.sales, ctx.journal = sales, sales.journal
         tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
                  for pid, s in ctx.printers.items()]
         tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s),
                                          name="housekeeping"))
+        if config.sync is not None:
+            uplink = Uplink(ctx, config.sync, ctx.journal)
+            tasks.append(asyncio.create_task(uplink.run(), name="uplink"))
         ctx.tasks = tasks
         await devices.start()
         yield ctx
         await stop_printers(ctx)
     finally:
+        if uplink is not None:
+            # A clean stop publishes the "shutdown" death before the journal closes.
+            await uplink.stop()
         if devices is not None:
             await devices.stop()
         for t in tasks:

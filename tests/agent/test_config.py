@@ -79,3 +79,12 @@ def test_cli_config_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixtu
     broken.write_text("[box\n", encoding="utf-8")
     assert main(["config", "check", str(broken)]) == 2
     assert main(["config", "check", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_the_commented_sync_example_is_valid_once_uncommented() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    head, _, tail = text.partition("# [sync]")
+    block = "\n".join(line[2:] for line in ("# [sync]" + tail).splitlines()
+                      if line.startswith("# "))
+    cfg = parse_config(tomllib.loads(head + block))
+    assert cfg.sync is not None and cfg.sync.port == 8883 and cfg.sync.keepalive_s == 20

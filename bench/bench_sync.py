@@ -1,0 +1,178 @@
+"""Sync figures over loopback with real processes (mosquitto, HQ, box, simulated printer):
+cloud print latency (HQ API call → bytes at the printer) and catch-up time of a journal
+backlog, each beside the broker's raw one-way latency and raw QoS 1 throughput measured in the
+same run with the same payload sizes.
+
+    .venv/bin/python bench/bench_sync.py [--jobs 1000] [--backlog 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agent.journal.store import JournalStore
+from sync.mqtt_session import Message, MqttSession, SessionConfig
+from sync.protocol.messages import JournalBatch, PrintDispatch
+from tests.e2e.box_proc import sale_body
+from tests.e2e.printer_proc import read_log
+from tests.e2e.world import World, job, wait_for
+from tests.hq.journals import BOX
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank)."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))]
+
+
+async def broker_one_way(port: int, payload_size: int, n: int) -> list[float]:
+    """Publish → subscriber delivery latency in ms through the broker, QoS 1, one at a time."""
+    sub = MqttSession(SessionConfig("127.0.0.1", port, "bench-sub", clean_start=True,
+                                    subscriptions=(("bench/lat", 1),)))
+    pub = MqttSession(SessionConfig("127.0.0.1", port, "bench-pub", clean_start=True))
+    await sub.start()
+    await pub.start()
+    await sub.wait_connected(30)
+    await pub.wait_connected(30)
+    await asyncio.sleep(0.3)
+    body = b"x" * payload_size
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await pub.publish("bench/lat", body, 1, wait_s=30)
+        while not isinstance(await sub.events.get(), Message):
+            pass
+        out.append((time.perf_counter() - t0) * 1000)
+    await pub.stop()
+    await sub.stop()
+    return out
+
+
+async def broker_throughput(port: int, payload: bytes, n: int, window: int = 8) -> float:
+    """Seconds to move n QoS 1 messages of `payload` publisher → subscriber, `window` in flight."""
+    sub = MqttSession(SessionConfig("127.0.0.1", port, "bench-tsub", clean_start=True,
+                                    subscriptions=(("bench/tp", 1),)))
+    pub = MqttSession(SessionConfig("127.0.0.1", port, "bench-tpub", clean_start=True,
+                                    max_inflight=window))
+    await sub.start()
+    await pub.start()
+    await sub.wait_connected(30)
+    await pub.wait_connected(30)
+    await asyncio.sleep(0.3)
+
+    async def receive() -> None:
+        got = 0
+        while got < n:
+            if isinstance(await sub.events.get(), Message):
+                got += 1
+
+    t0 = time.perf_counter()
+    rx = asyncio.create_task(receive())
+    sem = asyncio.Semaphore(window)
+
+    async def send() -> None:
+        async with sem:
+            await pub.publish("bench/tp", payload, 1, wait_s=60)
+
+    await asyncio.gather(*(send() for _ in range(n)))
+    await rx
+    took = time.perf_counter() - t0
+    await pub.stop()
+    await sub.stop()
+    return took
+
+
+def hq_size(w: World) -> int:
+    """How many records of the box HQ holds (cheap: one registry read)."""
+    _, view = w.api("GET", f"/v1/boxes/{BOX}")
+    held = view.get("hq_journal") if isinstance(view, dict) else None
+    return int(held["size"]) if held else 0
+
+
+def print_latency(w: World, jobs: int) -> list[float]:
+    """Jobs one after another: POST at HQ → the printer has the bytes, in ms."""
+    out = []
+    for i in range(jobs):
+        jid = f"bench-{i}"
+        seen = len(read_log(w.printer_log))
+        t0 = time.time()
+        status, _ = w.api("POST", "/v1/print-jobs", {"box": BOX, "job": job(jid)})
+        assert status == 201, status
+        wait_for(lambda s=seen: len(read_log(w.printer_log)) > s, 60, "printed")
+        rec = read_log(w.printer_log)[seen]
+        assert rec["markers"] == [jid], rec
+        out.append((float(str(rec["t"])) - t0) * 1000)
+    return out
+
+
+async def build_backlog(state: Path, records: int) -> None:
+    """The box's journal with `records` sales, written with group commit."""
+    journal = await asyncio.to_thread(JournalStore.open, state / "journal.db",
+                                      state / "journal.key")
+    try:
+        chunk = 512
+        for start in range(0, records, chunk):
+            await asyncio.gather(*(journal.append("sale", sale_body(i))
+                                   for i in range(start, min(records, start + chunk))))
+    finally:
+        await asyncio.to_thread(journal.close)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=1000)
+    ap.add_argument("--backlog", type=int, default=100_000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        w = World(root, keepalive=20, telemetry_s=30)
+        try:
+            print(f"building a journal backlog of {args.backlog:,} sales …", flush=True)
+            t0 = time.perf_counter()
+            asyncio.run(build_backlog(w.state, args.backlog))
+            print(f"  written in {time.perf_counter() - t0:.1f} s (group commit)", flush=True)
+            records = [json.loads(line) for line in w.box_journal()[:500]]
+            batch_bytes = len(JournalBatch(BOX, "0" * 32, 0, tuple(records)).to_json())
+            dispatch_bytes = len(PrintDispatch(BOX, job("bench-0"), 0).to_json())
+
+            w.start_box()
+            t0 = time.perf_counter()
+            total = len(w.box_journal())
+            wait_for(lambda: hq_size(w) >= total, 3600, "catch-up")
+            catch_up = time.perf_counter() - t0
+            n_batches = -(-total // 500)
+            raw_tp = asyncio.run(broker_throughput(w.broker.port, b"r" * batch_bytes,
+                                                   n_batches))
+            wait_for(lambda: hq_size(w) == len(w.box_journal()), 600, "settled")
+            assert w.box_journal() == w.hq_journal()
+
+            lat = print_latency(w, args.jobs)
+            raw = asyncio.run(broker_one_way(w.broker.port, dispatch_bytes, args.jobs))
+        finally:
+            w.close()
+    print()
+    print(f"cloud print latency, HQ API call → bytes at the printer, {args.jobs} jobs "
+          f"({dispatch_bytes} B dispatch):")
+    print(f"  storelink        p50 {pct(lat, 50):7.1f} ms   p99 {pct(lat, 99):7.1f} ms   "
+          f"mean {statistics.fmean(lat):6.1f} ms")
+    print(f"  broker one-way   p50 {pct(raw, 50):7.1f} ms   p99 {pct(raw, 99):7.1f} ms   "
+          f"(QoS 1 publish → subscriber, same payload size)")
+    print(f"journal catch-up of {total:,} records ({n_batches} batches of ≈{batch_bytes:,} B):")
+    print(f"  storelink        {catch_up:7.1f} s   {total / catch_up:9,.0f} records/s "
+          "(box ready → HQ verified, stored and countersigned all)")
+    mbps = n_batches * batch_bytes / raw_tp / 1e6
+    print(f"  broker raw QoS 1 {raw_tp:7.1f} s   {mbps:9.1f} MB/s "
+          f"({n_batches} messages of the same size, 8 in flight)")
+
+
+if __name__ == "__main__":
+    main()

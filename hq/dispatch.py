@@ -1,0 +1,211 @@
+"""Cloud printing and commands from HQ's side: accept a job once per id, publish it to its box,
+and keep the state history the box reports; sign commands and keep their answers."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hq import HqError
+from hq.store import HqStore, JobRow
+from sync.protocol import ProtocolError
+from sync.protocol.commands import NAMES, Command, sign_command
+from sync.protocol.messages import JOB_ID, EventsAck, EventsBatch, PrintDispatch
+from sync.protocol.topics import Down, check_box_id, down
+
+Publish = Callable[[str, bytes, int], Awaitable[bool]]
+"""(topic, payload, message expiry in seconds) → True once the broker acknowledged it."""
+
+
+class DispatchError(HqError):
+    """A request was refused: `status` is the HTTP status, `field` the dotted field at fault."""
+
+    def __init__(self, status: int, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.status = status
+        self.field = field
+        self.reason = reason
+
+
+def _canonical(value: object) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _time_ms(value: object, field: str) -> int:
+    if not isinstance(value, str):
+        raise DispatchError(400, field, "must be an RFC 3339 date-time with offset")
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise DispatchError(400, field, "must be an RFC 3339 date-time with offset") from None
+    if t.tzinfo is None:
+        raise DispatchError(400, field, "needs a UTC offset (e.g. +08:00)")
+    return int(t.timestamp() * 1000)
+
+
+def parse_submission(body: object, now_ms: int, default_expiry_s: int) -> JobRow:
+    """Validate `{"box", "printer"?, "job"}`; the job itself is validated in full by the box."""
+    if not isinstance(body, dict):
+        raise DispatchError(400, "body", "must be a JSON object")
+    for k in body:
+        if k not in ("box", "printer", "job"):
+            raise DispatchError(400, k, "unknown field")
+    try:
+        box = check_box_id(body.get("box"))
+    except ProtocolError as e:
+        raise DispatchError(400, "box", e.reason) from None
+    job = body.get("job")
+    if not isinstance(job, dict):
+        raise DispatchError(400, "job", "must be a print job object (docs/print-jobs.md)")
+    job = dict(job)
+    printer = body.get("printer", job.get("printer"))
+    if not isinstance(printer, str) or not printer:
+        raise DispatchError(400, "printer", "must be the id of a printer of the box")
+    if job.get("printer", printer) != printer:
+        raise DispatchError(400, "job.printer", f"differs from printer {printer!r}")
+    job["printer"] = printer
+    job_id = job.get("id")
+    if not isinstance(job_id, str) or not JOB_ID.match(job_id):
+        raise DispatchError(400, "job.id", "must be 1-128 characters of A-Z a-z 0-9 . _ : - "
+                                           "(the sender's id, kept across retries)")
+    expires = (now_ms + default_expiry_s * 1000 if job.get("expires_at") is None
+               else _time_ms(job["expires_at"], "job.expires_at"))
+    digest = hashlib.sha256(_canonical({"box": box, "job": job})).hexdigest()
+    return JobRow(job_id, box, printer, job, digest, expires, now_ms)
+
+
+def job_view(row: JobRow, states: list[dict[str, Any]], now_ms: int) -> dict[str, Any]:
+    """The job as GET /v1/print-jobs/{id} shows it: its state and its history."""
+    history: list[dict[str, Any]] = [{"state": "submitted", "at_ms": row.created_ms,
+                                      "source": "hq"}]
+    if row.dispatched_ms is not None:
+        history.append({"state": "dispatched", "at_ms": row.dispatched_ms, "source": "hq"})
+    if row.intake is not None:
+        history.append({"state": row.intake, "at_ms": row.intake_ms, "error": row.intake_error,
+                        "source": "box"})
+    history += [{**s, "source": "box"} for s in states]
+    if states:
+        state = states[-1]["state"]
+    elif row.intake == "refused":
+        state = "refused"
+    elif row.intake is not None:
+        state = "accepted"
+    elif row.expires_at_ms <= now_ms:
+        state = "expired"
+        history.append({"state": "expired", "at_ms": row.expires_at_ms, "source": "hq"})
+    else:
+        state = "dispatched" if row.dispatched_ms is not None else "submitted"
+    return {"id": row.id, "box": row.box, "printer": row.printer, "state": state,
+            "version": states[-1]["version"] if states else 0,
+            "created_ms": row.created_ms, "expires_at_ms": row.expires_at_ms,
+            "intake_error": row.intake_error, "history": history}
+
+
+class Dispatcher:
+    """Cloud print jobs and commands on their way to boxes, and what boxes answer."""
+
+    def __init__(self, store: HqStore, publish: Publish, clock: Callable[[], int],
+                 key: Ed25519PrivateKey, default_expiry_s: int, command_lifetime_s: int) -> None:
+        self.store = store
+        self.publish = publish
+        self.clock = clock
+        self.key = key
+        self.default_expiry_s = default_expiry_s
+        self.command_lifetime_s = command_lifetime_s
+
+    async def submit(self, body: object) -> tuple[dict[str, Any], bool]:
+        """Accept a job (stored before anything is sent) and publish it; a repeat of the same
+        job returns the stored one (False) and is not sent again; another body under the same
+        id is refused (409)."""
+        now = self.clock()
+        row = parse_submission(body, now, self.default_expiry_s)
+        stored, created = await asyncio.to_thread(self.store.job_create, row)
+        if not created and stored.body_hash != row.body_hash:
+            raise DispatchError(409, "job.id", f"job {row.id} exists with a different body")
+        if created:
+            await self._send(stored)
+        return await self.view(row.id) or {}, created
+
+    async def _send(self, row: JobRow) -> bool:
+        now = self.clock()
+        left_s = (row.expires_at_ms - now) // 1000
+        if left_s <= 0:
+            return False
+        msg = PrintDispatch(row.box, row.body, now)
+        ok = await self.publish(down(row.box, Down.PRINT), msg.to_json(), left_s)
+        if ok:
+            await asyncio.to_thread(self.store.job_dispatched, row.id, self.clock())
+        return ok
+
+    async def redispatch(self) -> int:
+        """Publish jobs accepted while HQ had no broker connection; returns how many went out."""
+        rows = await asyncio.to_thread(self.store.jobs_undispatched, self.clock())
+        sent = 0
+        for row in rows:
+            if not await self._send(row):
+                break
+            sent += 1
+        return sent
+
+    async def redeliver(self, box: str) -> int:
+        """A box came online: publish again every unexpired job it has not answered (it may
+        never have had a session to queue them in); its queue ignores repeats by job id."""
+        rows = await asyncio.to_thread(self.store.jobs_unanswered, box, self.clock())
+        sent = 0
+        for row in rows:
+            if not await self._send(row):
+                break
+            sent += 1
+        return sent
+
+    async def view(self, job_id: str) -> dict[str, Any] | None:
+        """The job with its state history, or None."""
+        row = await asyncio.to_thread(self.store.job, job_id)
+        if row is None:
+            return None
+        states = await asyncio.to_thread(self.store.job_states, job_id)
+        return job_view(row, states, self.clock())
+
+    def apply_events(self, batch: EventsBatch) -> EventsAck:
+        """Apply what is new in a box's events batch (blocking); the ack is cumulative."""
+        pos = self.store.event_pos(batch.box, batch.stream)
+        first = batch.events[0].eseq
+        if first <= pos + 1:
+            new = [e for e in batch.events if e.eseq > pos]
+            if new and self.store.apply_events(batch.box, batch.stream, pos, new, self.clock()):
+                pos = new[-1].eseq
+            else:
+                pos = self.store.event_pos(batch.box, batch.stream)
+        return EventsAck(batch.box, batch.stream, pos)
+
+    async def command(self, box: str, body: object) -> dict[str, Any]:
+        """Sign and send a command `{"name", "args"?, "lifetime_s"?}` to `box`."""
+        if not isinstance(body, Mapping):
+            raise DispatchError(400, "body", "must be a JSON object")
+        name = body.get("name")
+        if name not in NAMES:
+            raise DispatchError(400, "name", "must be one of " + ", ".join(NAMES))
+        lifetime = body.get("lifetime_s", self.command_lifetime_s)
+        if (isinstance(lifetime, bool) or not isinstance(lifetime, int)
+                or not 1 <= lifetime <= 86_400):
+            raise DispatchError(400, "lifetime_s", "must be 1-86400")
+        now = self.clock()
+        try:
+            cmd = Command.from_obj({"box": box, "name": name, "args": body.get("args", {}),
+                                    "nonce": secrets.token_urlsafe(18), "issued_ms": now,
+                                    "expires_ms": now + lifetime * 1000})
+        except ProtocolError as e:
+            raise DispatchError(400, e.field.removeprefix("cmd."), e.reason) from None
+        await asyncio.to_thread(self.store.command_create, cmd.nonce, box, cmd.name,
+                                dict(cmd.args), cmd.issued_ms, cmd.expires_ms)
+        if await self.publish(down(box, Down.COMMAND), sign_command(cmd, self.key).to_json(),
+                              lifetime):
+            await asyncio.to_thread(self.store.command_published, cmd.nonce, self.clock())
+        return await asyncio.to_thread(self.store.command, cmd.nonce) or {}

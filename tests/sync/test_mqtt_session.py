@@ -1,0 +1,230 @@
+"""The MQTT session shell against a real mosquitto: persistent sessions, Will, manual ack,
+keep-alive on a silently dead link, credentials and ACLs, jittered backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from sync.mqtt_session import (
+    Connected,
+    Disconnected,
+    Message,
+    MqttSession,
+    SessionConfig,
+    SessionEvent,
+    Will,
+    reconnect_delay,
+)
+from tests.e2e.broker import Broker, broker
+from tests.e2e.cutproxy import CutProxy
+
+__all__ = ["broker"]
+T = 20.0
+
+
+def cfg(port: int, client_id: str, **kw: object) -> SessionConfig:
+    base: dict[str, object] = {"reconnect_min_s": 0.05, "reconnect_max_s": 0.5,
+                               "keepalive_s": 5}
+    base.update(kw)
+    return SessionConfig("127.0.0.1", port, client_id, **base)  # type: ignore[arg-type]
+
+
+async def next_of(s: MqttSession, kind: type[SessionEvent], wait_s: float = T,
+                  topic: str | None = None) -> SessionEvent:
+    """The next event of `kind` (and topic), skipping others."""
+    async def find() -> SessionEvent:
+        while True:
+            ev = await s.events.get()
+            if isinstance(ev, kind) and (topic is None or getattr(ev, "topic", None) == topic):
+                return ev
+    return await asyncio.wait_for(find(), wait_s)
+
+
+async def drain_messages(s: MqttSession, quiet: float = 0.5) -> list[Message]:
+    out: list[Message] = []
+    while True:
+        try:
+            ev = await asyncio.wait_for(s.events.get(), quiet)
+        except TimeoutError:
+            return out
+        if isinstance(ev, Message):
+            out.append(ev)
+
+
+@pytest.fixture
+async def sessions() -> AsyncIterator[list[MqttSession]]:
+    made: list[MqttSession] = []
+    yield made
+    for s in made:
+        await s.stop(wait_s=2)
+
+
+async def started(made: list[MqttSession], c: SessionConfig,
+                  will: Will | None = None) -> MqttSession:
+    s = MqttSession(c, (lambda: will) if will else None, rng=random.Random(1))
+    made.append(s)
+    await s.start()
+    await next_of(s, Connected)
+    return s
+
+
+async def test_qos1_round_trip_with_puback(broker: Broker, sessions: list[MqttSession]) -> None:
+    sub = await started(sessions, cfg(broker.port, "sub", subscriptions=(("t/#", 1),)))
+    await asyncio.sleep(0.2)  # SUBACK has no event; the publisher retries below anyway
+    pub = await started(sessions, cfg(broker.port, "pub"))
+    assert await pub.publish("t/a", "收银台 1".encode(), qos=1, wait_s=T)
+    msg = await next_of(sub, Message)
+    assert isinstance(msg, Message) and msg.payload.decode() == "收银台 1" and msg.qos == 1
+
+
+async def test_persistent_session_receives_what_was_queued_while_away(
+        broker: Broker, sessions: list[MqttSession]) -> None:
+    box = cfg(broker.port, "box-1", subscriptions=(("down/#", 1),), session_expiry_s=3600)
+    first = await started(sessions, box)
+    await asyncio.sleep(0.3)
+    await first.stop()
+    pub = await started(sessions, cfg(broker.port, "hq"))
+    for i in range(5):
+        assert await pub.publish(f"down/{i}", f"job-{i}".encode(), wait_s=T)
+    again = await started(sessions, box)  # a new process with the same client id
+    got = sorted(m.payload for m in await drain_messages(again, 1.0))
+    assert got == [f"job-{i}".encode() for i in range(5)]
+
+
+async def test_clean_start_loses_what_was_queued(broker: Broker,
+                                                 sessions: list[MqttSession]) -> None:
+    box = cfg(broker.port, "box-2", subscriptions=(("down/#", 1),), clean_start=True)
+    first = await started(sessions, box)
+    await asyncio.sleep(0.3)
+    await first.stop()
+    pub = await started(sessions, cfg(broker.port, "hq"))
+    assert await pub.publish("down/x", b"lost", wait_s=T)
+    again = await started(sessions, box)
+    assert await drain_messages(again, 1.0) == []
+
+
+async def test_will_on_abort_not_on_clean_stop(broker: Broker,
+                                               sessions: list[MqttSession]) -> None:
+    mon = await started(sessions, cfg(broker.port, "mon", subscriptions=(("death/#", 1),)))
+    await asyncio.sleep(0.2)
+    clean = await started(sessions, cfg(broker.port, "clean"),
+                          Will("death/clean", b"clean died", retain=False))
+    await clean.stop()
+    crash = await started(sessions, cfg(broker.port, "crash"),
+                          Will("death/crash", b"crash died", retain=False))
+    crash.abort()
+    msg = await next_of(mon, Message)
+    assert isinstance(msg, Message) and msg.topic == "death/crash"
+    assert [m.topic for m in await drain_messages(mon)] == []
+
+
+async def test_will_is_asked_for_every_connection(broker: Broker,
+                                                  sessions: list[MqttSession]) -> None:
+    proxy = CutProxy(broker.port)
+    counter = iter(range(1, 100))
+    wills: list[int] = []
+
+    def will() -> Will:
+        wills.append(next(counter))
+        return Will("death/box", str(wills[-1]).encode(), retain=True)
+
+    mon = await started(sessions, cfg(broker.port, "mon2", subscriptions=(("death/#", 1),)))
+    box = MqttSession(cfg(proxy.port, "box-3"), will)
+    sessions.append(box)
+    await box.start()
+    await next_of(box, Connected)
+    proxy.cut()
+    await next_of(box, Disconnected)
+    proxy.restore()
+    await next_of(box, Connected)
+    msg = await next_of(mon, Message)
+    assert isinstance(msg, Message) and msg.payload == b"1"  # the first session's own Will
+    assert wills[:2] == [1, 2]
+    proxy.close()
+
+
+async def test_manual_ack_redelivers_what_was_not_committed(
+        broker: Broker, sessions: list[MqttSession]) -> None:
+    box = cfg(broker.port, "box-4", subscriptions=(("down/#", 1),), manual_ack=True)
+    s1 = await started(sessions, box)
+    await asyncio.sleep(0.3)
+    pub = await started(sessions, cfg(broker.port, "hq4"))
+    assert await pub.publish("down/a", b"a", wait_s=T)
+    assert await pub.publish("down/b", b"b", wait_s=T)
+    got = [await next_of(s1, Message), await next_of(s1, Message)]
+    for m in got:
+        assert isinstance(m, Message)
+        if m.payload == b"a":
+            s1.ack(m)
+    await asyncio.sleep(0.5)  # the ack goes out on the network thread's next tick
+    s1.abort()
+    s2 = await started(sessions, box)
+    again = await drain_messages(s2, 1.0)
+    assert [m.payload for m in again] == [b"b"]
+
+
+async def test_publish_fails_fast_when_disconnected_and_times_out_on_a_dead_link(
+        broker: Broker, sessions: list[MqttSession]) -> None:
+    idle = MqttSession(cfg(broker.port, "idle"))
+    assert not await idle.publish("t", b"x", wait_s=T)
+    proxy = CutProxy(broker.port)
+    s = await started(sessions, cfg(proxy.port, "box-5", keepalive_s=60))
+    proxy.blackhole()
+    assert not await s.publish("t", b"x", qos=1, wait_s=0.5)
+    proxy.close()
+
+
+async def test_keepalive_notices_a_silently_dead_link_and_reconnects(
+        broker: Broker, sessions: list[MqttSession]) -> None:
+    proxy = CutProxy(broker.port)
+    s = await started(sessions, cfg(proxy.port, "box-6", keepalive_s=1))
+    proxy.blackhole()
+    ev = await next_of(s, Disconnected)
+    assert isinstance(ev, Disconnected)
+    proxy.restore()
+    ev2 = await next_of(s, Connected)
+    assert isinstance(ev2, Connected) and ev2.generation == 2
+    assert await s.publish("t", b"after", wait_s=T)
+    proxy.close()
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Iterator[Broker]:
+    b = Broker(tmp_path / "sec", users={"BOX-A": "pw-a", "BOX-B": "pw-b", "hq": "pw-hq"},
+               acl="user hq\ntopic readwrite storelink/#\n\n"
+                   "pattern readwrite storelink/v1/box/%u/#\n")
+    b.start()
+    yield b
+    b.stop()
+
+
+async def test_credentials_and_acl_confine_a_box_to_its_subtree(
+        secured: Broker, sessions: list[MqttSession]) -> None:
+    port = secured.port
+    hq = await started(sessions, cfg(port, "hq", username="hq", password="pw-hq",
+                                     subscriptions=(("storelink/v1/box/+/up/#", 1),)))
+    await asyncio.sleep(0.2)
+    a = await started(sessions, cfg(port, "box-a", username="BOX-A", password="pw-a"))
+    assert await a.publish("storelink/v1/box/BOX-A/up/events", b"mine", wait_s=T)
+    assert not await a.publish("storelink/v1/box/BOX-B/up/events", b"forged", wait_s=T)
+    msgs = await drain_messages(hq, 1.0)
+    assert [(m.topic, m.payload) for m in msgs] == [("storelink/v1/box/BOX-A/up/events", b"mine")]
+    bad = MqttSession(cfg(port, "box-x", username="BOX-A", password="wrong"))
+    sessions.append(bad)
+    await bad.start()
+    ev = await next_of(bad, Disconnected)
+    assert isinstance(ev, Disconnected) and "refused" in ev.reason and not bad.connected
+
+
+def test_reconnect_delay_is_jittered_and_capped() -> None:
+    rng = random.Random(7)
+    delays = [reconnect_delay(a, 1.0, 30.0, rng) for a in range(12)]
+    assert 0.5 <= delays[0] <= 1.0
+    assert all(15.0 <= d <= 30.0 for d in delays[6:])
+    assert len({round(d, 6) for d in delays[6:]}) == 6  # not all the same: jittered
+    assert reconnect_delay(10_000, 1.0, 30.0, rng) <= 30.0
