@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from aiohttp import web
 
+from hq.dashboard import PAGE_PATH, dashboard_page, recent_jobs
 from hq.dispatch import Dispatcher, DispatchError
 from hq.registry import Registry
+from hq.settlement import Settlement, SettlementBook, on_day
 from hq.store import HqStore
 from sync.protocol.topics import BOX_ID
 
@@ -27,10 +31,14 @@ class ApiContext:
     registry: Registry
     dispatcher: Dispatcher
     token: str = ""
+    boxes: tuple[str, ...] = ()
+    """The configured boxes (settlements also cover boxes not yet born)."""
 
 
 CTX = web.AppKey("ctx", ApiContext)
+BOOK = web.AppKey("settlements", SettlementBook)
 MAX_BODY = 8 * 1024 * 1024
+DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def _error(status: int, field: str, reason: str) -> web.Response:
@@ -45,7 +53,7 @@ def _json(obj: Any, status: int = 200) -> web.Response:
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.app[CTX].token
-    if token:
+    if token and request.path != PAGE_PATH:
         got = request.headers.get("Authorization", "")
         if not hmac.compare_digest(got.encode(), f"Bearer {token}".encode()):
             return _error(401, "Authorization", "a valid bearer token is required")
@@ -85,7 +93,17 @@ async def get_job(request: web.Request) -> web.Response:
 
 async def get_boxes(request: web.Request) -> web.Response:
     """GET /v1/boxes: every box known from births, deaths and telemetry."""
-    return _json({"boxes": await asyncio.to_thread(request.app[CTX].registry.boxes)})
+    ctx = request.app[CTX]
+
+    def load() -> list[dict[str, Any]]:
+        boxes = ctx.registry.boxes()
+        for b in boxes:
+            held = ctx.store.journal_head(b["id"])
+            b["hq_journal"] = ({"log": held.log, "size": held.size, "head": held.head.hex()}
+                               if held else None)
+        return boxes
+
+    return _json({"boxes": await asyncio.to_thread(load)})
 
 
 async def get_box(request: web.Request) -> web.Response:
@@ -138,11 +156,74 @@ async def get_journal(request: web.Request) -> web.StreamResponse:
                         content_type="application/jsonl", charset="utf-8")
 
 
+async def get_jobs(request: web.Request) -> web.Response:
+    """GET /v1/print-jobs[?box=ID&limit=N]: the newest jobs with state and history."""
+    ctx = request.app[CTX]
+    box = request.query.get("box")
+    if box is not None and not BOX_ID.match(box):
+        return _error(400, "box", "must be a box id")
+    try:
+        limit = int(request.query.get("limit", "50"))
+    except ValueError:
+        return _error(400, "limit", "must be an integer")
+    jobs = await asyncio.to_thread(recent_jobs, ctx.store, ctx.dispatcher.clock(), limit, box)
+    return _json({"jobs": jobs})
+
+
+def _day(request: web.Request) -> str | None:
+    day = request.query.get("day") or None
+    if day is not None:
+        try:
+            if not DAY.match(day):
+                raise ValueError(day)
+            date.fromisoformat(day)
+        except ValueError:
+            raise DispatchError(400, "day", "must be a date YYYY-MM-DD") from None
+    return day
+
+
+def _settlements(found: list[Settlement], day: str | None) -> web.Response:
+    days = sorted({s.day for s in found}, reverse=True)
+    return _json({"day": day, "days": days[:62],
+                  "settlements": [s.to_json() for s in on_day(found, day)[:1000]]})
+
+
+async def get_settlements(request: web.Request) -> web.Response:
+    """GET /v1/settlements[?day=YYYY-MM-DD&box=ID]: takings per box, Z period and method,
+    reconciled against each signed day close (docs/hq.md)."""
+    ctx = request.app[CTX]
+    day = _day(request)
+    box = request.query.get("box")
+    if box is not None and not BOX_ID.match(box):
+        return _error(400, "box", "must be a box id")
+
+    def load() -> list[Settlement]:
+        ids = [box] if box is not None else [*ctx.store.box_states(), *ctx.boxes]
+        return request.app[BOOK].boxes(ids)
+
+    return _settlements(await asyncio.to_thread(load), day)
+
+
+async def get_box_settlements(request: web.Request) -> web.Response:
+    """GET /v1/boxes/{box}/settlements[?day=YYYY-MM-DD]: one box's settlements."""
+    ctx = request.app[CTX]
+    box = _box_id(request)
+    day = _day(request)
+    known = (box in ctx.boxes or await asyncio.to_thread(ctx.store.box_state, box) is not None
+             or await asyncio.to_thread(ctx.store.journal_head, box) is not None)
+    if not known:
+        return _error(404, "box", f"no box {box!r}")
+    return _settlements(await asyncio.to_thread(request.app[BOOK].box, box), day)
+
+
 def make_app(ctx: ApiContext) -> web.Application:
     """The aiohttp application."""
     app = web.Application(middlewares=[_guard], client_max_size=MAX_BODY)
     app[CTX] = ctx
+    app[BOOK] = SettlementBook(ctx.store)
+    app.router.add_get(PAGE_PATH, dashboard_page)
     app.router.add_post("/v1/print-jobs", post_job)
+    app.router.add_get("/v1/print-jobs", get_jobs)
     app.router.add_get("/v1/print-jobs/{id}", get_job)
     app.router.add_get("/v1/boxes", get_boxes)
     app.router.add_get("/v1/boxes/{box}", get_box)
@@ -150,4 +231,6 @@ def make_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/boxes/{box}/journal", get_journal)
     app.router.add_get("/v1/commands/{nonce}", get_command)
     app.router.add_get("/v1/alarms", get_alarms)
+    app.router.add_get("/v1/settlements", get_settlements)
+    app.router.add_get("/v1/boxes/{box}/settlements", get_box_settlements)
     return app

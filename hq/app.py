@@ -66,7 +66,8 @@ class HqService:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set."""
-        ctx = ApiContext(self.store, self.registry, self.dispatcher, self.cfg.api_token)
+        ctx = ApiContext(self.store, self.registry, self.dispatcher, self.cfg.api_token,
+                         tuple(self.cfg.boxes))
         runner = web.AppRunner(make_app(ctx), access_log=None, handle_signals=False)
         await runner.setup()
         try:

@@ -275,6 +275,15 @@ class HqStore:
             c.execute("UPDATE jobs SET dispatched_ms = ? WHERE id = ? AND dispatched_ms IS NULL",
                       (now_ms, job_id))
 
+    def jobs_recent(self, limit: int, box: str | None = None) -> list[JobRow]:
+        """The newest jobs (of `box`, if given), newest first."""
+        where, args = (" WHERE box = ?", (box,)) if box is not None else ("", ())
+        with self._lock:
+            ids = [r[0] for r in self._conn.execute(
+                f"SELECT id FROM jobs{where} ORDER BY created_ms DESC, id LIMIT ?",
+                (*args, limit)).fetchall()]
+            return [j for j in (self._job(self._conn, i) for i in ids) if j is not None]
+
     def jobs_undispatched(self, now_ms: int, limit: int = 500) -> list[JobRow]:
         """Unexpired jobs the broker has not accepted yet (HQ was disconnected), oldest first."""
         with self._lock:
