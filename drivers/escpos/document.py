@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from drivers import InvalidInput
+from drivers.json_fields import boolean as _bool
+from drivers.json_fields import integer as _int
+from drivers.json_fields import obj as _obj
+from drivers.json_fields import only as _only
 
 Align = Literal["left", "center", "right"]
 ALIGNS: tuple[Align, ...] = ("left", "center", "right")
@@ -133,12 +137,6 @@ MAX_TEXT = 4096
 MAX_BLOCKS = 2000
 
 
-def _obj(v: object, path: str) -> Mapping[str, object]:
-    if not isinstance(v, Mapping):
-        raise InvalidInput(path, "must be an object")
-    return v
-
-
 def _str(o: Mapping[str, object], key: str, path: str, default: str | None = None,
          max_len: int = MAX_TEXT) -> str:
     v = o.get(key, default)
@@ -146,22 +144,6 @@ def _str(o: Mapping[str, object], key: str, path: str, default: str | None = Non
         raise InvalidInput(f"{path}.{key}", "must be a string" if key in o else "is required")
     if len(v) > max_len:
         raise InvalidInput(f"{path}.{key}", f"longer than {max_len} characters")
-    return v
-
-
-def _int(o: Mapping[str, object], key: str, path: str, default: int, lo: int, hi: int) -> int:
-    v = o.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise InvalidInput(f"{path}.{key}", "must be an integer")
-    if not lo <= v <= hi:
-        raise InvalidInput(f"{path}.{key}", f"must be {lo}-{hi}")
-    return v
-
-
-def _bool(o: Mapping[str, object], key: str, path: str, default: bool) -> bool:
-    v = o.get(key, default)
-    if not isinstance(v, bool):
-        raise InvalidInput(f"{path}.{key}", "must be true or false")
     return v
 
 
@@ -177,12 +159,6 @@ def _choice(o: Mapping[str, object], key: str, path: str, default: str,
 def _align(o: Mapping[str, object], path: str, default: Align) -> Align:
     a = _choice(o, "align", path, default, ALIGNS)
     return "left" if a == "left" else "center" if a == "center" else "right"
-
-
-def _only(o: Mapping[str, object], path: str, allowed: set[str]) -> None:
-    for k in o:
-        if k not in allowed:
-            raise InvalidInput(f"{path}.{k}", "unknown field")
 
 
 def ean_check_digit(digits: str) -> int:

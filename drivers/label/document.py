@@ -14,6 +14,10 @@ from PIL import Image as PILImage
 
 from drivers import InvalidInput
 from drivers.escpos.document import validate_barcode
+from drivers.json_fields import boolean as _bool
+from drivers.json_fields import integer as _int
+from drivers.json_fields import obj as _obj
+from drivers.json_fields import only as _only
 
 __all__ = [
     "ALIGNS", "DPIS", "MEDIA", "QR_LEVELS", "ROTATIONS", "SYMBOLOGIES", "Align", "Barcode", "Box",
@@ -132,18 +136,6 @@ class LabelDocument:
 T = TypeVar("T")
 
 
-def _obj(v: object, path: str) -> Mapping[str, object]:
-    if not isinstance(v, Mapping):
-        raise InvalidInput(path, "must be an object")
-    return v
-
-
-def _only(o: Mapping[str, object], path: str, allowed: set[str]) -> None:
-    for k in o:
-        if k not in allowed:
-            raise InvalidInput(f"{path}.{k}", "unknown field")
-
-
 def _mm(o: Mapping[str, object], key: str, path: str, default: float | None,
         lo: float, hi: float) -> float:
     v = o.get(key, default)
@@ -154,22 +146,6 @@ def _mm(o: Mapping[str, object], key: str, path: str, default: float | None,
     if not lo <= v <= hi:
         raise InvalidInput(f"{path}.{key}", f"must be {lo:g}-{hi:g} mm")
     return float(v)
-
-
-def _int(o: Mapping[str, object], key: str, path: str, default: int, lo: int, hi: int) -> int:
-    v = o.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise InvalidInput(f"{path}.{key}", "must be an integer")
-    if not lo <= v <= hi:
-        raise InvalidInput(f"{path}.{key}", f"must be {lo}-{hi}")
-    return v
-
-
-def _bool(o: Mapping[str, object], key: str, path: str, default: bool) -> bool:
-    v = o.get(key, default)
-    if not isinstance(v, bool):
-        raise InvalidInput(f"{path}.{key}", "must be true or false")
-    return v
 
 
 def _str(o: Mapping[str, object], key: str, path: str, max_len: int = MAX_TEXT) -> str:

@@ -23,6 +23,7 @@ from drivers.label.drawing import Event, Notice, ParsedLabel, Query
 from drivers.label.interpret import reader_for
 from drivers.label.render import render_label, to_png
 from drivers.profiles import PrinterProfile, get_profile
+from drivers.sim.condition import SimCondition
 
 __all__ = ["STATES", "SimLabelPrinter", "SimTsplPrinter", "SimZplPrinter", "tspl_extended_status",
            "tspl_status_byte", "zpl_host_status"]
@@ -58,18 +59,19 @@ def zpl_host_status(state: str, width: int) -> bytes:
     return b"".join(b"\x02" + s.encode("ascii") + b"\x03\r\n" for s in (one, two, three))
 
 
-class SimLabelPrinter:
+class SimLabelPrinter(SimCondition):
     """A label printer model for TcpShell / PtyShell (drivers.sim.model.DeviceModel)."""
 
     language = ""
+    STATES = STATES
+    NOT_READY = NOT_READY
 
     def __init__(self, profile: PrinterProfile, state: str = "ok", *, slow_delay: float = 2.0,
                  slow_read_pause: float = 0.05) -> None:
         if profile.language != self.language:
             raise InvalidInput("profile", f"{profile.name} is not a {self.language} printer")
+        super().__init__(state, slow_delay, slow_read_pause)
         self.profile = profile
-        self.slow_delay = slow_delay
-        self.slow_read_pause = slow_read_pause
         self.received = bytearray()
         self.labels: list[ParsedLabel] = []
         self.rejected: list[ParsedLabel] = []
@@ -77,39 +79,6 @@ class SimLabelPrinter:
         self.queries: list[str] = []
         self._lock = threading.Lock()
         self._reader = reader_for(profile)
-        self._state = "ok"
-        self.state = state
-
-    @property
-    def state(self) -> str:
-        """The simulated condition, one of STATES."""
-        return self._state
-
-    @state.setter
-    def state(self, value: str) -> None:
-        if value not in STATES:
-            raise InvalidInput("state", f"must be one of {', '.join(STATES)}")
-        self._state = value
-
-    @property
-    def connected(self) -> bool:
-        """False while 'disconnected'."""
-        return self._state != "disconnected"
-
-    @property
-    def reply_delay(self) -> float:
-        """slow_delay while 'slow', else 0."""
-        return self.slow_delay if self._state == "slow" else 0.0
-
-    @property
-    def read_pause(self) -> float:
-        """Seconds the shell waits between reads (slow acceptance): 0 unless 'slow'."""
-        return self.slow_read_pause if self._state == "slow" else 0.0
-
-    @property
-    def ready(self) -> bool:
-        """Whether a label sent now would be printed."""
-        return self._state not in NOT_READY
 
     def receive(self, data: bytes) -> bytes:
         """Take host bytes; keep them, collect the labels, answer the queries among them."""

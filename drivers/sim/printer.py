@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from drivers import InvalidInput
 from drivers.escpos.interpreter import EscposInterpreter
 from drivers.escpos.paper_events import PRINTING, Cut, StatusRequest
 from drivers.escpos.render import render_bytes
 from drivers.profiles import PrinterProfile, get_profile
+from drivers.sim.condition import SimCondition
 
 __all__ = ["STATES", "SimEscposPrinter", "SimJob", "status_byte"]
 
@@ -56,15 +56,17 @@ class SimJob:
     printed: bool
 
 
-class SimEscposPrinter:
+class SimEscposPrinter(SimCondition):
     """Pure ESC/POS printer model for TcpShell / PtyShell (drivers.sim.model.DeviceModel)."""
+
+    STATES = STATES
+    NOT_READY = NOT_READY
 
     def __init__(self, profile: PrinterProfile | None = None, state: str = "ok", *,
                  slow_delay: float = 2.0, slow_read_pause: float = 0.05,
                  on_job: Callable[[int, SimJob], None] | None = None) -> None:
+        super().__init__(state, slow_delay, slow_read_pause)
         self.profile = profile or get_profile("generic-cn-80")
-        self.slow_delay = slow_delay
-        self.slow_read_pause = slow_read_pause
         self.on_job = on_job
         self.drawer_open = False
         self.received = bytearray()
@@ -74,39 +76,6 @@ class SimEscposPrinter:
         self._job_start = 0
         self._job_prints = False
         self._job_dropped = False
-        self._state = "ok"
-        self.state = state
-
-    @property
-    def state(self) -> str:
-        """The simulated condition, one of STATES."""
-        return self._state
-
-    @state.setter
-    def state(self, value: str) -> None:
-        if value not in STATES:
-            raise InvalidInput("state", f"must be one of {', '.join(STATES)}")
-        self._state = value
-
-    @property
-    def connected(self) -> bool:
-        """False while 'disconnected'."""
-        return self._state != "disconnected"
-
-    @property
-    def reply_delay(self) -> float:
-        """slow_delay while 'slow', else 0."""
-        return self.slow_delay if self._state == "slow" else 0.0
-
-    @property
-    def read_pause(self) -> float:
-        """Seconds the shell waits between reads (slow acceptance) — 0 unless 'slow'."""
-        return self.slow_read_pause if self._state == "slow" else 0.0
-
-    @property
-    def ready(self) -> bool:
-        """Whether print data would be printed now."""
-        return self._state not in NOT_READY
 
     def receive(self, data: bytes) -> bytes:
         """Take host bytes; answer the status queries among them."""
