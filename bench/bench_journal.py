@@ -1,11 +1,12 @@
 """Journal throughput, each figure beside its baseline measured in the same run.
 
-    python bench/bench_journal.py [--runs 5] [--records 20000]
+    python bench/bench_journal.py [--runs 5] [--records 20000] [--detail]
 
 Append: one writer and 20 concurrent writers (asyncio tasks awaiting acknowledgement) against
 raw SQLite single-row commits with the same durability (WAL, synchronous=FULL).
 Verify: the full verifier (one core) against raw Ed25519 verifications; then several worker
 processes on a large journal, with the speed-up over one process.
+--detail adds where each record's time goes (one core, best of the runs).
 """
 
 from __future__ import annotations
@@ -24,10 +25,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from agent.journal.store import JournalStore, read_rows
+from sync.journal.canonical import parse_canonical_fast
+from sync.journal.chain import build_next
+from sync.journal.fastparse import split_record
 from sync.journal.parallel import verify_source
+from sync.journal.record import record_hash, record_statement
+from sync.journal.rules import MemoryLedger
 from sync.journal.vectors import lines, sale
 from sync.journal.verify import Verifier
 
@@ -107,6 +113,49 @@ def parallel_verify(db: Path, processes: int) -> float:
     return v.size / (time.perf_counter() - start)
 
 
+def _per_record_us(runs: int, n: int, fn: Callable[[], object]) -> float:
+    best = min(_timed(fn) for _ in range(runs))
+    return best / n * 1e6
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def verify_detail(rows: list[tuple[bytes, bytes, bytes | None]], runs: int) -> list[str]:
+    """Where a verified record's time goes (µs, one core): the whole, Ed25519, reading."""
+    records = [parse_canonical_fast(raw) for raw, _, _ in rows]
+    pub = Ed25519PublicKey.from_public_bytes(bytes.fromhex(records[0]["body"]["pubkey"]))
+    signed = [(sig, record_statement(r, h if h is not None else record_hash(raw)))
+              for r, (raw, sig, h) in zip(records, rows, strict=True)]
+    n = len(rows)
+    whole = _per_record_us(runs, n, lambda: journal_verify(rows))
+    crypto = _per_record_us(runs, n, lambda: [pub.verify(sig, m) for sig, m in signed])
+    fast = _per_record_us(runs, n, lambda: [split_record(raw) for raw, _, _ in rows])
+    full = _per_record_us(runs, n, lambda: [parse_canonical_fast(raw) for raw, _, _ in rows])
+    return [f"verify, per record: {whole:6.1f} µs = Ed25519 {crypto:6.1f} + the rest "
+            f"{whole - crypto:5.1f} (of which reading the canonical bytes {fast:4.1f}; "
+            f"a full parse and re-encoding would take {full:4.1f})"]
+
+
+def append_detail(store: JournalStore, runs: int, commit_us: float, per_commit: float
+                  ) -> list[str]:
+    """Where an appended record's time goes (µs, one core): build and check, sign, commit."""
+    bodies = [body(i) for i in range(2000)]
+    head = store.head
+    key = Ed25519PrivateKey.generate()
+    built = [build_next(head, type_="sale", body=b, time=head.time, boot="bench",
+                        ledger=MemoryLedger()) for b in bodies[:200]]
+    build = _per_record_us(runs, len(bodies), lambda: [
+        build_next(head, type_="sale", body=b, time=head.time, boot="bench",
+                   ledger=MemoryLedger()) for b in bodies])
+    sign = _per_record_us(runs, len(built), lambda: [key.sign(u.statement) for u in built])
+    return [f"append, per record: build and check {build:5.1f} µs, Ed25519 sign {sign:5.1f} µs, "
+            f"durable commit {commit_us:5.1f} µs per commit ({per_commit:.1f} records)"]
+
+
 def median_pairs(runs: int, measure: Callable[[], tuple[float, float]]) -> tuple[float, float,
                                                                                   float]:
     """Median of each figure and of their ratio over `runs` paired measurements."""
@@ -120,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--records", type=int, default=20000, help="size of the large journal")
+    ap.add_argument("--detail", action="store_true", help="per-record cost breakdown")
     args = ap.parse_args(argv)
+    detail: list[str] = []
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-journal-") as tmp:
         d = Path(tmp)
@@ -137,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             missing = args.records - store.head.size
             if missing > 0:
                 appends(store, 20, missing + 20 - missing % 20)
+            if args.detail:
+                detail += append_detail(store, args.runs, 1e6 / raw1, per_commit)
         finally:
             store.close()
         rows = list(read_rows(d / "j.db"))
@@ -146,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
             journal_verify(sample), raw_verify(pub, pairs)))
         seq1 = parallel_verify(d / "j.db", 1)
         par = parallel_verify(d / "j.db", cores)
+        if args.detail:
+            detail += verify_detail(sample, args.runs)
 
     print(f"journal bench: {cores} cores, Python {sys.version.split()[0]}, "
           f"SQLite {sqlite3.sqlite_version}, median of {args.runs} runs")
@@ -158,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{rawv:9.0f}/s   ratio {rv:5.1%}  (goal ≥ {GOALS['verify']:.0%})")
     print(f"verify {len(rows)} records from SQLite: 1 process {seq1:9.0f}/s, "
           f"{cores} processes {par:9.0f}/s   speed-up × {par / seq1:.2f}")
+    for line in detail:
+        print(line)
     return 0
 
 

@@ -23,6 +23,13 @@ class Appended:
     entry: Entry
     amount: int
 
+    def __init__(self, seq: int, hash: bytes, time: int, type: str, entry: Entry,
+                 amount: int) -> None:
+        # One per record written: see ChainHead.__init__ (sync.journal.rules) for why.
+        d = self.__dict__
+        d["seq"], d["hash"], d["time"], d["type"], d["entry"], d["amount"] = (
+            seq, hash, time, type, entry, amount)
+
     def receipt_text(self) -> str:
         """The QR payload for a printed receipt of this record (docs/journal.md §11)."""
         return from_entry(self.entry).text()

@@ -24,16 +24,17 @@ from agent import AgentError
 from agent.journal import keys as keyfile
 from agent.journal.clock import ClockGuard, mono_ms, wall_ms
 from agent.journal.handoff import STOP, Appended, Request, answer
+from agent.journal.signing import BatchSigner, Pending, resolve
 from agent.journal.sqlite_ledger import SCHEMA, SqlLedger, read_rows
 from sync.journal import RecordError
 from sync.journal.canonical import parse_canonical
 from sync.journal.chain import (
+    build_next,
     checkpoint_of,
     cosign_body,
     day_close_body,
     genesis_entry,
     key_rotate_body,
-    next_entry,
     restore_head,
 )
 from sync.journal.checkpoint import SignedCheckpoint, cosignature_time, parse_note, sign_checkpoint
@@ -73,7 +74,8 @@ class JournalStore:
         self._mono = mono
         self._cosigners = cosigners
         self._max_batch = max_batch
-        self._rows: list[tuple[int, str, bytes, bytes]] = []
+        self._pending: list[Pending] = []
+        self._signing = BatchSigner()
         self._ledger = SqlLedger(conn, self._flush)
         self._clock = ClockGuard()
         self._queue: queue.SimpleQueue[Request] = queue.SimpleQueue()
@@ -238,6 +240,7 @@ class JournalStore:
             self._closed = True
             self._queue.put(STOP)
         self._thread.join()
+        self._signing.close()
         self._conn.close()
 
     # --- writer thread -------------------------------------------------------------------
@@ -281,7 +284,7 @@ class JournalStore:
             self.commits += 1
             self._committed = self._head
         except Exception as e:
-            self._rows.clear()
+            self._pending.clear()
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             self._head, self._signer = head0, signer0
@@ -294,22 +297,35 @@ class JournalStore:
             # Committed already: if this fails, the next open() finishes it (see _current_key).
             with contextlib.suppress(OSError):
                 fn()
-        answer(batch, results)
+        answer(batch, [resolve(r) for r in results])
 
-    def _write(self, type_: str, body: dict[str, Any], time: int) -> Appended:
-        entry, head = next_entry(self._head, type_=type_, body=body, time=time, boot=self._boot,
-                                 signer=self._signer, ledger=self._ledger,
-                                 cosigners=self._cosigners, signer_id=self._signer_id)
-        self._rows.append((self._head.size, entry.raw.decode("utf-8"), entry.hash, entry.sig))
-        self._head = head
-        return Appended(head.size - 1, entry.hash, time, type_, entry, signed_amount(type_, body))
+    def _write(self, type_: str, body: dict[str, Any], time: int) -> Pending:
+        if self._signer_id != self._head.key:
+            raise RecordError("key", "the signing key is not the chain's current key "
+                              f"{self._head.key}", "key")
+        built = build_next(self._head, type_=type_, body=body, time=time, boot=self._boot,
+                           ledger=self._ledger, cosigners=self._cosigners)
+        pending = Pending(built, self._signer, time, type_, signed_amount(type_, body))
+        self._pending.append(pending)
+        self._head = built.head
+        return pending
 
     def _flush(self) -> None:
-        # One statement per batch: fewer round trips, and fewer GIL hand-offs to the event loop.
-        if self._rows:
-            self._conn.executemany(
-                "INSERT INTO journal(seq, record, hash, sig) VALUES (?, ?, ?, ?)", self._rows)
-            self._rows.clear()
+        # Sign what the batch built so far (on several cores), then insert it with one
+        # statement: fewer round trips, and fewer GIL hand-offs to the event loop.
+        pending = self._pending
+        if not pending:
+            return
+        sigs = self._signing.sign([(p.signer, p.built.statement) for p in pending])
+        rows = []
+        for p, sig in zip(pending, sigs, strict=True):
+            b = p.built
+            seq = b.head.size - 1
+            p.appended = Appended(seq, b.hash, p.time, p.type, Entry(b.raw, b.hash, sig), p.amount)
+            rows.append((seq, b.text, b.hash, sig))
+        pending.clear()
+        self._conn.executemany("INSERT INTO journal(seq, record, hash, sig) VALUES (?, ?, ?, ?)",
+                               rows)
 
     def _stamp(self) -> int:
         time, clock_set = self._clock.stamp(self._wall(), self._mono(), self._head.time)

@@ -121,6 +121,24 @@ def parse_canonical(raw: bytes) -> Any:
     return value
 
 
+def canonical_at(text: str, start: int) -> tuple[Any, int]:
+    """The JSON value starting at `text[start]` and where it ends; ValueError (or RecordError)
+    unless it parses and its canonical encoding is exactly the text it spans.
+
+    Ranges and key names are not checked (the caller's schema does that).
+    """
+    try:
+        value, end = _FAST.scan_once(text, start)  # type: ignore[attr-defined]
+    except StopIteration:
+        raise ValueError("not JSON") from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    encoded = _encode(value)
+    if len(encoded) != end - start or not text.startswith(encoded, start):
+        raise ValueError("not in canonical form")
+    return value, end
+
+
 def parse_canonical_fast(raw: bytes) -> Any:
     """Like parse_canonical for records whose fields are range-checked afterwards by the schema.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -17,7 +17,9 @@ from sync.journal.record import (
     public_bytes,
     record_hash,
     record_statement,
+    record_text,
     rotation_statement,
+    utf8,
 )
 from sync.journal.rules import (
     ChainHead,
@@ -47,6 +49,36 @@ def genesis_entry(*, log: str, time: int, boot: str, key: Ed25519PrivateKey, sof
     return Entry(raw, h, key.sign(record_statement(record, h))), head
 
 
+class Unsigned(NamedTuple):
+    """A record built and checked but not yet signed: what to sign, and the head after it."""
+
+    text: str
+    """The canonical record as text (`raw` is its UTF-8)."""
+    raw: bytes
+    hash: bytes
+    statement: bytes
+    """The bytes its Ed25519 signature must cover (docs/journal.md §4)."""
+    head: ChainHead
+
+
+def build_next(head: ChainHead, *, type_: str, body: dict[str, Any], time: int, boot: str,
+               ledger: Ledger, cosigners: Cosigners | None = None) -> Unsigned:
+    """Validate and build the record after `head`, for its current key to sign; raise
+    RecordError (nothing is built). Signing is left to the caller so that it can be batched.
+
+    Every rule the verifier applies is applied here, so a writer never stores a record that
+    verification would reject.
+    """
+    validate_body(type_, body, head.size)  # the schema admits only canonical-domain values
+    totals = apply(head.totals, type_, body)
+    record, text = record_text(log=head.log, seq=head.size, time=time, boot=boot, type_=type_,
+                               body=body, prev=head.hash, totals=totals, key=head.key)
+    raw = utf8(text)
+    h = record_hash(raw)
+    new_head = advance(head, record, h, ledger, cosigners, body_checked=True, totals=totals)
+    return Unsigned(text, raw, h, record_statement(record, h), new_head)
+
+
 def next_entry(head: ChainHead, *, type_: str, body: dict[str, Any], time: int, boot: str,
                signer: Ed25519PrivateKey, ledger: Ledger, cosigners: Cosigners | None = None,
                signer_id: str | None = None) -> tuple[Entry, ChainHead]:
@@ -58,13 +90,9 @@ def next_entry(head: ChainHead, *, type_: str, body: dict[str, Any], time: int, 
     if (signer_id or key_id(public_bytes(signer))) != head.key:
         raise RecordError("key", f"the signing key is not the chain's current key {head.key}",
                           "key")
-    validate_body(type_, body, head.size)  # the schema admits only canonical-domain values
-    totals = apply(head.totals, type_, body)
-    record, raw = encode_record(log=head.log, seq=head.size, time=time, boot=boot, type_=type_,
-                                body=body, prev=head.hash, totals=totals, key=head.key)
-    h = record_hash(raw)
-    new_head = advance(head, record, h, ledger, cosigners, body_checked=True, totals=totals)
-    return Entry(raw, h, signer.sign(record_statement(record, h))), new_head
+    built = build_next(head, type_=type_, body=body, time=time, boot=boot, ledger=ledger,
+                       cosigners=cosigners)
+    return Entry(built.raw, built.hash, signer.sign(built.statement)), built.head
 
 
 def day_close_body(head: ChainHead, day: str, **extra: Any) -> dict[str, Any]:

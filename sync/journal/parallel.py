@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync.journal import RecordError
 from sync.journal.canonical import parse_canonical_fast
+from sync.journal.fastparse import parse_record
 from sync.journal.record import key_id, parse_export_line, record_hash, record_statement, verify_sig
 from sync.journal.verify import Precheck, Verifier
 
@@ -21,23 +22,29 @@ Row = tuple[bytes, bytes, bytes | None]
 Item = Row | str
 """What a source yields: a stored row, or one JSON Lines export line."""
 
-_KEYS: dict[str, tuple[bytes, Ed25519PublicKey]] = {}
+_KEYS: dict[bytes, Ed25519PublicKey] = {}
+"""A worker's public keys, loaded once per process."""
+
+# Where a canonical record names a key: the pre-pass parses only the entries holding one (a
+# record spelled otherwise fails as non-canonical, and workers only ever speed things up).
+_KEY_TYPES = ('"type":"genesis"', '"type":"key_rotate"')
+_KEY_TYPES_BYTES = tuple(t.encode("ascii") for t in _KEY_TYPES)
 
 
-def _init(keys: dict[str, bytes]) -> None:
-    _KEYS.clear()
-    _KEYS.update({k: (v, Ed25519PublicKey.from_public_bytes(v)) for k, v in keys.items()})
+def _names_a_key(item: Item) -> bool:
+    if isinstance(item, str):
+        return _KEY_TYPES[0] in item or _KEY_TYPES[1] in item
+    return _KEY_TYPES_BYTES[0] in item[0] or _KEY_TYPES_BYTES[1] in item[0]
 
 
 def collect_keys(items: Iterable[Item]) -> dict[str, bytes]:
     """Key id → public key of every genesis and key_rotate record found (a cheap pre-pass)."""
     keys: dict[str, bytes] = {}
     for item in items:
-        data = item.encode("utf-8") if isinstance(item, str) else item[0]
-        if b"genesis" not in data and b"key_rotate" not in data:
+        if not _names_a_key(item):
             continue
         try:
-            value = json.loads(data)
+            value = json.loads(item if isinstance(item, str) else item[0])
             record = value["record"] if isinstance(item, str) else value
             body = record["body"]
             pub = bytes.fromhex(body["pubkey" if record["type"] == "genesis" else "new_pubkey"])
@@ -51,7 +58,15 @@ Result = tuple[str | None, bytes, bool, bytes, Row | None]
 """A worker's answer per item: error, hash, signature ok, key used, the row (export lines only)."""
 
 
-def _work(chunk: list[Item]) -> list[Result]:
+def _public(raw: bytes) -> Ed25519PublicKey:
+    pub = _KEYS.get(raw)
+    if pub is None:
+        pub = _KEYS[raw] = Ed25519PublicKey.from_public_bytes(raw)
+    return pub
+
+
+def _work(task: tuple[dict[str, bytes], list[Item]]) -> list[Result]:
+    keys, chunk = task
     out: list[Result] = []
     for item in chunk:
         row: Row | None = None
@@ -62,19 +77,16 @@ def _work(chunk: list[Item]) -> list[Result]:
                 row = (raw, sig, entry.hash)
             else:
                 raw, sig = item[0], item[1]
-                record = parse_canonical_fast(raw)
+                record = parse_record(raw) or parse_canonical_fast(raw)
         except RecordError as e:
             out.append((f"{e.field}: {e.reason}", b"", False, b"", None))
             continue
         h = record_hash(raw)
         used, ok = b"", False
         try:
-            if record["type"] == "genesis":
-                used = bytes.fromhex(record["body"]["pubkey"])
-                pub: Ed25519PublicKey | None = Ed25519PublicKey.from_public_bytes(used)
-            else:
-                used, pub = _KEYS.get(record["key"], (b"", None))
-            ok = pub is not None and verify_sig(pub, sig, record_statement(record, h))
+            used = (bytes.fromhex(record["body"]["pubkey"]) if record["type"] == "genesis"
+                    else keys.get(record["key"], b""))
+            ok = bool(used) and verify_sig(_public(used), sig, record_statement(record, h))
         except (KeyError, TypeError, ValueError):
             ok = False
         out.append((None, h, ok, used, row))
@@ -101,18 +113,19 @@ def verify_source(source: Callable[[], Iterable[Item]], verifier: Verifier, *,
             if f is not None:
                 break
         return verifier
-    keys = collect_keys(source())
     sent: deque[list[Item]] = deque()
-
-    def chunks() -> Iterator[list[Item]]:
-        it = iter(source())
-        while part := list(islice(it, chunk)):
-            sent.append(part)
-            yield part
-
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(processes, initializer=_init, initargs=(keys,)) as pool:
-        for results in pool.imap(_work, chunks()):
+    # The workers start (a new interpreter each) while this process reads the keys.
+    with ctx.Pool(processes) as pool:
+        keys = collect_keys(source())
+
+        def tasks() -> Iterator[tuple[dict[str, bytes], list[Item]]]:
+            it = iter(source())
+            while part := list(islice(it, chunk)):
+                sent.append(part)
+                yield keys, part
+
+        for results in pool.imap(_work, tasks()):
             items = sent.popleft()
             for item, (error, h, ok, used, line_row) in zip(items, results, strict=True):
                 if error is not None:

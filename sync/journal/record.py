@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -79,6 +80,11 @@ class Entry:
     hash: bytes
     sig: bytes
 
+    def __init__(self, raw: bytes, hash: bytes, sig: bytes) -> None:
+        # One per record written: see ChainHead.__init__ (sync.journal.rules) for why.
+        d = self.__dict__
+        d["raw"], d["hash"], d["sig"] = raw, hash, sig
+
     def record(self) -> dict[str, Any]:
         """The record as a JSON object (the bytes must be canonical)."""
         value = parse_canonical(self.raw)
@@ -121,10 +127,33 @@ def encode_record(*, log: str, seq: int, time: int, boot: str, type_: str,
                   body: dict[str, Any], prev: bytes, totals: Totals, key: str
                   ) -> tuple[dict[str, Any], bytes]:
     """Assemble a record object and its canonical bytes (fields are validated by the caller)."""
-    record = {"body": body, "boot": boot, "key": key, "log": log, "prev": prev.hex(), "seq": seq,
-              "time": time, "totals": totals.to_json(), "type": type_, "v": VERSION}
+    record, text = record_text(log=log, seq=seq, time=time, boot=boot, type_=type_, body=body,
+                               prev=prev, totals=totals, key=key)
+    return record, utf8(text)
+
+
+def record_text(*, log: str, seq: int, time: int, boot: str, type_: str, body: dict[str, Any],
+                prev: bytes, totals: Totals, key: str) -> tuple[dict[str, Any], str]:
+    """Like encode_record, but the canonical text (a store keeps it as text, hashes its UTF-8)."""
+    prev_hex, totals_json = prev.hex(), totals.to_json()
+    record = {"body": body, "boot": boot, "key": key, "log": log, "prev": prev_hex, "seq": seq,
+              "time": time, "totals": totals_json, "type": type_, "v": VERSION}
+    if (type(seq) is int and type(time) is int and type(boot) is str and type(key) is str
+            and type(log) is str and type(type_) is str):
+        # The members in their canonical (sorted) order, each encoded as the whole would be.
+        return record, (
+            f'{{"body":{encode_unchecked(body)},"boot":{encode_basestring(boot)},'
+            f'"key":{encode_basestring(key)},"log":{encode_basestring(log)},'
+            f'"prev":"{prev_hex}","seq":{seq},"time":{time},'
+            f'"totals":{encode_unchecked(totals_json)},"type":{encode_basestring(type_)},'
+            f'"v":{VERSION}}}')
+    return record, encode_unchecked(record)
+
+
+def utf8(text: str) -> bytes:
+    """A record's text as bytes; RecordError if a string in it holds a lone surrogate."""
     try:
-        return record, encode_unchecked(record).encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError:
         raise RecordError("body", "a string holds a lone surrogate (not Unicode text)") from None
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
+from sync.journal import RecordError
 from sync.journal.schema import TOTALS, run
 
 
@@ -17,6 +19,14 @@ class Totals:
     absolute: int = 0
     methods: Mapping[str, int] = field(default_factory=dict)
     counts: Mapping[str, int] = field(default_factory=dict)
+
+    def __init__(self, net: int = 0, absolute: int = 0, methods: Mapping[str, int] | None = None,
+                 counts: Mapping[str, int] | None = None) -> None:
+        # Made for every record written and verified: see ChainHead.__init__ (sync.journal.rules).
+        d = self.__dict__
+        d["net"], d["absolute"] = net, absolute
+        d["methods"] = {} if methods is None else methods
+        d["counts"] = {} if counts is None else counts
 
     def to_json(self) -> dict[str, Any]:
         """The `totals` member of a record."""
@@ -69,7 +79,7 @@ def signed_amount(type_: str, body: Any) -> int:
     return -value if type_ in ("refund", "void") else value
 
 
-def _add(base: Mapping[str, int], deltas: tuple[tuple[str, int], ...]) -> dict[str, int]:
+def _add(base: Mapping[str, int], deltas: Iterable[tuple[str, int]]) -> dict[str, int]:
     out = dict(base)
     for key, delta in deltas:
         value = out.get(key, 0) + delta
@@ -82,11 +92,42 @@ def _add(base: Mapping[str, int], deltas: tuple[tuple[str, int], ...]) -> dict[s
 
 def apply(before: Totals, type_: str, body: Mapping[str, Any]) -> Totals:
     """The totals after a record of `type_` with `body` (already validated) follows `before`."""
-    e = effect(type_, body)
     counts = dict(before.counts)
     counts[type_] = counts.get(type_, 0) + 1
-    methods = _add(before.methods, e.methods) if e.methods else before.methods
-    return Totals(before.net + e.net, before.absolute + e.absolute, methods, counts)
+    # effect() inlined: this runs for every record written and verified.
+    if type_ == "sale":
+        total = body["total"]
+        payments = body["payments"]
+        methods = (_add(before.methods, [(p["method"], p["amount"]) for p in payments])
+                   if payments else before.methods)
+        return Totals(before.net + total, before.absolute + total, methods, counts)
+    if type_ in ("refund", "void"):
+        total = body["total"]
+        payments = body["payments"]
+        methods = (_add(before.methods, [(p["method"], -p["amount"]) for p in payments])
+                   if payments else before.methods)
+        return Totals(before.net - total, before.absolute + total, methods, counts)
+    if type_ == "payment":
+        methods = _add(before.methods, [(body["method"], body["amount"])])
+        return Totals(before.net, before.absolute, methods, counts)
+    return Totals(before.net, before.absolute, before.methods, counts)
+
+
+def canonical_text(totals: Totals) -> str:
+    """The canonical JSON of `totals.to_json()` for totals made by apply() (or from_json):
+    integer values only, which this does not check."""
+    counts, methods = totals.counts, totals.methods
+    c = ",".join([f"{encode_basestring(k)}:{counts[k]}" for k in sorted(counts)])
+    m = ",".join([f"{encode_basestring(k)}:{methods[k]}" for k in sorted(methods)])
+    return f'{{"absolute":{totals.absolute},"counts":{{{c}}},"methods":{{{m}}},"net":{totals.net}}}'
+
+
+def follow(before: Totals, type_: str, body: Mapping[str, Any], found: Any) -> Totals:
+    """The totals after this record, which must equal `found` (its `totals`); else RecordError."""
+    after = apply(before, type_, body)
+    if not _equal(after, found):
+        raise RecordError("totals", first_difference(after, found) or "differ", "totals")
+    return after
 
 
 def difference(after: Totals, before: Totals) -> Totals:
@@ -103,18 +144,25 @@ def _same(found: Any, want: int) -> bool:
     return type(found) is int and found == want  # JSON true is not 1
 
 
+_INT_ONLY = frozenset((int,))
+
+
 def _same_map(found: Any, want: Mapping[str, int]) -> bool:
     return (type(found) is dict and found == want
-            and all(type(v) is int for v in found.values()))
+            and _INT_ONLY.issuperset(map(type, found.values())))
+
+
+def _equal(expected: Totals, found: Any) -> bool:
+    return (isinstance(found, dict) and len(found) == 4 and _same(found.get("net"), expected.net)
+            and _same(found.get("absolute"), expected.absolute)
+            and _same_map(found.get("methods"), expected.methods)
+            and _same_map(found.get("counts"), expected.counts))
 
 
 def first_difference(expected: Totals, found: Mapping[str, Any],
                      path: str = "totals") -> str | None:
     """Describe the first component where `found` (a totals object) differs from `expected`."""
-    if (isinstance(found, dict) and len(found) == 4 and _same(found.get("net"), expected.net)
-            and _same(found.get("absolute"), expected.absolute)
-            and _same_map(found.get("methods"), expected.methods)
-            and _same_map(found.get("counts"), expected.counts)):
+    if _equal(expected, found):
         return None
     want = expected.to_json()
     for key in ("net", "absolute", "methods", "counts"):

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sync.journal import RecordError
 from sync.journal.canonical import parse_canonical_fast
 from sync.journal.checkpoint import SignedCheckpoint, box_signature_valid, cosignature_time
+from sync.journal.fastparse import split_record
 from sync.journal.record import (
     key_id,
     parse_export_line,
@@ -24,7 +25,8 @@ from sync.journal.record import (
     verify_sig,
 )
 from sync.journal.rules import ChainHead, Cosigners, MemoryLedger, advance, start
-from sync.journal.schema import check_envelope
+from sync.journal.schema import check_envelope, validate_body
+from sync.journal.totals import apply, canonical_text
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -90,7 +92,11 @@ class Verifier:
         """Check the next entry given as stored bytes (SQLite row); None if it is valid."""
         if self.failure is not None:
             return self.failure
-        if pre is not None and not pre.canonical:
+        if pre is None:
+            split = split_record(raw)
+            if split is not None and self._accept(split[0], split[1], raw, sig, stored_hash):
+                return None
+        elif not pre.canonical:
             return self._fail(self.size, "canonical", "the record bytes are not canonical JSON")
         try:
             record = parse_canonical_fast(raw) if pre is None else json.loads(raw)
@@ -102,6 +108,12 @@ class Verifier:
         """Check the next entry given as a JSON Lines export line."""
         if self.failure is not None:
             return self.failure
+        parts = _split_line(line)
+        if parts is not None:  # the layout export writes: the record's bytes are in the line
+            raw, stored, sig = parts
+            split = split_record(raw)
+            if split is not None and self._accept(split[0], split[1], raw, sig, stored):
+                return None
         try:
             record, entry = parse_export_line(line)
         except RecordError as e:
@@ -154,8 +166,44 @@ class Verifier:
                    else advance(head, record, h, self.ledger, self._cosigners))
         except RecordError as e:
             return self._fail(n, e.code, f"{e.field}: {e.reason}")
+        self._accepted(new, record, h)
+        return None
+
+    def _accept(self, record: dict[str, Any], totals_text: str, raw: bytes, sig: bytes,
+                stored_hash: bytes | None) -> bool:
+        # The common case in one pass, for a record read by split_record (everything but its
+        # totals canonical and well-formed): True if it passes every check of §9.2, the state
+        # updated as feed_record would; False, with nothing changed, to let feed_record decide
+        # (it then finds the first failing check, in order, on the fully parsed record).
+        head = self.head
+        if head is None:
+            return False
+        n = head.size
+        if record["seq"] != n or record["log"] != head.log or record["prev"] != head.hash.hex():
+            return False
+        h = record_hash(raw)
+        key = record["key"]
+        pub = self.keys.get(key)
+        if ((stored_hash is not None and stored_hash != h) or key != head.key or pub is None
+                or not verify_sig(pub, sig, record_statement(record, h))):
+            return False
+        type_, body = record["type"], record["body"]
+        try:
+            validate_body(type_, body, n)  # advance() would check it first
+            expected = apply(head.totals, type_, body)
+            # Equal text: the totals are canonical and the expected ones (§9.2 steps 1, 10.4).
+            if totals_text != canonical_text(expected):
+                return False
+            new = advance(head, record, h, self.ledger, self._cosigners, body_checked=True,
+                          totals=expected)
+        except RecordError:
+            return False
+        self._accepted(new, record, h)
+        return True
+
+    def _accepted(self, new: ChainHead, record: Mapping[str, Any], h: bytes) -> None:
         type_ = record["type"]
-        self.ledger.observe(n, type_, record["body"], h)
+        self.ledger.observe(new.size - 1, type_, record["body"], h)
         if type_ in ("genesis", "key_rotate"):
             field = "pubkey" if type_ == "genesis" else "new_pubkey"
             raw_pub = bytes.fromhex(record["body"][field])
@@ -163,7 +211,6 @@ class Verifier:
             self.key_bytes[new.key] = raw_pub
             self._trusted_seen = self._trusted_seen or new.key in self._trusted
         self.head = new
-        return None
 
     def finish(self) -> Failure | None:
         """End-of-input checks: a journal has a genesis, and a trusted key if any was given."""
@@ -202,6 +249,25 @@ class Verifier:
         if self.ledger.hash_at(cp.size - 1) != cp.head:
             return self._fail(cp.size - 1, "fork", f"record {cp.size - 1} is not the head the "
                               "checkpoint names: the history was rewritten")
+        return None
+
+
+_LINE_HEAD = re.compile(r'\{"hash":"([0-9a-f]{64})","record":')
+_LINE_TAIL = re.compile(r',"sig":"([0-9a-f]{128})"\}\n?\Z')
+
+
+def _split_line(line: str | bytes) -> tuple[bytes, bytes, bytes] | None:
+    # (record bytes, hash, signature) of a line laid out exactly as Entry.export_line writes
+    # it, else None. The record part may still be anything: the caller checks it is canonical.
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+        head = _LINE_HEAD.match(text)
+        tail = _LINE_TAIL.search(text, max(0, len(text) - 140))
+        if head is None or tail is None or tail.start() < head.end():
+            return None
+        return (text[head.end():tail.start()].encode("utf-8"), bytes.fromhex(head[1]),
+                bytes.fromhex(tail[1]))
+    except UnicodeError:
         return None
 
 
