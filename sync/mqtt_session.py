@@ -77,6 +77,14 @@ class Connected:
 
 
 @dataclass(frozen=True)
+class Subscribed:
+    """The broker acknowledged the session's subscriptions (SUBACK) on connection `generation`."""
+
+    generation: int
+    refused: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Disconnected:
     """The connection ended or could not be made."""
 
@@ -96,7 +104,7 @@ class Message:
     generation: int
 
 
-SessionEvent = Connected | Disconnected | Message
+SessionEvent = Connected | Subscribed | Disconnected | Message
 
 
 def reconnect_delay(attempt: int, min_s: float, max_s: float, rng: random.Random) -> float:
@@ -137,6 +145,7 @@ class MqttSession:
         if cfg.tls_ca or cfg.tls_cert:
             c.tls_set(ca_certs=cfg.tls_ca, certfile=cfg.tls_cert, keyfile=cfg.tls_key)
         c.on_connect = self._on_connect
+        c.on_subscribe = self._on_subscribe
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
         c.on_publish = self._on_publish
@@ -314,6 +323,15 @@ class MqttSession:
         if self.config.subscriptions:
             client.subscribe([(t, SubscribeOptions(qos=q)) for t, q in self.config.subscriptions])
         self._emit(Connected(bool(flags.session_present), self._generation))
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, codes: list[Any],
+                      _p: Any) -> None:
+        refused = tuple(t for (t, _q), rc in zip(self.config.subscriptions, codes, strict=False)
+                        if rc.is_failure)
+        if refused:
+            log.warning("mqtt %s: subscriptions refused: %s", self.config.client_id,
+                        ", ".join(refused))
+        self._emit(Subscribed(self._generation, refused))
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         self._lost(f"disconnected: {rc}")

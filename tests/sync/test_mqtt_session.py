@@ -17,6 +17,7 @@ from sync.mqtt_session import (
     MqttSession,
     SessionConfig,
     SessionEvent,
+    Subscribed,
     Will,
     reconnect_delay,
 )
@@ -65,17 +66,19 @@ async def sessions() -> AsyncIterator[list[MqttSession]]:
 
 
 async def started(made: list[MqttSession], c: SessionConfig,
-                  will: Will | None = None) -> MqttSession:
+                  will: Will | None = None, *, subscribed: bool = True) -> MqttSession:
     s = MqttSession(c, (lambda: will) if will else None, rng=random.Random(1))
     made.append(s)
     await s.start()
     await next_of(s, Connected)
+    if c.subscriptions and subscribed:
+        # Subscriptions are live once the broker's SUBACK arrives, not at CONNACK.
+        assert isinstance(ev := await next_of(s, Subscribed), Subscribed) and not ev.refused
     return s
 
 
 async def test_qos1_round_trip_with_puback(broker: Broker, sessions: list[MqttSession]) -> None:
     sub = await started(sessions, cfg(broker.port, "sub", subscriptions=(("t/#", 1),)))
-    await asyncio.sleep(0.2)  # SUBACK has no event; the publisher retries below anyway
     pub = await started(sessions, cfg(broker.port, "pub"))
     assert await pub.publish("t/a", "收银台 1".encode(), qos=1, wait_s=T)
     msg = await next_of(sub, Message)
@@ -86,12 +89,12 @@ async def test_persistent_session_receives_what_was_queued_while_away(
         broker: Broker, sessions: list[MqttSession]) -> None:
     box = cfg(broker.port, "box-1", subscriptions=(("down/#", 1),), session_expiry_s=3600)
     first = await started(sessions, box)
-    await asyncio.sleep(0.3)
     await first.stop()
     pub = await started(sessions, cfg(broker.port, "hq"))
     for i in range(5):
         assert await pub.publish(f"down/{i}", f"job-{i}".encode(), wait_s=T)
-    again = await started(sessions, box)  # a new process with the same client id
+    # A new process with the same client id: what was queued may arrive before its SUBACK.
+    again = await started(sessions, box, subscribed=False)
     got = sorted(m.payload for m in await drain_messages(again, 1.0))
     assert got == [f"job-{i}".encode() for i in range(5)]
 
@@ -100,18 +103,16 @@ async def test_clean_start_loses_what_was_queued(broker: Broker,
                                                  sessions: list[MqttSession]) -> None:
     box = cfg(broker.port, "box-2", subscriptions=(("down/#", 1),), clean_start=True)
     first = await started(sessions, box)
-    await asyncio.sleep(0.3)
     await first.stop()
     pub = await started(sessions, cfg(broker.port, "hq"))
     assert await pub.publish("down/x", b"lost", wait_s=T)
-    again = await started(sessions, box)
+    again = await started(sessions, box, subscribed=False)
     assert await drain_messages(again, 1.0) == []
 
 
 async def test_will_on_abort_not_on_clean_stop(broker: Broker,
                                                sessions: list[MqttSession]) -> None:
     mon = await started(sessions, cfg(broker.port, "mon", subscriptions=(("death/#", 1),)))
-    await asyncio.sleep(0.2)
     clean = await started(sessions, cfg(broker.port, "clean"),
                           Will("death/clean", b"clean died", retain=False))
     await clean.stop()
@@ -152,7 +153,6 @@ async def test_manual_ack_redelivers_what_was_not_committed(
         broker: Broker, sessions: list[MqttSession]) -> None:
     box = cfg(broker.port, "box-4", subscriptions=(("down/#", 1),), manual_ack=True)
     s1 = await started(sessions, box)
-    await asyncio.sleep(0.3)
     pub = await started(sessions, cfg(broker.port, "hq4"))
     assert await pub.publish("down/a", b"a", wait_s=T)
     assert await pub.publish("down/b", b"b", wait_s=T)
@@ -163,7 +163,7 @@ async def test_manual_ack_redelivers_what_was_not_committed(
             s1.ack(m)
     await asyncio.sleep(0.5)  # the ack goes out on the network thread's next tick
     s1.abort()
-    s2 = await started(sessions, box)
+    s2 = await started(sessions, box, subscribed=False)
     again = await drain_messages(s2, 1.0)
     assert [m.payload for m in again] == [b"b"]
 
@@ -208,7 +208,6 @@ async def test_credentials_and_acl_confine_a_box_to_its_subtree(
     port = secured.port
     hq = await started(sessions, cfg(port, "hq", username="hq", password="pw-hq",
                                      subscriptions=(("storelink/v1/box/+/up/#", 1),)))
-    await asyncio.sleep(0.2)
     a = await started(sessions, cfg(port, "box-a", username="BOX-A", password="pw-a"))
     assert await a.publish("storelink/v1/box/BOX-A/up/events", b"mine", wait_s=T)
     assert not await a.publish("storelink/v1/box/BOX-B/up/events", b"forged", wait_s=T)
