@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from agent.sales.approvals import Approved
 from agent.sales.receipts import parse_print, receipt_printer
 from agent.sales.requests import (
     HANDOVER_FIELDS,
@@ -67,6 +68,23 @@ async def _sale_and_after(svc: SalesService, sale_seq: object
     return sale_record, earlier
 
 
+def _reversal(kind: str, svc: SalesService, approved: Approved | None, body: dict[str, Any],
+              sale_record: Mapping[str, Any], what: str) -> Prepared:
+    """A refund or void ready to commit: its approval record first (if one was needed or
+    given), then the record itself, referencing the approval."""
+    intent = dict(body)
+
+    async def commit() -> Entry:
+        if approved is not None:
+            a = await svc.append_approval(
+                approved, kind, f"{what} {yuan(body['total'])} 元: {body['reason']}",
+                amount=body["total"], ref_seq=sale_record["seq"])
+            body["approval_seq"] = entry_seq(a)
+        return await svc.append(kind, body)
+
+    return Prepared(kind, intent, commit)
+
+
 async def refund(svc: SalesService, raw: object, key: str | None, request: str) -> Outcome:
     """POST /v1/refunds: never more than was sold (per sku and in money); approval above the
     configured amount, appended first and referenced by the refund."""
@@ -86,18 +104,8 @@ async def refund(svc: SalesService, raw: object, key: str | None, request: str) 
                                         f"sale {sale_seq} was {yuan(sold['total'])}, "
                                         f"{yuan(done)} already refunded")
         approved = await svc.approve(req.get("approval"), "refund", body["total"])
-        intent = dict(body)
-
-        async def commit() -> Entry:
-            if approved is not None:
-                a = await svc.append_approval(
-                    approved, "refund", f"退款 {body['order']} (销售 {sale_seq}) "
-                    f"{yuan(body['total'])} 元: {body['reason']}", amount=body["total"],
-                    ref_seq=sale_record["seq"])
-                body["approval_seq"] = entry_seq(a)
-            return await svc.append("refund", body)
-
-        return Prepared("refund", intent, commit)
+        return _reversal("refund", svc, approved, body, sale_record,
+                         f"退款 {body['order']} (销售 {sale_seq})")
 
     entry, created = await svc.run(key, request, (f"sale:{sale_seq}",), prepare)
     return Outcome(entry, created)
@@ -121,18 +129,8 @@ async def void(svc: SalesService, raw: object, key: str | None, request: str) ->
                                            f"({last['body']['day']}); refund it instead")
         body = void_body(req, sale_record["body"], svc.journal.head.size)
         approved = await svc.approve(req.get("approval"), "void", body["total"])
-        intent = dict(body)
-
-        async def commit() -> Entry:
-            if approved is not None:
-                a = await svc.append_approval(
-                    approved, "void", f"作废 {sale_record['body']['order']} (销售 {sale_seq}) "
-                    f"{yuan(body['total'])} 元: {body['reason']}", amount=body["total"],
-                    ref_seq=sale_record["seq"])
-                body["approval_seq"] = entry_seq(a)
-            return await svc.append("void", body)
-
-        return Prepared("void", intent, commit)
+        return _reversal("void", svc, approved, body, sale_record,
+                         f"作废 {sale_record['body']['order']} (销售 {sale_seq})")
 
     entry, created = await svc.run(key, request, (f"sale:{sale_seq}",), prepare)
     return Outcome(entry, created)
