@@ -20,10 +20,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.journal.keys import write_key
 from sync.journal.checkpoint import ALG_COSIGNATURE_V1, vkey
-from tests.e2e.broker import Broker, env_with_root, free_port
+from tests.e2e.broker import Broker, env_with_root
 from tests.e2e.cutproxy import CutProxy
 from tests.e2e.printer_proc import printed_ids
 from tests.e2e.procs import Proc
+from tests.e2e.world import box_toml
 
 BOX = "CQ-JB-001-B1"
 COSIGNER = "storelink-hq"
@@ -127,30 +128,7 @@ pubkeys = ["{self.box_pubkey}"]
         self.hq = Proc(["-m", "agent", "hq", "run", "--config", str(self.hq_config)],
                        hq_dir / "hq.log").start()
         self.box_config = root / "box.toml"
-        self.box_config.write_text(f"""
-[box]
-id = "{BOX}"
-store = "CQ-JB-001"
-name = "重庆江北建材旗舰店"
-state_dir = "{self.state}"
-
-[api]
-port = {free_port()}
-
-[queue]
-poll_interval_s = 0.2
-backoff_max_s = 1.0
-default_expiry_s = 3600
-
-[[printers]]
-id = "front"
-name = "前台小票机"
-profile = "generic-cn-80"
-transport = "tcp"
-host = "127.0.0.1"
-port = {self.printer.port}
-connect_timeout = 1.0
-
+        self.box_config.write_text(box_toml(self.state, self.printer.port) + f"""
 [discovery]                   # no host devices, no multicast: the test's world only
 usb = false
 serial = false

@@ -21,6 +21,34 @@ from tests.e2e.procs import Proc, hq_process
 from tests.hq.journals import BOX, HQ_KEY, hq_toml
 
 
+def box_toml(state: Path, printer_port: int) -> str:
+    """The part of an e2e box config both harnesses share: box, API, queue, one printer."""
+    return f"""
+[box]
+id = "{BOX}"
+store = "CQ-JB-001"
+name = "重庆江北建材旗舰店"
+state_dir = "{state}"
+
+[api]
+port = {free_port()}
+
+[queue]
+poll_interval_s = 0.2
+backoff_max_s = 1.0
+default_expiry_s = 3600
+
+[[printers]]
+id = "front"
+name = "前台小票机"
+profile = "generic-cn-80"
+transport = "tcp"
+host = "127.0.0.1"
+port = {printer_port}
+connect_timeout = 1.0
+"""
+
+
 def journal_lines(db: Path) -> list[str]:
     """The box's journal as export lines (read-only, while the box may be running)."""
     conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
@@ -62,30 +90,7 @@ class World:
     def write_box_config(self, port: int, keepalive: int, telemetry_s: int) -> Path:
         pub = base64.b64encode(public_bytes(HQ_KEY)).decode()
         p = self.root / f"box-{port}.toml"
-        p.write_text(f"""
-[box]
-id = "{BOX}"
-store = "CQ-JB-001"
-name = "重庆江北建材旗舰店"
-state_dir = "{self.state}"
-
-[api]
-port = {free_port()}
-
-[queue]
-poll_interval_s = 0.2
-backoff_max_s = 1.0
-default_expiry_s = 3600
-
-[[printers]]
-id = "front"
-name = "前台小票机"
-profile = "generic-cn-80"
-transport = "tcp"
-host = "127.0.0.1"
-port = {self.printer.port}
-connect_timeout = 1.0
-
+        p.write_text(box_toml(self.state, self.printer.port) + f"""
 [journal]
 enabled = false               # this harness opens the journal itself, with HQ as cosigner
 
