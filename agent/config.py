@@ -18,7 +18,7 @@ from agent.devices.config import (
     parse_scanners,
 )
 from agent.sales.config import JournalConfig, parse_journal
-from agent.sync_config import SyncConfig, parse_sync_table
+from agent.uplink.config import SyncConfig, parse_sync_table
 from drivers import InvalidInput
 from drivers.profiles import PrinterProfile, builtin_profiles, profile_from_mapping
 from drivers.transports.file import FileTarget

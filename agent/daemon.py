@@ -19,11 +19,11 @@ from agent.config import Config
 from agent.devices.discovery import DeviceEnv
 from agent.devices.runtime import DeviceServices
 from agent.events import EventBus
-from agent.printers import PrinterSupervisor
-from agent.queue.service import PrintQueue
-from agent.queue.store import Store
+from agent.printing.queue.service import PrintQueue
+from agent.printing.queue.store import Store
+from agent.printing.supervisor import PrinterSupervisor
 from agent.sales.service import SalesService
-from agent.uplink import Uplink
+from agent.uplink.link import Uplink
 from drivers.transports.open import open_transport
 
 log = logging.getLogger(__name__)

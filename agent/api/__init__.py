@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from importlib import resources
+
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from agent.api import devices, events, jobs, printers
-from agent.api.context import AgentContext
+from agent.api import events
+from agent.api.context import CTX, AgentContext
 from agent.api.http import auth_middleware, errors_middleware
-from agent.api.keys import CTX
+from agent.devices import api as devices_api
+from agent.printing import api_jobs, api_printers
 from agent.sales import api as sales_api
 from agent.sales.audit import audit_middleware
-from agent.status_page import routes as page_routes
 
 MAX_BODY = 8 * 1024 * 1024
 """Largest request body: a 4 MiB raw job is about 5.6 MiB of base64."""
 
 __all__ = ["CTX", "AgentContext", "make_app"]
+
+page_routes = web.RouteTableDef()
+
+
+@lru_cache(maxsize=1)
+def page_html() -> str:
+    """The status page for store staff (agent/static/status.html); it reads the rest via the API."""
+    return resources.files("agent").joinpath("static/status.html").read_text(encoding="utf-8")
+
+
+@page_routes.get("/")
+async def status_page(request: web.Request) -> web.Response:
+    """Serve the page; it refreshes itself from /v1/printers and /v1/print-jobs."""
+    return web.Response(text=page_html(), content_type="text/html", charset="utf-8",
+                        headers={"Cache-Control": "no-cache"})
 
 
 def make_app(ctx: AgentContext) -> web.Application:
@@ -27,7 +45,7 @@ def make_app(ctx: AgentContext) -> web.Application:
         middlewares.insert(0, auth_middleware(ctx.config.api.token))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[CTX] = ctx
-    for table in (jobs.routes, printers.routes, events.routes, devices.routes,
+    for table in (api_jobs.routes, api_printers.routes, events.routes, devices_api.routes,
                   sales_api.routes, page_routes):
         app.add_routes(table)
     return app

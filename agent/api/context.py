@@ -10,13 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from aiohttp import web
+
 from agent.config import Config
 from agent.events import EventBus
-from agent.jobs import PrintJob, is_label_printer, parse_job
-from agent.printers import PrinterSupervisor
-from agent.queue.service import PrintQueue, wall_ms
-from agent.queue.store import Submitted
-from agent.templates.self_test import label as self_test_label
+from agent.printing.jobs import PrintJob, is_label_printer, parse_job
+from agent.printing.queue.service import PrintQueue, wall_ms
+from agent.printing.queue.store import Submitted
+from agent.printing.supervisor import PrinterSupervisor
+from agent.printing.templates.self_test import label as self_test_label
 
 if TYPE_CHECKING:
     from agent.devices.runtime import DeviceServices
@@ -98,3 +100,7 @@ class AgentContext:
         self.previews.move_to_end(job_id)
         while len(self.previews) > PREVIEW_CACHE:
             self.previews.popitem(last=False)
+
+
+CTX = web.AppKey("ctx", AgentContext)
+"""The typed key of the context in the aiohttp application state."""

@@ -6,9 +6,9 @@ import asyncio
 
 from aiohttp import WSCloseCode, web
 
+from agent.api.context import CTX
 from agent.api.http import dumps
-from agent.api.keys import CTX
-from agent.queue.service import wall_ms
+from agent.printing.queue.service import wall_ms
 
 routes = web.RouteTableDef()
 

@@ -10,9 +10,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from agent.printers import PrinterUnavailableError
-from agent.queue.lifecycle import IllegalTransitionError, Job
-from agent.queue.store import JobConflictError, JobNotFoundError, StoreError
+from agent.printing.queue.lifecycle import IllegalTransitionError, Job
+from agent.printing.queue.store import JobConflictError, JobNotFoundError, StoreError
+from agent.printing.supervisor import PrinterUnavailableError
 from drivers import InvalidInput
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 
 from agent import AgentError
 from agent.devices.config import DisplayConfig
-from agent.queue.device import DeviceThread
-from agent.queue.service import wall_ms
+from agent.printing.queue.device import DeviceThread
+from agent.printing.queue.service import wall_ms
 from drivers import InvalidInput
 from drivers.display import price, vfd
 from drivers.display.price import Lamp

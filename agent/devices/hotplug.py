@@ -17,8 +17,8 @@ from agent.devices.discovery import DeviceEnv, scan_devices
 from agent.devices.network import NetworkDiscovery
 from agent.devices.report import DeviceReport, Found
 from agent.events import EventBus
-from agent.queue.device import DeviceThread
-from agent.queue.service import wall_ms
+from agent.printing.queue.device import DeviceThread
+from agent.printing.queue.service import wall_ms
 
 log = logging.getLogger(__name__)
 

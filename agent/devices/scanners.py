@@ -26,9 +26,9 @@ from agent import AgentError
 from agent.devices.config import ScannerConfig
 from agent.devices.discovery import DeviceEnv, find_hidraw, list_hidraw
 from agent.events import EventBus
-from agent.printers import backoff_delay
-from agent.queue.device import DeviceThread
-from agent.queue.service import wall_ms
+from agent.printing.queue.device import DeviceThread
+from agent.printing.queue.service import wall_ms
+from agent.printing.supervisor import backoff_delay
 from drivers import InvalidInput
 from drivers.scanner import HidKeyboardDecoder, HidPosAssembler, RawScan, ScanFramer, make_scan
 from drivers.scanner.framing import terminator_bytes

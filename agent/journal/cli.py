@@ -284,7 +284,7 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
     return run
 
 
-def add_journal_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `journal verify|export|show|head|pubkey|checkpoint|check-receipt`; each sets `func`.
 
     `func(args) -> int` is the exit status: 0 valid/ok, 1 invalid, 2 unusable input.
@@ -330,7 +330,7 @@ def add_journal_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the journal commands alone: `python -m agent.journal.cli journal verify DB`."""
     parser = argparse.ArgumentParser(prog="storelink")
-    add_journal_commands(parser.add_subparsers(dest="command", required=True))
+    add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     return func(args)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from agent.printing.templates.fields import yuan
 from agent.sales.approvals import Approved
 from agent.sales.receipts import parse_print, receipt_printer
 from agent.sales.requests import (
@@ -24,7 +25,6 @@ from agent.sales.requests import (
     void_body,
 )
 from agent.sales.service import Outcome, Prepared, SalesService, entry_seq
-from agent.templates.fields import yuan
 from drivers import InvalidInput
 from sync.journal.record import Entry
 from sync.journal.schema import POS_SEQ

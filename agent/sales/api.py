@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from agent.api.context import CTX
 from agent.api.http import json_response, read_json
-from agent.api.keys import CTX
 from agent.sales import UnavailableError, actions, closing
 from agent.sales.audit import note
 from agent.sales.idempotency import request_hash, valid_key

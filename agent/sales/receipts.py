@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from agent.config import Config, PrinterConfig
-from agent.jobs import PrintJob, is_label_printer, parse_job, render_job
+from agent.printing.jobs import PrintJob, is_label_printer, parse_job, render_job
 from drivers import InvalidInput
 
 RECEIPT_EXTRAS = frozenset({"store", "member", "footer", "change", "cashier"})

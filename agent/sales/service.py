@@ -25,8 +25,8 @@ from aiohttp import web
 
 from agent.config import BoxConfig, Config
 from agent.journal.store import JournalStore
-from agent.printers import PrinterSupervisor, PrinterUnavailableError
-from agent.queue.service import PrintQueue
+from agent.printing.queue.service import PrintQueue
+from agent.printing.supervisor import PrinterSupervisor, PrinterUnavailableError
 from agent.sales import ConflictError, SalesError
 from agent.sales.approvals import Approvals, Approved, approval_body
 from agent.sales.audit import note

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from agent.templates.fields import yuan
-from agent.templates.receipt import PAYMENT_METHODS
+from agent.printing.templates.fields import yuan
+from agent.printing.templates.receipt import PAYMENT_METHODS
 from drivers.textwidth import text_columns
 from sync.journal.schema import METHODS
 

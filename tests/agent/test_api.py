@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from agent.jobs import parse_job, render_job
-from agent.queue.store import Store
+from agent.printing.jobs import parse_job, render_job
+from agent.printing.queue.store import Store
 from drivers.sim.printer import SimEscposPrinter
 from tests.agent.conftest import (
     Client,

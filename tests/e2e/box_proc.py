@@ -18,8 +18,8 @@ from pathlib import Path
 from agent.config import parse_config
 from agent.daemon import running
 from agent.journal.store import JournalStore
-from agent.sync_config import parse_sync_table
-from agent.uplink import Uplink
+from agent.uplink.config import parse_sync_table
+from agent.uplink.link import Uplink
 
 
 def sale_body(n: int) -> dict[str, object]:

@@ -86,5 +86,5 @@ class Proc:
 
 
 def hq_process(config: Path, log: Path) -> Proc:
-    """`python -m hq.main run --config FILE` (what `storelink hq run` calls)."""
-    return Proc(["-m", "hq.main", "run", "--config", str(config)], log)
+    """`python -m hq.cli run --config FILE` (what `storelink hq run` calls)."""
+    return Proc(["-m", "hq.cli", "run", "--config", str(config)], log)

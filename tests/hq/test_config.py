@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from hq.cli import main, pubkey, run
 from hq.config import HqConfigError, load_hq_config, load_or_create_key, parse_hq_config
-from hq.main import main, pubkey, run
 from tests.hq.journals import BOX, hq_toml
 
 

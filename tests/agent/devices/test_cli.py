@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from agent.devices.cli import add_commands, device_report, format_report, unconfigured
 from agent.devices.discovery import DeviceEnv
-from agent.devices_cli import add_device_commands, device_report, format_report, unconfigured
 from drivers.sim.printer import SimEscposPrinter
 from drivers.sim.usb_backend import SimUsbBackend, SimUsbPrinter
 
 
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="storelink")
-    add_device_commands(parser.add_subparsers(dest="command", required=True))
+    add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     code: int = args.func(args)
     return code

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.config import parse_config
+from agent.devices.cli import exit_code, format_report
 from agent.devices.discovery import DeviceEnv, list_serial_by_id, scan_devices
-from agent.devices_cli import exit_code, format_report
 from drivers.sim.printer import SimEscposPrinter
 from drivers.sim.usb_backend import SimUsbBackend, SimUsbPrinter
 from tests.agent.conftest import Client, eventually, marker, raw_job

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.journal.cli import add_journal_commands, main
+from agent.journal.cli import add_commands, main
 from agent.journal.store import JournalStore
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -59,7 +59,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 def test_the_commands_register_on_any_parser() -> None:
     parser = argparse.ArgumentParser(prog="storelink")
-    add_journal_commands(parser.add_subparsers(dest="command", required=True))
+    add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["journal", "verify", "x.db", "--jobs", "2"])
     assert callable(args.func) and args.jobs == 2
 

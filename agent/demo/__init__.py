@@ -1,0 +1,1 @@
+"""The scripted demo day: a world of simulated devices, HQ and the daemon (not the product)."""

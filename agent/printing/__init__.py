@@ -1,0 +1,1 @@
+"""Printing: printer supervisors, print jobs, previews, the durable queue, templates."""

@@ -1,0 +1,95 @@
+"""/v1/printers (live status, queue depth), drawer kick, self-test, and /v1/health."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from agent.api.context import CTX, AgentContext
+from agent.api.http import error, job_json, json_response, read_json
+from agent.printing.queue.service import wall_ms
+from agent.printing.supervisor import PrinterSnapshot, PrinterSupervisor
+from drivers import InvalidInput
+
+routes = web.RouteTableDef()
+
+
+def printer_json(s: PrinterSnapshot, depth: int) -> dict[str, object]:
+    """A printer as the API shows it."""
+    return {"id": s.id, "name": s.name, "profile": s.profile, "transport": s.transport,
+            "state": s.state.value, "detail": list(s.detail), "connected": s.connected,
+            "ready": s.ready, "queue_depth": depth, "printing": s.printing,
+            "last_error": s.last_error, "since_ms": s.since_ms, "checked_ms": s.checked_ms,
+            "drawer_open": s.drawer_open}
+
+
+def _printer(ctx: AgentContext, printer_id: str) -> PrinterSupervisor:
+    sup = ctx.printers.get(printer_id)
+    if sup is None:
+        raise web.HTTPNotFound(reason=f"no printer {printer_id!r}")
+    return sup
+
+
+@routes.get("/v1/printers")
+async def list_printers(request: web.Request) -> web.Response:
+    """Every configured printer with its live status and queue depth."""
+    ctx = request.app[CTX]
+    depths = await ctx.queue.depths()
+    return json_response({"printers": [printer_json(s.snapshot(), depths.get(pid, 0))
+                                       for pid, s in ctx.printers.items()]})
+
+
+@routes.get("/v1/printers/{id}")
+async def get_printer(request: web.Request) -> web.Response:
+    """One printer."""
+    ctx = request.app[CTX]
+    sup = _printer(ctx, request.match_info["id"])
+    depths = await ctx.queue.depths()
+    return json_response(printer_json(sup.snapshot(), depths.get(sup.id, 0)))
+
+
+@routes.post("/v1/printers/{id}/drawer")
+async def drawer(request: web.Request) -> web.Response:
+    """Kick the cash drawer on this printer now: {"pin": 2 | 5} (body optional); outside a
+    sale this needs a supervisor's approval (`approval`) when the journal's rules say so."""
+    ctx = request.app[CTX]
+    sup = _printer(ctx, request.match_info["id"])
+    pin: object = 2
+    body: object = {}
+    if request.can_read_body:
+        body = await read_json(request)
+        if not isinstance(body, dict):
+            raise InvalidInput("body", "must be a JSON object")
+        pin = body.get("pin", 2)
+    if pin not in (2, 5) or isinstance(pin, bool):
+        raise InvalidInput("pin", "must be 2 or 5")
+    assert isinstance(pin, int)
+    if ctx.sales is not None:  # approval record first (403 without a valid one), audited
+        await ctx.sales.gate_drawer(request, body, sup.id)
+    await sup.open_drawer(pin)
+    return json_response({"printer": sup.id, "drawer": "kicked", "pin": pin})
+
+
+@routes.post("/v1/printers/{id}/self-test")
+async def self_test(request: web.Request) -> web.Response:
+    """Queue a self-test ticket on this printer (a print job like any other)."""
+    ctx = request.app[CTX]
+    if not ctx.accepting:
+        return error(503, None, "the daemon is stopping")
+    sup = _printer(ctx, request.match_info["id"])
+    result = await ctx.self_test(sup.id)
+    return json_response(job_json(result.job), 202)
+
+
+@routes.get("/v1/health")
+async def health(request: web.Request) -> web.Response:
+    """Liveness and a summary: printers ready, jobs per state; 503 while stopping."""
+    ctx = request.app[CTX]
+    box = ctx.config.box
+    snaps = [s.snapshot() for s in ctx.printers.values()]
+    counts = await ctx.queue.store.counts()
+    return json_response({
+        "status": "ok" if ctx.accepting else "stopping",
+        "box": {"id": box.id, "store": box.store, "name": box.name},
+        "uptime_s": (wall_ms() - ctx.started_ms) // 1000,
+        "printers": {"total": len(snaps), "ready": sum(s.ready for s in snaps)},
+        "jobs": counts}, 200 if ctx.accepting else 503)

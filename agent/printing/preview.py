@@ -1,0 +1,40 @@
+"""Previews: the PNG of what a printer of a given profile prints from the bytes it receives."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from agent.printing.jobs import is_label_printer
+from drivers.escpos.render import render_bytes, to_png
+from drivers.label import interpret, render_label
+from drivers.profiles import PrinterProfile
+
+BACKING = 200
+"""Grey of the liner shown between and beside labels, so each label's edge is visible."""
+GAP_MM = 2.0
+
+
+def preview_png(data: bytes, profile: PrinterProfile) -> bytes:
+    """Render the exact bytes sent to a printer of `profile` as the paper would look (PNG).
+
+    A label printer's labels are stacked top to bottom in the order printed, a strip of liner
+    between them; bytes that print no label give a strip of bare liner.
+    """
+    if is_label_printer(profile):
+        return to_png(stack_labels([render_label(p) for p in interpret(data, profile)],
+                                   round(GAP_MM * profile.dpi / 25.4), profile.paper_dots))
+    return to_png(render_bytes(data, profile, markers=True))
+
+
+def stack_labels(labels: list[Image.Image], gap: int, empty_width: int) -> Image.Image:
+    """The labels one below the other, `gap` dots of liner between them, left-aligned."""
+    if not labels:
+        return Image.new("L", (max(empty_width, 1), max(gap, 1)), BACKING)
+    width = max(img.width for img in labels)
+    height = sum(img.height for img in labels) + gap * (len(labels) - 1)
+    sheet = Image.new("L", (width, height), BACKING)
+    y = 0
+    for img in labels:
+        sheet.paste(img.convert("L"), (0, y))
+        y += img.height + gap
+    return sheet

@@ -1,0 +1,398 @@
+"""One supervisor per printer: owns its transport in a worker thread, polls, prints its queue."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import functools
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from agent import AgentError
+from agent.config import PrinterConfig, QueueConfig, Target
+from agent.events import EventBus
+from agent.printing.jobs import parse_job, render_job
+from agent.printing.queue.device import DeviceThread
+from agent.printing.queue.lifecycle import reason_for_status, reason_for_transport
+from agent.printing.queue.service import PrintQueue, wall_ms
+from agent.printing.queue.store import Claimed
+from drivers import DriverError, InvalidInput
+from drivers.escpos.document import Document, Drawer
+from drivers.escpos.encoder import Encoded, encode
+from drivers.escpos.status import QUERIES, STATUS_QUERY, InvalidReply, StatusReader
+from drivers.label import QUERIES as LABEL_QUERIES
+from drivers.label import StatusReader as LabelStatusReader
+from drivers.label import StatusReplyError
+from drivers.printer_state import OFFLINE, PrinterState, PrinterStatus
+from drivers.transports.base import Transport, TransportError, drain, write_chunks
+from drivers.transports.open import make_transport, open_transport
+
+log = logging.getLogger(__name__)
+
+CONFIRM_TIMEOUT_S = 5.0
+"""How long the first status reply after a job may take (a busy printer answers late)."""
+DRAWER_TIMEOUT_S = 5.0
+CLOSE_TIMEOUT_S = 2.0
+
+
+class PrinterUnavailableError(AgentError):
+    """The printer cannot take a direct command now; `state` says why."""
+
+    def __init__(self, printer: str, state: str, message: str) -> None:
+        super().__init__(f"printer {printer} is {state}: {message}")
+        self.printer = printer
+        self.state = state
+
+
+@dataclass(frozen=True)
+class PrinterSnapshot:
+    """What GET /v1/printers shows of one printer."""
+
+    id: str
+    name: str
+    profile: str
+    transport: str
+    state: PrinterState
+    detail: tuple[str, ...]
+    connected: bool
+    last_error: str | None
+    since_ms: int
+    checked_ms: int | None
+    printing: str | None
+    drawer_open: bool | None = None  # DLE EOT 1 bit 2 (drawer kick-out connector pin 3)
+
+    @property
+    def ready(self) -> bool:
+        """True when the printer takes jobs now."""
+        return self.connected and self.state in (PrinterState.OK, PrinterState.PAPER_LOW)
+
+
+def read_status(t: Transport, first_timeout: float, timeout: float,
+                language: str = "escpos") -> PrinterStatus:
+    """Ask the printer's status in its `language` (a profile's) and parse the reply.
+
+    ESC/POS: DLE EOT 1..4 in one write, four one-byte replies; TSPL `<ESC>!?`, ZPL `~HS`
+    (read_label_status). The first reply may take `first_timeout`, each later one `timeout`;
+    silence means offline (or, on a receipt printer, cover open, which looks the same from
+    here). Input left over from an earlier query is drained first so a late answer is not taken
+    for this one.
+    """
+    label_query = LABEL_QUERIES.get(language)
+    if label_query is not None:
+        return read_label_status(t, label_query, first_timeout, timeout)
+    drain(t)
+    t.write(STATUS_QUERY)
+    reader = StatusReader()
+    deadline = time.monotonic() + first_timeout
+    try:
+        while not reader.complete:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            data = t.read(len(QUERIES), remaining)
+            if data:
+                reader.feed(data)
+                deadline = time.monotonic() + timeout
+        return reader.status()
+    except InvalidReply as e:
+        return PrinterStatus(PrinterState.ERROR, (f"invalid status reply: {e}",))
+
+
+def read_label_status(t: Transport, query: bytes, first_timeout: float,
+                      timeout: float) -> PrinterStatus:
+    """Send a label printer's status `query` (drivers.label.QUERIES) and parse its one reply.
+
+    No complete reply in time is offline, as for receipt printers; a reply the protocol does not
+    define is an error state, never an exception.
+    """
+    drain(t)
+    t.write(query)
+    reader = LabelStatusReader(query)
+    deadline = time.monotonic() + first_timeout
+    try:
+        while (remaining := deadline - time.monotonic()) > 0:
+            data = t.read(64, remaining)
+            if not data:
+                continue
+            statuses = reader.feed(data)
+            if statuses:
+                return statuses[-1]
+            deadline = time.monotonic() + timeout
+    except StatusReplyError as e:
+        return PrinterStatus(PrinterState.ERROR, (f"invalid status reply: {e}",))
+    return OFFLINE
+
+
+def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
+    """Jittered exponential backoff: a random delay in [½, 1] × min(cap, base × 2^attempt)."""
+    ceiling = min(cap_s, base_s * 2.0 ** min(attempt, 30))
+    return ceiling * (0.5 + 0.5 * rng.random())
+
+
+def _describe(target: Target) -> str:
+    try:
+        return make_transport(target).description
+    except (DriverError, OSError):
+        return f"{type(target).__name__.removesuffix('Target').lower()}: {target}"
+
+
+class PrinterSupervisor:
+    """Keeps one printer connected and prints its jobs in order; never blocks another printer."""
+
+    def __init__(self, cfg: PrinterConfig, queue: PrintQueue, bus: EventBus, qcfg: QueueConfig,
+                 *, opener: Callable[[Target], Transport] = open_transport,
+                 on_attach: Callable[[str], Awaitable[object]] | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.cfg = cfg
+        self.id = cfg.id
+        self.queue = queue
+        self.bus = bus
+        self.poll_s = qcfg.poll_interval_s
+        self.backoff_max_s = qcfg.backoff_max_s
+        self.status_timeout_s = min(1.0, max(0.1, qcfg.poll_interval_s / 2))
+        self._opener = opener
+        self._on_attach = on_attach
+        self._rng = rng or random.Random()
+        self._dev = DeviceThread(f"printer-{cfg.id}")
+        self._conn: Transport | None = None
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._stopping = False
+        self._fresh: PrinterStatus | None = None
+        self._attached = False
+        self._drawer_open: bool | None = None
+        self._up: bool | None = None
+        self._commands: collections.deque[tuple[bytes, asyncio.Future[None]]] = \
+            collections.deque()
+        self._snap = PrinterSnapshot(cfg.id, cfg.name, cfg.profile.name, _describe(cfg.target),
+                                     PrinterState.OFFLINE, ("connecting",), False, None,
+                                     wall_ms(), None, None)
+        queue.on_queued(cfg.id, self.wake)
+
+    def snapshot(self) -> PrinterSnapshot:
+        """The printer's current state."""
+        return self._snap
+
+    def wake(self) -> None:
+        """A job was queued or a command is waiting: stop idling now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Connect, poll and print until stop(); any failure backs off with jitter and retries."""
+        attempt = 0
+        try:
+            while not self._stopping:
+                # Cleared before looking at the queue, so a job queued meanwhile is not missed.
+                self._wake.clear()
+                try:
+                    ok = await self._step()
+                except Exception:
+                    log.exception("printer %s: unexpected failure; reconnecting", self.id)
+                    await self._drop(TransportError("disconnected", "internal error"))
+                    ok = False
+                if ok:
+                    attempt = 0
+                else:
+                    await self._pause(backoff_delay(attempt, min(1.0, self.poll_s),
+                                                    self.backoff_max_s, self._rng), wakeable=False)
+                    attempt += 1
+        finally:
+            await self._close()
+
+    async def _step(self) -> bool:
+        """One round: status, waiting commands, then the next job or an idle wait; False when
+        the printer could not be reached."""
+        status = self._fresh or await self._poll()
+        self._fresh = None
+        if status is None:
+            return False
+        await self._run_commands()
+        if status.ready and not self._stopping:
+            if not self._attached:
+                self._attached = True
+                if self.cfg.self_test_on_attach and self._on_attach is not None:
+                    await self._on_attach(self.id)
+            claimed = await self.queue.claim_next(self.id)
+            if claimed is not None:
+                await self._print(claimed)
+                return True
+        # The next poll starts early enough that a silent printer is seen within poll_s.
+        await self._pause(self.poll_s - self.status_timeout_s, wakeable=True)
+        return True
+
+    async def stop(self) -> None:
+        """Ask the loop to finish: the copy in flight completes, further copies are parked."""
+        self._stopping = True
+        self._stop.set()
+        self._wake.set()
+
+    async def open_drawer(self, pin: int = 2) -> None:
+        """Kick the cash drawer now (InvalidInput without a drawer; PrinterUnavailableError if the
+        printer is not connected or does not take the command within a few seconds)."""
+        try:
+            data = encode(Document((Drawer(pin=pin),)), self.cfg.profile).data
+        except InvalidInput as e:
+            raise InvalidInput("printer", e.reason) from None
+        if not self._snap.connected or self._stopping:
+            raise PrinterUnavailableError(self.id, self._snap.state.value, "not connected")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._commands.append((data, fut))
+        self._wake.set()
+        try:
+            await asyncio.wait_for(fut, DRAWER_TIMEOUT_S)
+        except TimeoutError:
+            raise PrinterUnavailableError(self.id, self._snap.state.value,
+                                          "the drawer command was not sent in time") from None
+
+    async def _pause(self, seconds: float, *, wakeable: bool) -> None:
+        # A backoff is cut short only by stop(), an idle wait also by a new job or command.
+        event = self._wake if wakeable else self._stop
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), seconds)
+
+    async def _poll(self) -> PrinterStatus | None:
+        t = self._conn
+        if t is None:
+            try:
+                t = await self._dev.run(lambda: self._opener(self.cfg.target))
+            except TransportError as e:
+                self._down(e)
+                return None
+            except (DriverError, OSError) as e:
+                self._down(TransportError("unreachable", str(e)))
+                return None
+            self._conn = t
+        conn = t
+        try:
+            status = await self._dev.run(
+                lambda: read_status(conn, self.status_timeout_s, self.status_timeout_s,
+                                    self.cfg.profile.language))
+        except TransportError as e:
+            await self._drop(e)
+            return None
+        self._set(status, connected=True)
+        return status
+
+    async def _drop(self, e: TransportError) -> None:
+        t, self._conn = self._conn, None
+        if t is not None:
+            await self._dev.run(t.close)
+        self._down(e)
+
+    def _down(self, e: TransportError) -> None:
+        self._set(PrinterStatus(PrinterState.OFFLINE, (e.reason,)), connected=False,
+                  error=str(e))
+
+    def _set(self, status: PrinterStatus, *, connected: bool, error: str | None = None) -> None:
+        now = wall_ms()
+        old = self._snap
+        changed = (old.state, old.detail, old.connected) != (status.state, status.detail,
+                                                               connected)
+        self._snap = replace(old, state=status.state, detail=status.detail, connected=connected,
+                             last_error=error or old.last_error, checked_ms=now,
+                             since_ms=now if changed else old.since_ms,
+                             drawer_open=status.drawer_open)
+        if status.drawer_open is not None and status.drawer_open != self._drawer_open:
+            self._drawer_open = status.drawer_open
+            self.bus.publish({"type": "drawer", "printer": self.id,
+                              "open": status.drawer_open, "at_ms": now})
+        if not changed:
+            return
+        up = self._snap.ready
+        if up != self._up:
+            if up:
+                log.info("printer %s ready: %s (%s)", self.id, status.state.value,
+                         self._snap.transport)
+            else:
+                log.warning("printer %s down: %s %s%s", self.id, status.state.value,
+                            ",".join(status.detail), f" ({error})" if error else "")
+            self._up = up
+        self.bus.publish({"type": "printer", "id": self.id, "state": status.state.value,
+                          "detail": list(status.detail), "connected": connected,
+                          "last_error": self._snap.last_error, "at_ms": now})
+
+    async def _run_commands(self) -> None:
+        while self._commands and self._conn is not None:
+            data, fut = self._commands.popleft()
+            if fut.done():
+                continue
+            conn = self._conn
+            try:
+                await self._dev.run(functools.partial(conn.write, data))
+            except TransportError as e:
+                fut.set_exception(PrinterUnavailableError(self.id, e.reason, str(e)))
+                await self._drop(e)
+            else:
+                fut.set_result(None)
+
+    async def _print(self, claimed: Claimed) -> None:
+        job = claimed.job
+        self._snap = replace(self._snap, printing=job.id)
+        try:
+            await self._print_copies(job.id, job.copies_done, job.copies, claimed)
+        except Exception:
+            # Bytes may have gone out: a person decides, as after a crash.
+            try:
+                await self.queue.abandon(job.id)
+            except AgentError as e:
+                log.error("job %s stays printing until the next start: %s", job.id, e)
+            raise
+        finally:
+            self._snap = replace(self._snap, printing=None)
+
+    async def _print_copies(self, job_id: str, done: int, copies: int, claimed: Claimed) -> None:
+        try:
+            pj = parse_job(claimed.body)
+            encoded: Encoded = await self._dev.run(lambda: render_job(pj, self.cfg.profile))
+        except DriverError as e:
+            log.error("job %s cannot be rendered for printer %s: %s", job_id, self.id, e)
+            await self.queue.render_failed(job_id)
+            return
+        status: PrinterStatus | None = None
+        while done < copies:
+            conn = self._conn
+            if self._stopping or conn is None:
+                # Nothing of this copy has gone out: back to the queue, confirmed copies kept.
+                await self.queue.park(job_id)
+                return
+            try:
+                await self._dev.run(functools.partial(write_chunks, conn, encoded.chunks,
+                                                      encoded.pause_ms / 1000))
+            except TransportError as e:
+                await self._drop(e)
+                await self.queue.send_failed(job_id, reason_for_transport(e.reason),
+                                             bytes_sent=True)
+                return
+            try:
+                status = await self._dev.run(functools.partial(
+                    read_status, conn, CONFIRM_TIMEOUT_S, self.status_timeout_s,
+                    self.cfg.profile.language))
+            except TransportError as e:
+                await self._drop(e)
+                await self.queue.confirm_failed(job_id, reason_for_transport(e.reason))
+                return
+            self._set(status, connected=True)
+            if not status.ready:
+                await self.queue.confirm_failed(job_id, reason_for_status(status.state))
+                return
+            done = (await self.queue.copy_printed(job_id)).copies_done
+        self._fresh = status
+
+    async def _close(self) -> None:
+        t, self._conn = self._conn, None
+        for _, fut in self._commands:
+            if not fut.done():
+                fut.set_exception(PrinterUnavailableError(self.id, "stopping",
+                                                          "the daemon stops"))
+        self._commands.clear()
+        if t is not None:
+            # Shielded and bounded: a device thread stuck in I/O must not hold up shutdown.
+            closing = asyncio.ensure_future(self._dev.run(t.close))
+            done, _ = await asyncio.wait({closing}, timeout=CLOSE_TIMEOUT_S)
+            if closing in done and closing.exception() is not None:
+                log.debug("closing printer %s: %s", self.id, closing.exception())
+        self._dev.stop()

@@ -1,0 +1,1 @@
+"""The box's link to HQ over MQTT: session, outbox, command and cloud-print intake."""

@@ -1,0 +1,97 @@
+"""`storelink hq run --config FILE` and `storelink hq pubkey --config FILE`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hq import HqError
+from hq.config import HqConfigError, load_hq_config, load_or_create_key
+
+log = logging.getLogger(__name__)
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def run(config_path: str | Path) -> int:
+    """Run one HQ worker in the foreground until SIGTERM or SIGINT; 0 on a clean stop,
+    2 for a bad configuration, 1 when it cannot run."""
+    try:
+        cfg = load_hq_config(Path(config_path))
+    except HqConfigError as e:
+        for line in e.errors:
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def main() -> None:
+        from hq.service import HqService
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await HqService(cfg).run(stop)
+
+    try:
+        asyncio.run(main())
+    except HqConfigError as e:
+        for line in e.errors:
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
+    except (HqError, OSError) as e:
+        log.error("hq cannot run: %s", e)
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+def pubkey(config_path: str | Path) -> int:
+    """Print HQ's public key (base64 of 32 bytes) for the boxes' `sync.hq_pubkey`; the key
+    is created on first use."""
+    try:
+        cfg = load_hq_config(Path(config_path))
+        key = load_or_create_key(cfg.key_file)
+    except HqConfigError as e:
+        for line in e.errors:
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
+    from sync.journal.record import public_bytes
+
+    print(base64.b64encode(public_bytes(key)).decode())
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m hq.cli run|pubkey --config FILE` (the same as `storelink hq …`)."""
+    ap = argparse.ArgumentParser(prog="storelink hq", description="The Storelink HQ service.")
+    sub = ap.add_subparsers(dest="action", required=True)
+    for name, text in (("run", "run one HQ worker until SIGTERM"),
+                       ("pubkey", "print HQ's public key for the boxes' sync.hq_pubkey")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", required=True, help="HQ configuration (TOML)")
+    args = ap.parse_args(argv)
+    return run(args.config) if args.action == "run" else pubkey(args.config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `storelink hq run|pubkey` (found by the `storelink` CLI as an entry point)."""
+    hq = subparsers.add_parser("hq", help="the HQ service (journal witness, cloud print, "
+                               "device registry)")
+    sub = hq.add_subparsers(dest="action", required=True)
+    for name, text, func in (("run", "run one HQ worker until SIGTERM", run),
+                             ("pubkey", "print HQ's public key for the boxes' sync.hq_pubkey",
+                              pubkey)):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", required=True, help="HQ configuration (TOML)")
+        p.set_defaults(func=lambda args, f=func: f(args.config))

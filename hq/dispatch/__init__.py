@@ -1,0 +1,1 @@
+"""Cloud print dispatch: submissions, delivery to boxes, job state history."""

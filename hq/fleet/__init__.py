@@ -1,0 +1,1 @@
+"""The fleet: box and device registry from births, deaths and telemetry."""

@@ -1,0 +1,1 @@
+"""Journal ingest: verification of box uploads, countersigned acknowledgements, alarms."""

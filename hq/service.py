@@ -1,0 +1,181 @@
+"""The HQ service: one worker's MQTT session, ingest, registry, dispatch and HTTP API together.
+
+Workers are interchangeable: clean MQTT sessions, box traffic shared among them through
+`$share/{group}/…`, births and deaths seen by all, state in the shared store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+
+from aiohttp import web
+
+from hq.config import HqConfig, load_or_create_key
+from hq.dispatch.cloud_print import Dispatcher
+from hq.fleet.registry import Registry
+from hq.ingest.journal import JournalIngest, wall_ms
+from hq.store.sqlite import SqliteStore
+from hq.web.api import ApiContext, make_app
+from sync import SyncError
+from sync.mqtt_session import Connected, Message, MqttSession, SessionConfig, Will
+from sync.protocol import ProtocolError
+from sync.protocol.messages import Birth, Death, EventsBatch, HqState, JournalBatch, Telemetry
+from sync.protocol.topics import Down, Up, down, hq_filters, hq_state, parse_topic
+
+log = logging.getLogger(__name__)
+PUBLISH_WAIT_S = 10.0
+MAX_CONCURRENT = 32
+REDELIVER = (Down.PRINT, b"")
+"""What _handle returns when a box came online: its unanswered jobs are published again."""
+
+
+class HqService:
+    """One HQ worker."""
+
+    def __init__(self, cfg: HqConfig) -> None:
+        self.cfg = cfg
+        self.clock = wall_ms
+        self.key = load_or_create_key(cfg.key_file)
+        self.store = SqliteStore(cfg.db)
+        m = cfg.mqtt
+        self.session = MqttSession(
+            SessionConfig(m.host, m.port, f"storelink-hq-{cfg.id}", clean_start=True,
+                          session_expiry_s=0, keepalive_s=m.keepalive_s, username=m.username,
+                          password=m.password, tls_ca=m.tls_ca, tls_cert=m.tls_cert,
+                          tls_key=m.tls_key,
+                          subscriptions=tuple((f, 1) for f in hq_filters(m.share_group or None)),
+                          max_inflight=100, max_queued=10_000),
+            will_factory=lambda: Will(hq_state(cfg.id),
+                                      HqState(cfg.id, False, self.clock()).to_json()))
+        self.ingest = JournalIngest(self.store, cfg.boxes, self.key, cfg.cosigner, self.clock)
+        self.registry = Registry(self.store, self.clock)
+        self.dispatcher = Dispatcher(self.store, self._publish, self.clock, self.key,
+                                     cfg.default_expiry_s, cfg.command_lifetime_s)
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._bad_boxes: set[str] = set()
+        self.port = 0
+
+    async def _publish(self, topic: str, payload: bytes, expiry_s: int) -> bool:
+        return await self.session.publish(topic, payload, 1, False, wait_s=PUBLISH_WAIT_S,
+                                          expiry_s=expiry_s)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set."""
+        ctx = ApiContext(self.store, self.registry, self.dispatcher, self.cfg.api_token,
+                         tuple(self.cfg.boxes))
+        runner = web.AppRunner(make_app(ctx), access_log=None, handle_signals=False)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.cfg.api_listen, self.cfg.api_port,
+                               reuse_address=True)
+            await site.start()
+            server = site._server
+            self.port = self.cfg.api_port
+            if isinstance(server, asyncio.Server) and server.sockets:
+                self.port = server.sockets[0].getsockname()[1]
+            await self.session.start()
+            print(f"storelink hq {self.cfg.id} ready on http://{self.cfg.api_listen}:{self.port}",
+                  flush=True)
+            pump = asyncio.create_task(self._pump(), name="hq-mqtt")
+            await stop.wait()
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=10)
+            await self.session.stop(final=[(hq_state(self.cfg.id),
+                                            HqState(self.cfg.id, False, self.clock()).to_json(),
+                                            1, True)])
+        finally:
+            await runner.cleanup()
+            self.store.close()
+
+    async def _pump(self) -> None:
+        while True:
+            ev = await self.session.events.get()
+            if isinstance(ev, Connected):
+                self._spawn(self._on_connected())
+            elif isinstance(ev, Message):
+                self._spawn(self._on_message(ev))
+
+    def _spawn(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _on_connected(self) -> None:
+        await self.session.publish(hq_state(self.cfg.id),
+                                   HqState(self.cfg.id, True, self.clock()).to_json(), 1, True,
+                                   wait_s=PUBLISH_WAIT_S)
+        sent = await self.dispatcher.redispatch()
+        if sent:
+            log.info("dispatched %d print job(s) accepted while disconnected", sent)
+
+    async def _on_message(self, msg: Message) -> None:
+        try:
+            topic = parse_topic(msg.topic)
+            box = topic.box_id
+            async with self._locks[box], self._slots:
+                reply = await asyncio.to_thread(self._handle, topic.leaf, box, msg.payload)
+        except SyncError as e:
+            key = msg.topic
+            if key not in self._bad_boxes:
+                self._bad_boxes.add(key)
+                log.warning("ignoring a bad message on %s: %s", msg.topic, e)
+            return
+        except Exception:
+            log.exception("handling %s failed", msg.topic)
+            return
+        if reply is None:
+            return
+        if reply is REDELIVER:
+            sent = await self.dispatcher.redeliver(box)
+            if sent:
+                log.info("box %s is online: %d unanswered job(s) sent again", box, sent)
+            return
+        leaf, payload = reply
+        await self.session.publish(down(box, leaf), payload, 1, False, wait_s=PUBLISH_WAIT_S)
+
+    def _handle(self, leaf: Up | Down, box: str, payload: bytes) -> tuple[Down, bytes] | None:
+        """Blocking: decode, check the box named in the payload is the topic's, and apply."""
+        if leaf is Up.JOURNAL:
+            batch = JournalBatch.from_json(payload)
+            _same_box(batch.box, box)
+            return Down.JOURNAL_ACK, self.ingest.ingest(batch).ack.to_json()
+        if leaf is Up.EVENTS:
+            events = EventsBatch.from_json(payload)
+            _same_box(events.box, box)
+            return Down.EVENTS_ACK, self.dispatcher.apply_events(events).to_json()
+        if leaf is Up.BIRTH:
+            if not payload:
+                return None  # a retained birth being cleared
+            birth = Birth.from_json(payload)
+            _same_box(birth.box, box)
+            verdict = self.registry.birth(birth)
+            log.info("box %s birth bdseq %d: %s", box, birth.bdseq, verdict)
+            if verdict == "online":
+                return REDELIVER
+        elif leaf is Up.DEATH:
+            if not payload:
+                return None
+            death = Death.from_json(payload)
+            _same_box(death.box, box)
+            log.info("box %s death bdseq %d (%s): %s", box, death.bdseq, death.reason,
+                     self.registry.death(death))
+        elif leaf is Up.TELEMETRY:
+            t = Telemetry.from_json(payload)
+            _same_box(t.box, box)
+            gap = self.registry.telemetry(t)
+            if gap > 0:
+                log.info("box %s: %d telemetry message(s) missed before seq %d", box, gap, t.seq)
+        return None
+
+
+def _same_box(named: str, topic_box: str) -> None:
+    if named != topic_box:
+        raise ProtocolError("box", f"payload names box {named} on box {topic_box}'s topic")

@@ -1,0 +1,1 @@
+"""Daily settlement per box and Z period, reconciled against signed day closes."""

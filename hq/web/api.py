@@ -1,0 +1,236 @@
+"""HQ's HTTP API (aiohttp): cloud print jobs, the device registry, alarms, commands, journals."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+
+from hq.dispatch.cloud_print import Dispatcher, DispatchError
+from hq.fleet.registry import Registry
+from hq.settlement.book import Settlement, SettlementBook, on_day
+from hq.store import HqStore
+from hq.web.dashboard import PAGE_PATH, dashboard_page, recent_jobs
+from sync.protocol.topics import BOX_ID
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class ApiContext:
+    """What the handlers work on."""
+
+    store: HqStore
+    registry: Registry
+    dispatcher: Dispatcher
+    token: str = ""
+    boxes: tuple[str, ...] = ()
+    """The configured boxes (settlements also cover boxes not yet born)."""
+
+
+CTX = web.AppKey("ctx", ApiContext)
+BOOK = web.AppKey("settlements", SettlementBook)
+MAX_BODY = 8 * 1024 * 1024
+DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _error(status: int, field: str, reason: str) -> web.Response:
+    return web.json_response({"error": {"field": field, "reason": reason}}, status=status,
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _json(obj: Any, status: int = 200) -> web.Response:
+    return web.json_response(obj, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    token = request.app[CTX].token
+    if token and request.path != PAGE_PATH:
+        got = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(got.encode(), f"Bearer {token}".encode()):
+            return _error(401, "Authorization", "a valid bearer token is required")
+    try:
+        return await handler(request)
+    except DispatchError as e:
+        return _error(e.status, e.field, e.reason)
+
+
+async def _body(request: web.Request) -> object:
+    try:
+        return json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise DispatchError(400, "body", f"not valid JSON: {e}") from None
+
+
+def _box_id(request: web.Request) -> str:
+    box = request.match_info["box"]
+    if not BOX_ID.match(box):
+        raise DispatchError(404, "box", f"no box {box!r}")
+    return box
+
+
+async def post_job(request: web.Request) -> web.Response:
+    """POST /v1/print-jobs {"box", "printer", "job"}: 201 new, 200 repeat, 409 conflict."""
+    view, created = await request.app[CTX].dispatcher.submit(await _body(request))
+    return _json(view, 201 if created else 200)
+
+
+async def get_job(request: web.Request) -> web.Response:
+    """GET /v1/print-jobs/{id}: state and history as reported by the box."""
+    view = await request.app[CTX].dispatcher.view(request.match_info["id"])
+    if view is None:
+        return _error(404, "id", "no such job")
+    return _json(view)
+
+
+async def get_boxes(request: web.Request) -> web.Response:
+    """GET /v1/boxes: every box known from births, deaths and telemetry."""
+    ctx = request.app[CTX]
+
+    def load() -> list[dict[str, Any]]:
+        boxes = ctx.registry.boxes()
+        for b in boxes:
+            held = ctx.store.journal_head(b["id"])
+            b["hq_journal"] = ({"log": held.log, "size": held.size, "head": held.head.hex()}
+                               if held else None)
+        return boxes
+
+    return _json({"boxes": await asyncio.to_thread(load)})
+
+
+async def get_box(request: web.Request) -> web.Response:
+    """GET /v1/boxes/{box}: one box, with its journal position at HQ."""
+    ctx = request.app[CTX]
+    box = _box_id(request)
+    view = await asyncio.to_thread(ctx.registry.box, box)
+    held = await asyncio.to_thread(ctx.store.journal_head, box)
+    if view is None and held is None:
+        return _error(404, "box", f"no box {box!r}")
+    view = view or {"id": box, "online": False}
+    view["hq_journal"] = ({"log": held.log, "size": held.size, "head": held.head.hex()}
+                          if held else None)
+    return _json(view)
+
+
+async def get_alarms(request: web.Request) -> web.Response:
+    """GET /v1/alarms[?box=ID]: refusals with their evidence, newest first."""
+    box = request.query.get("box")
+    alarms = await asyncio.to_thread(request.app[CTX].store.alarms, box)
+    return _json({"alarms": alarms})
+
+
+async def post_command(request: web.Request) -> web.Response:
+    """POST /v1/boxes/{box}/commands {"name", "args", "lifetime_s"}: signed and sent (202)."""
+    box = _box_id(request)
+    result = await request.app[CTX].dispatcher.command(box, await _body(request))
+    return _json(result, 202)
+
+
+async def get_command(request: web.Request) -> web.Response:
+    """GET /v1/commands/{nonce}: the command and the box's answer."""
+    cmd = await asyncio.to_thread(request.app[CTX].store.command, request.match_info["nonce"])
+    if cmd is None:
+        return _error(404, "nonce", "no such command")
+    return _json(cmd)
+
+
+async def get_journal(request: web.Request) -> web.StreamResponse:
+    """GET /v1/boxes/{box}/journal[?from=SEQ&limit=N]: HQ's copy as JSON Lines export."""
+    box = _box_id(request)
+    try:
+        start = int(request.query.get("from", "0"))
+        limit = min(int(request.query.get("limit", "10000")), 100_000)
+    except ValueError:
+        return _error(400, "from", "from and limit must be integers")
+    rows = await asyncio.to_thread(request.app[CTX].store.journal_entries, box, start,
+                                   start + limit)
+    return web.Response(text="".join(r.export_line() for r in rows),
+                        content_type="application/jsonl", charset="utf-8")
+
+
+async def get_jobs(request: web.Request) -> web.Response:
+    """GET /v1/print-jobs[?box=ID&limit=N]: the newest jobs with state and history."""
+    ctx = request.app[CTX]
+    box = request.query.get("box")
+    if box is not None and not BOX_ID.match(box):
+        return _error(400, "box", "must be a box id")
+    try:
+        limit = int(request.query.get("limit", "50"))
+    except ValueError:
+        return _error(400, "limit", "must be an integer")
+    jobs = await asyncio.to_thread(recent_jobs, ctx.store, ctx.dispatcher.clock(), limit, box)
+    return _json({"jobs": jobs})
+
+
+def _day(request: web.Request) -> str | None:
+    day = request.query.get("day") or None
+    if day is not None:
+        try:
+            if not DAY.match(day):
+                raise ValueError(day)
+            date.fromisoformat(day)
+        except ValueError:
+            raise DispatchError(400, "day", "must be a date YYYY-MM-DD") from None
+    return day
+
+
+def _settlements(found: list[Settlement], day: str | None) -> web.Response:
+    days = sorted({s.day for s in found}, reverse=True)
+    return _json({"day": day, "days": days[:62],
+                  "settlements": [s.to_json() for s in on_day(found, day)[:1000]]})
+
+
+async def get_settlements(request: web.Request) -> web.Response:
+    """GET /v1/settlements[?day=YYYY-MM-DD&box=ID]: takings per box, Z period and method,
+    reconciled against each signed day close (docs/hq.md)."""
+    ctx = request.app[CTX]
+    day = _day(request)
+    box = request.query.get("box")
+    if box is not None and not BOX_ID.match(box):
+        return _error(400, "box", "must be a box id")
+
+    def load() -> list[Settlement]:
+        ids = [box] if box is not None else [*ctx.store.box_states(), *ctx.boxes]
+        return request.app[BOOK].boxes(ids)
+
+    return _settlements(await asyncio.to_thread(load), day)
+
+
+async def get_box_settlements(request: web.Request) -> web.Response:
+    """GET /v1/boxes/{box}/settlements[?day=YYYY-MM-DD]: one box's settlements."""
+    ctx = request.app[CTX]
+    box = _box_id(request)
+    day = _day(request)
+    known = (box in ctx.boxes or await asyncio.to_thread(ctx.store.box_state, box) is not None
+             or await asyncio.to_thread(ctx.store.journal_head, box) is not None)
+    if not known:
+        return _error(404, "box", f"no box {box!r}")
+    return _settlements(await asyncio.to_thread(request.app[BOOK].box, box), day)
+
+
+def make_app(ctx: ApiContext) -> web.Application:
+    """The aiohttp application."""
+    app = web.Application(middlewares=[_guard], client_max_size=MAX_BODY)
+    app[CTX] = ctx
+    app[BOOK] = SettlementBook(ctx.store)
+    app.router.add_get(PAGE_PATH, dashboard_page)
+    app.router.add_post("/v1/print-jobs", post_job)
+    app.router.add_get("/v1/print-jobs", get_jobs)
+    app.router.add_get("/v1/print-jobs/{id}", get_job)
+    app.router.add_get("/v1/boxes", get_boxes)
+    app.router.add_get("/v1/boxes/{box}", get_box)
+    app.router.add_post("/v1/boxes/{box}/commands", post_command)
+    app.router.add_get("/v1/boxes/{box}/journal", get_journal)
+    app.router.add_get("/v1/commands/{nonce}", get_command)
+    app.router.add_get("/v1/alarms", get_alarms)
+    app.router.add_get("/v1/settlements", get_settlements)
+    app.router.add_get("/v1/boxes/{box}/settlements", get_box_settlements)
+    return app
