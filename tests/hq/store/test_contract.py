@@ -10,7 +10,7 @@ import pytest
 
 from hq.store import HqStore, JobRow, StoredEntry
 from hq.store.sqlite import SqliteStore
-from sync.protocol.messages import CommandEvent, IntakeEvent, JobEvent
+from sync.protocol.messages import CommandEvent, Event, IntakeEvent, JobEvent
 
 BACKENDS: dict[str, Callable[[Path], HqStore]] = {"sqlite": lambda d: SqliteStore(d / "hq.db")}
 """Each backend makes a fresh, empty store in a temporary directory."""
@@ -80,9 +80,10 @@ def test_an_alarm_is_raised_once_and_listed_newest_first(store: HqStore) -> None
 def test_events_apply_once_in_order_and_update_jobs_and_commands(store: HqStore) -> None:
     store.job_create(job("J1"))
     store.command_create("n1", "BOX-A", "reload_config", {}, 1, 100)
-    events = [JobEvent(1, "J1", "front", "printing", 1, 5), IntakeEvent(2, "J1", "accepted", 4),
-              JobEvent(3, "J1", "front", "printed", 2, 6),
-              CommandEvent(4, "n1", "reload_config", "done", 7)]
+    events: list[Event] = [JobEvent(1, "J1", "front", "printing", 1, 5),
+                           IntakeEvent(2, "J1", "accepted", 4),
+                           JobEvent(3, "J1", "front", "printed", 2, 6),
+                           CommandEvent(4, "n1", "reload_config", "done", 7)]
     assert store.event_pos("BOX-A", "s1") == 0
     assert store.apply_events("BOX-A", "s1", 0, events, 50)
     assert not store.apply_events("BOX-A", "s1", 0, events, 51)
