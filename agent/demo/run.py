@@ -23,7 +23,7 @@ from drivers.sim.printer import SimEscposPrinter, SimJob
 from drivers.sim.scanner import SerialScannerSim
 from drivers.sim.shells import PtyShell, TcpShell
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BOX_ID = "CQ-JB-001-B1"
 WAREHOUSE_PROFILE = replace(get_profile("generic-cn-58"), name="warehouse-58", cut=True,
                             description="58 mm with a cutter")

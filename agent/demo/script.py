@@ -11,7 +11,7 @@ from typing import Any
 from agent.demo.world import Http
 from drivers.sim.printer import SimEscposPrinter
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "jobs"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "jobs"
 DONE = {"printed", "failed", "unknown", "expired"}
 Say = Callable[[str], None]
 

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
 from agent import AgentError
 from agent.journal.keys import write_key
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
