@@ -26,7 +26,6 @@ from agent import AgentError
 from agent.devices.config import ScannerConfig
 from agent.devices.discovery import DeviceEnv, find_hidraw, list_hidraw
 from agent.events import EventBus
-from agent.printers import backoff_delay
 from agent.queue.device import DeviceThread
 from agent.queue.service import wall_ms
 from drivers import InvalidInput
@@ -35,6 +34,7 @@ from drivers.scanner.framing import terminator_bytes
 from drivers.scanner.hid import HONEYWELL_LAYOUT, NEWLAND_LAYOUT
 from drivers.transports.base import TransportError
 from drivers.transports.serial_port import SerialTarget, SerialTransport
+from sync.backoff import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +297,8 @@ class ScannerSupervisor:
                         attempt = 0
                 if self._halt.is_set():
                     break
-                delay = backoff_delay(attempt, BACKOFF_BASE_S, self.backoff_max_s, self._rng)
+                delay = backoff_delay(attempt, BACKOFF_BASE_S, self.backoff_max_s,
+                                      self._rng.random())
                 attempt += 1
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), delay)
