@@ -7,13 +7,17 @@ from importlib import resources
 
 from aiohttp import web
 
+from sync.static import inline_shared
+
 routes = web.RouteTableDef()
 
 
 @lru_cache(maxsize=1)
 def page_html() -> str:
-    """The page (agent/static/status.html); it reads everything else from the API."""
-    return resources.files("agent").joinpath("static/status.html").read_text(encoding="utf-8")
+    """The page (agent/static/status.html with sync/static/ui.js inlined); it reads everything
+    else from the API."""
+    return inline_shared(resources.files("agent").joinpath("static/status.html")
+                         .read_text(encoding="utf-8"))
 
 
 @routes.get("/")
