@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import signal
-import sys
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -25,6 +23,7 @@ from agent.printing.supervisor import PrinterSupervisor
 from agent.sales.service import SalesService
 from agent.uplink.link import Uplink
 from drivers.transports.open import open_transport
+from sync.service import run_until_signalled
 
 log = logging.getLogger(__name__)
 
@@ -166,19 +165,8 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
 
 def run(config: Config) -> int:
     """Run the daemon in the foreground until SIGTERM or SIGINT; 0 on a clean stop."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(config, stop=stop)
-
     try:
-        asyncio.run(main())
+        run_until_signalled(lambda stop: serve(config, stop=stop))
     except (AgentError, OSError) as e:
         log.error("the daemon cannot run: %s", e)
         return 1

@@ -6,13 +6,13 @@ import argparse
 import asyncio
 import base64
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from hq import HqError
 from hq.config import HqConfigError, load_hq_config, load_or_create_key
+from sync.service import run_until_signalled
 
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -27,21 +27,14 @@ def run(config_path: str | Path) -> int:
         for line in e.errors:
             print(line, file=sys.stderr)
         return EXIT_USAGE
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    async def main() -> None:
+    async def serve(stop: asyncio.Event) -> None:
         from hq.service import HqService
 
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
         await HqService(cfg).run(stop)
 
     try:
-        asyncio.run(main())
+        run_until_signalled(serve)
     except HqConfigError as e:
         for line in e.errors:
             print(line, file=sys.stderr)

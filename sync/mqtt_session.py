@@ -30,6 +30,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from sync.backoff import backoff_delay
+
 log = logging.getLogger(__name__)
 LOOP_TICK_S = 0.05
 
@@ -105,12 +107,6 @@ class Message:
 
 
 SessionEvent = Connected | Subscribed | Disconnected | Message
-
-
-def reconnect_delay(attempt: int, min_s: float, max_s: float, rng: random.Random) -> float:
-    """Equal-jitter exponential backoff: half the capped step fixed, half random."""
-    step = min(max_s, min_s * (2 ** min(attempt, 30)))
-    return float(step / 2 + rng.uniform(0, step / 2))
 
 
 class MqttSession:
@@ -252,7 +248,8 @@ class MqttSession:
                 attempt = 0
             if self._stop.is_set():
                 break
-            delay = reconnect_delay(attempt, cfg.reconnect_min_s, cfg.reconnect_max_s, self._rng)
+            delay = backoff_delay(attempt, cfg.reconnect_min_s, cfg.reconnect_max_s,
+                                  self._rng.random())
             attempt += 1
             self._stop.wait(delay)
 

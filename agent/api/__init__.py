@@ -15,6 +15,7 @@ from agent.devices import api as devices_api
 from agent.printing import api_jobs, api_printers
 from agent.sales import api as sales_api
 from agent.sales.audit import audit_middleware
+from sync.static import inline_shared
 
 MAX_BODY = 8 * 1024 * 1024
 """Largest request body: a 4 MiB raw job is about 5.6 MiB of base64."""
@@ -26,8 +27,10 @@ page_routes = web.RouteTableDef()
 
 @lru_cache(maxsize=1)
 def page_html() -> str:
-    """The status page for store staff (agent/static/status.html); it reads the rest via the API."""
-    return resources.files("agent").joinpath("static/status.html").read_text(encoding="utf-8")
+    """The status page for store staff (agent/static/status.html with sync/static/ui.js
+    inlined); it reads everything else from the API."""
+    return inline_shared(resources.files("agent").joinpath("static/status.html")
+                         .read_text(encoding="utf-8"))
 
 
 @page_routes.get("/")

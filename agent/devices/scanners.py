@@ -28,13 +28,13 @@ from agent.devices.discovery import DeviceEnv, find_hidraw, list_hidraw
 from agent.events import EventBus
 from agent.printing.queue.device import DeviceThread
 from agent.printing.queue.service import wall_ms
-from agent.printing.supervisor import backoff_delay
 from drivers import InvalidInput
 from drivers.scanner import HidKeyboardDecoder, HidPosAssembler, RawScan, ScanFramer, make_scan
 from drivers.scanner.framing import terminator_bytes
 from drivers.scanner.hid import HONEYWELL_LAYOUT, NEWLAND_LAYOUT
 from drivers.transports.base import TransportError
 from drivers.transports.serial_port import SerialTarget, SerialTransport
+from sync.backoff import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +297,8 @@ class ScannerSupervisor:
                         attempt = 0
                 if self._halt.is_set():
                     break
-                delay = backoff_delay(attempt, BACKOFF_BASE_S, self.backoff_max_s, self._rng)
+                delay = backoff_delay(attempt, BACKOFF_BASE_S, self.backoff_max_s,
+                                      self._rng.random())
                 attempt += 1
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), delay)

@@ -30,6 +30,7 @@ from drivers.label import StatusReplyError
 from drivers.printer_state import OFFLINE, PrinterState, PrinterStatus
 from drivers.transports.base import Transport, TransportError, drain, write_chunks
 from drivers.transports.open import make_transport, open_transport
+from sync.backoff import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +128,6 @@ def read_label_status(t: Transport, query: bytes, first_timeout: float,
     return OFFLINE
 
 
-def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
-    """Jittered exponential backoff: a random delay in [½, 1] × min(cap, base × 2^attempt)."""
-    ceiling = min(cap_s, base_s * 2.0 ** min(attempt, 30))
-    return ceiling * (0.5 + 0.5 * rng.random())
-
-
 def _describe(target: Target) -> str:
     try:
         return make_transport(target).description
@@ -198,7 +193,8 @@ class PrinterSupervisor:
                     attempt = 0
                 else:
                     await self._pause(backoff_delay(attempt, min(1.0, self.poll_s),
-                                                    self.backoff_max_s, self._rng), wakeable=False)
+                                                    self.backoff_max_s, self._rng.random()),
+                                      wakeable=False)
                     attempt += 1
         finally:
             await self._close()

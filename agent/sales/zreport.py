@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.printing.templates.fields import yuan
 from agent.printing.templates.receipt import PAYMENT_METHODS
-from drivers.textwidth import text_columns
+from drivers.escpos.textcodec import text_columns
 from sync.journal.schema import METHODS
 
 TYPE_NAMES = {"sale": "销售", "refund": "退款", "void": "作废", "payment": "收款",

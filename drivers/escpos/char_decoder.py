@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from drivers.escpos.textcodec import char_columns
 from drivers.profiles import PrinterProfile
-from drivers.textwidth import char_columns
 
 DBCS_CODECS = ("gb18030", "gbk", "big5")
 REPLACEMENT = "\ufffd"

@@ -29,9 +29,9 @@ from drivers.escpos.paper_events import (
     PaperEvent,
     Raster,
 )
+from drivers.escpos.textcodec import char_columns
 from drivers.glyphs import CELL_H, scale, text_bitmap
 from drivers.profiles import PrinterProfile
-from drivers.textwidth import char_columns
 
 __all__ = ["barcode_image", "qr_image", "render", "render_bytes", "to_png"]
 

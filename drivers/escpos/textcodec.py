@@ -9,7 +9,6 @@ from functools import lru_cache
 from typing import Literal
 
 from drivers.profiles import PrinterProfile
-from drivers.textwidth import char_columns
 
 RunKind = Literal["ascii", "page", "dbcs", "utf8", "unencodable"]
 
@@ -22,6 +21,18 @@ MEMO_LIMIT = 20_000  # characters remembered per profile (GB2312 has 7,445)
 # Categories dropped from printed text: controls (would inject commands), format characters
 # (zero-width joiners, BOM, soft hyphen), lone surrogates and unassigned code points.
 _DROPPED = frozenset({"Cc", "Cf", "Cs", "Cn"})
+
+
+def char_columns(ch: str) -> int:
+    """Columns `ch` takes on a receipt when printed as an image or in UTF-8 mode (0, 1 or 2)."""
+    if unicodedata.combining(ch) or ch in "\u200b\u200d\ufeff":
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def text_columns(text: str) -> int:
+    """Sum of char_columns over `text`: a Han character or full-width form takes two columns."""
+    return sum(char_columns(c) for c in text)
 
 
 @dataclass(frozen=True)

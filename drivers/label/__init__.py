@@ -1,17 +1,16 @@
 """Label printing (TSPL and ZPL): documents in mm, encoders, interpreters, renderer, templates.
 
 document   parse_label(raw) -> LabelDocument          layout     layout(doc, dpi) -> LabelPlan
-tspl/zpl   encode_tspl / encode_zpl(doc, profile)     encode     encode_label(doc, profile)
-interpret  interpret(data, profile) -> [ParsedLabel]  render     render_label, preview, to_png
+tspl/zpl   encode_tspl / encode_zpl(doc, profile)     render     render_label, preview, to_png
+interpret  encode_label(doc, profile) -> bytes; interpret(data, profile) -> [ParsedLabel]
 templates  flow_card / price_label / shipping_label   flowcard   encode / parse the QR payload
 status     query bytes, parse_* -> PrinterStatus, StatusReader
 """
 
 from drivers.label.document import LabelDocument, parse_label
 from drivers.label.drawing import ParsedLabel
-from drivers.label.encode import encode_label
 from drivers.label.flowcard import FlowCard, encode_flow_card, parse_flow_card
-from drivers.label.interpret import interpret, reader_for
+from drivers.label.interpret import encode_label, interpret, reader_for
 from drivers.label.render import preview, preview_png, render_label, to_png
 from drivers.label.status import (
     QUERIES,

@@ -1,17 +1,32 @@
-"""Interpret TSPL and ZPL command streams back into drawn labels (simulator and preview input).
+"""A label printer's language (TSPL or ZPL) picked from its profile: encode a label document for
+it, or interpret its command stream back into drawn labels (simulator and preview input).
 
-The streaming readers live in tspl_reader / zpl_reader; these helpers pick one for a printer
-profile and run a whole byte string through it.
+The encoders live in tspl / zpl and the streaming readers in tspl_reader / zpl_reader; these
+helpers pick one for a printer profile and run a whole document or byte string through it.
 """
 
 from __future__ import annotations
 
+from drivers import InvalidInput
+from drivers.label.document import LabelDocument
 from drivers.label.drawing import Event, ParsedLabel
+from drivers.label.tspl import encode_tspl
 from drivers.label.tspl_reader import TsplReader
+from drivers.label.zpl import encode_zpl
 from drivers.label.zpl_reader import ZplReader
 from drivers.profiles import PrinterProfile
 
-__all__ = ["interpret", "interpret_events", "reader_for"]
+__all__ = ["encode_label", "interpret", "interpret_events", "reader_for"]
+
+
+def encode_label(label: LabelDocument, profile: PrinterProfile, path: str = "document") -> bytes:
+    """The bytes printing `label` on `profile`; InvalidInput names what does not fit."""
+    if profile.language == "tspl":
+        return encode_tspl(label, profile, path)
+    if profile.language == "zpl":
+        return encode_zpl(label, profile, path)
+    raise InvalidInput("profile", f"{profile.name} is a {profile.language} printer, "
+                                  "not a label printer")
 
 
 def reader_for(profile: PrinterProfile) -> TsplReader | ZplReader:

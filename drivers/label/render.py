@@ -19,8 +19,7 @@ from drivers.label.drawing import (
     DrawText,
     ParsedLabel,
 )
-from drivers.label.encode import encode_label
-from drivers.label.interpret import interpret
+from drivers.label.interpret import encode_label, interpret
 from drivers.label.raster import rotate
 from drivers.label.symbols import barcode_pattern, qr_matrix, scan_text
 from drivers.profiles import PrinterProfile

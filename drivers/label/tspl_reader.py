@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import re
 
-from drivers import InvalidInput
 from drivers.escpos.document import validate_barcode
+from drivers.label.command_reader import MAX_ELEMENTS, SKIPPED, BadCommandError, CommandReader
 from drivers.label.drawing import (
     DrawBar,
     DrawBarcode,
     DrawBitmap,
     DrawBox,
-    Drawing,
     DrawQR,
     DrawText,
     Event,
@@ -31,7 +30,6 @@ __all__ = ["MAX_BITMAP", "MAX_ELEMENTS", "MAX_LINE", "TsplReader"]
 
 MAX_LINE = 65536
 MAX_BITMAP = 2_000_000
-MAX_ELEMENTS = 5000
 MAX_DOTS = 6000
 ESC, LF = 0x1B, 0x0A
 _BITMAP = re.compile(rb"[ \t]*BITMAP[ \t]+" + rb"[ \t]*,[ \t]*".join([rb"(\d{1,6})"] * 5)
@@ -49,10 +47,6 @@ _IGNORED = {"GAP", "BLINE", "DIRECTION", "REFERENCE", "CODEPAGE", "DENSITY", "SP
             "INITIALPRINTER", "EOP", "KILL", "DOWNLOAD", "MOVE", "BACKFEED", "BACKUP"}
 
 
-class _BadCommandError(Exception):
-    """A malformed command (skipped with a Notice)."""
-
-
 def _split(rest: bytes) -> list[tuple[bool, bytes]]:
     """Parameters split at commas outside quotes; quoted ones unescaped (`\\["]` is `"`)."""
     out: list[tuple[bool, bytes]] = []
@@ -65,7 +59,7 @@ def _split(rest: bytes) -> list[tuple[bool, bytes]]:
             value = bytearray()
             while True:
                 if j >= len(rest):
-                    raise _BadCommandError("unterminated string")
+                    raise BadCommandError("unterminated string")
                 if rest.startswith(b'\\["]', j):
                     value += b'"'
                     j += 4
@@ -85,31 +79,20 @@ def _split(rest: bytes) -> list[tuple[bool, bytes]]:
     return out
 
 
-class TsplReader:
+class TsplReader(CommandReader):
     """Feed TSPL bytes in any chunks; get the same events whatever the chunking."""
 
     def __init__(self, dpi: int = 203, fonts: tuple[str, ...] = ("TSS24.BF2",),
                  width: int = 832) -> None:
-        self.dpi = dpi
-        self.fonts = {f.upper() for f in fonts if f}
-        self._buf = bytearray()
+        super().__init__(dpi, fonts)
         self._mode = "line"
         self._need = 0
         self._head: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
         self._payload = bytearray()
         self.width = width
         self.height = width // 2
-        self._elements: list[Drawing] = []
 
     # -- bytes ---------------------------------------------------------------------------
-
-    def feed(self, data: bytes) -> list[Event]:
-        """Consume `data`; return the labels printed and queries made in it, in order."""
-        self._buf += data
-        events: list[Event] = []
-        while self._step(events):
-            pass
-        return events
 
     def finish(self) -> list[Event]:
         """The host is done: interpret a last line without its line feed, drop partial data."""
@@ -128,7 +111,7 @@ class TsplReader:
         self._mode = "line"
         return events
 
-    def _step(self, events: list[Event]) -> bool:
+    def _step(self, events: list[Event], final: bool) -> bool:
         buf = self._buf
         if self._mode == "binary":
             take = min(self._need, len(buf))
@@ -185,12 +168,6 @@ class TsplReader:
 
     # -- commands ------------------------------------------------------------------------
 
-    def _add(self, events: list[Event], element: Drawing) -> None:
-        if len(self._elements) >= MAX_ELEMENTS:
-            events.append(Notice(f"more than {MAX_ELEMENTS} elements on a label"))
-            return
-        self._elements.append(element)
-
     def _line(self, line: bytes, events: list[Event]) -> None:
         m = _COMMAND.match(line)
         if m is None:
@@ -201,13 +178,13 @@ class TsplReader:
         try:
             params = _split(m.group(2))
             self._command(name, params, events)
-        except (_BadCommandError, ValueError, OverflowError, IndexError, InvalidInput) as e:
+        except (*SKIPPED, OverflowError) as e:
             events.append(Notice(f"{name} skipped: {e}"))
 
     def _num(self, p: tuple[bool, bytes], lo: int = -MAX_DOTS, hi: int = 65535) -> int:
         v = round(float(p[1].decode("ascii")))
         if not lo <= v <= hi:
-            raise _BadCommandError(f"{v} out of range")
+            raise BadCommandError(f"{v} out of range")
         return v
 
     def _size(self, p: tuple[bool, bytes]) -> int:
@@ -219,7 +196,7 @@ class TsplReader:
         else:
             value = float(text) * self.dpi
         if not 8 <= value <= MAX_DOTS:
-            raise _BadCommandError(f"size {text} out of range")
+            raise BadCommandError(f"size {text} out of range")
         return round(value)
 
     def _command(self, name: str, p: list[tuple[bool, bytes]], events: list[Event]) -> None:
@@ -237,7 +214,7 @@ class TsplReader:
         elif name == "BARCODE":
             sym = _SYMBOLOGY.get(p[2][1].decode("ascii").upper())
             if sym is None or not p[-1][0]:
-                raise _BadCommandError(f"unsupported barcode type {p[2][1]!r}")
+                raise BadCommandError(f"unsupported barcode type {p[2][1]!r}")
             data = p[-1][1].decode("ascii")
             validate_barcode(sym, data, "data")
             self._add(events, DrawBarcode(self._num(p[0]), self._num(p[1]), sym, data,
@@ -247,7 +224,7 @@ class TsplReader:
         elif name == "QRCODE":
             ec = p[2][1].decode("ascii").upper()
             if ec not in ("L", "M", "Q", "H") or not p[-1][0]:
-                raise _BadCommandError("bad QRCODE parameters")
+                raise BadCommandError("bad QRCODE parameters")
             data = p[-1][1].decode("utf-8", "replace")
             qr_matrix(data, ec)  # raises ValueError when the data does not fit any version
             self._add(events, DrawQR(self._num(p[0]), self._num(p[1]), data, ec,
@@ -260,26 +237,25 @@ class TsplReader:
             self._add(events, DrawBar(self._num(p[0]), self._num(p[1]), self._num(p[2], 0),
                                       self._num(p[3], 0)))
         elif name == "BITMAP":
-            raise _BadCommandError("bitmap header malformed or data larger than "
-                       f"{MAX_BITMAP} bytes")
+            raise BadCommandError(f"bitmap header malformed or data larger than {MAX_BITMAP} bytes")
         elif name not in _IGNORED:
             events.append(Notice(f"unknown command {name}"))
 
     def _rotation(self, p: tuple[bool, bytes]) -> int:
         r = self._num(p, 0, 270)
         if r not in (0, 90, 180, 270):
-            raise _BadCommandError(f"rotation {r}")
+            raise BadCommandError(f"rotation {r}")
         return r
 
     def _text(self, p: list[tuple[bool, bytes]], events: list[Event]) -> None:
         if len(p) < 7 or not p[-1][0]:
-            raise _BadCommandError("TEXT needs x,y,font,rotation,x-mul,y-mul,\"content\"")
+            raise BadCommandError("TEXT needs x,y,font,rotation,x-mul,y-mul,\"content\"")
         font = p[2][1].decode("latin-1").upper()
         raw = p[-1][1]
         mul_x, mul_y = self._num(p[4], 1, 100), self._num(p[5], 1, 100)
         if font in _FONTS:
             if max(mul_x, mul_y) > 10:
-                raise _BadCommandError("multipliers are 1-10")
+                raise BadCommandError("multipliers are 1-10")
             cell_w, cell_h = _FONTS[font]
         else:  # a scalable font: multipliers are points
             cell_h, cell_w, mul_x, mul_y = round(mul_y * self.dpi / 72), 0, 1, 1

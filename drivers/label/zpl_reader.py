@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 
-from drivers import InvalidInput
 from drivers.escpos.document import validate_barcode
+from drivers.label.command_reader import SKIPPED, BadCommandError, CommandReader
 from drivers.label.drawing import (
     DrawBarcode,
     DrawBitmap,
     DrawBox,
-    Drawing,
     DrawQR,
     DrawText,
     Event,
@@ -32,7 +31,6 @@ __all__ = ["MAX_GRAPHIC", "MAX_TOKEN", "ZplReader"]
 
 MAX_TOKEN = 4_000_000
 MAX_GRAPHIC = 2_000_000
-MAX_ELEMENTS = 5000
 MAX_FONT = 1500
 MAX_DOTS = 32000
 MAX_SIDE = 6000  # label and element sizes we draw; beyond this a command is skipped
@@ -44,10 +42,6 @@ _IGNORED = {"PO", "MN", "MM", "MD", "PR", "LS", "JU", "MT", "FX", "FR", "LR", "C
             "JM", "MU", "SZ", "TO", "FW", "FB", "FP"}
 
 
-class _BadCommandError(Exception):
-    """A malformed command (skipped with a Notice)."""
-
-
 def _ints(params: str, count: int, defaults: tuple[int, ...] = ()) -> list[int]:
     """The first `count` comma-separated integers, defaults for empty or missing ones."""
     parts = params.split(",")
@@ -57,25 +51,23 @@ def _ints(params: str, count: int, defaults: tuple[int, ...] = ()) -> list[int]:
         if text:
             v = int(text)
             if not -MAX_DOTS <= v <= MAX_DOTS:
-                raise _BadCommandError(f"{v} out of range")
+                raise BadCommandError(f"{v} out of range")
             out.append(v)
         elif i < len(defaults):
             out.append(defaults[i])
         else:
-            raise _BadCommandError(f"parameter {i + 1} missing")
+            raise BadCommandError(f"parameter {i + 1} missing")
     return out
 
 
-class ZplReader:
+class ZplReader(CommandReader):
     """Feed ZPL bytes in any chunks; get the same events whatever the chunking."""
 
     def __init__(self, dpi: int = 203, fonts: tuple[str, ...] = (), width: int = 832,
                  height: int = 1218) -> None:
-        self.dpi = dpi
-        self.fonts = {f.upper() for f in fonts if f}
+        super().__init__(dpi, fonts)
         self.default_size = (width, height)
         self.font_map: dict[str, str] = {}
-        self._buf = bytearray()
         self._in_format = False
         self._new_format()
 
@@ -86,7 +78,7 @@ class ZplReader:
         self._utf8 = False
         self._default_font = ("0", 18, 0)
         self._by = (2, 10)
-        self._elements: list[Drawing] = []
+        self._elements = []
         self._new_field()
 
     def _new_field(self) -> None:
@@ -97,14 +89,6 @@ class ZplReader:
         self._data: bytes | None = None
 
     # -- bytes ---------------------------------------------------------------------------
-
-    def feed(self, data: bytes) -> list[Event]:
-        """Consume `data`; return the labels finished and queries made in it, in order."""
-        self._buf += data
-        events: list[Event] = []
-        while self._step(events, final=False):
-            pass
-        return events
 
     def finish(self) -> list[Event]:
         """The host is done: interpret the last command; an open format stays open."""
@@ -143,12 +127,6 @@ class ZplReader:
 
     # -- commands ------------------------------------------------------------------------
 
-    def _add(self, events: list[Event], element: Drawing) -> None:
-        if len(self._elements) >= MAX_ELEMENTS:
-            events.append(Notice(f"more than {MAX_ELEMENTS} elements on a label"))
-            return
-        self._elements.append(element)
-
     def _token(self, token: bytes, events: list[Event]) -> None:
         prefix = chr(token[0])
         name = token[1:3].decode("latin-1").upper()
@@ -168,7 +146,7 @@ class ZplReader:
             return
         try:
             self._command(name, token[1:], events)
-        except (_BadCommandError, ValueError, IndexError, InvalidInput, GraphicFieldError) as e:
+        except (*SKIPPED, GraphicFieldError) as e:
             events.append(Notice(f"^{name} skipped: {e}"))
 
     def _command(self, name: str, raw: bytes, events: list[Event]) -> None:
@@ -181,7 +159,7 @@ class ZplReader:
             orient, _, rest = params.partition(",")
             h, w = _ints(rest, 2, (self._default_font[1], 0))
             if max(h, w) > MAX_FONT:
-                raise _BadCommandError(f"font larger than {MAX_FONT} dots")
+                raise BadCommandError(f"font larger than {MAX_FONT} dots")
             self._font = (raw[1:2].decode("latin-1").upper(),
                           _ORIENT.get(orient.strip().upper()[:1] or "N", 0), max(h, 1), w)
         elif name in ("FO", "FT"):
@@ -201,7 +179,7 @@ class ZplReader:
             module = _ints(parts[0], 1, (self._by[0],))[0]
             height = _ints(parts[2], 1)[0] if len(parts) > 2 and parts[2].strip() else self._by[1]
             if not 1 <= module <= 10 or not 1 <= height <= MAX_SIDE:
-                raise _BadCommandError("^BY module is 1-10 dots, height 1-6000")
+                raise BadCommandError("^BY module is 1-10 dots, height 1-6000")
             self._by = (module, height)
         elif name == "GB":
             w, h, t = _ints(params, 3, (0, 0, 1))
@@ -212,7 +190,7 @@ class ZplReader:
         elif name in ("PW", "LL"):
             v = _ints(params, 1)[0]
             if not 1 <= v <= MAX_SIDE:
-                raise _BadCommandError(f"{v} out of range")
+                raise BadCommandError(f"{v} out of range")
             if name == "PW":
                 self.width = v
             else:
@@ -228,7 +206,7 @@ class ZplReader:
             font, _, rest = params.partition(",")
             h, w = _ints(rest, 2, (self._default_font[1], 0))
             if max(h, w) > MAX_FONT:
-                raise _BadCommandError(f"font larger than {MAX_FONT} dots")
+                raise BadCommandError(f"font larger than {MAX_FONT} dots")
             self._default_font = ((font[:1] or "0").upper(), max(h, 1), w)
         elif name == "CW":
             alias, _, font = params.partition(",")
@@ -239,10 +217,10 @@ class ZplReader:
     def _graphic(self, params: str, events: list[Event]) -> None:
         parts = params.split(",", 4)
         if len(parts) < 5 or parts[0].strip().upper() != "A":
-            raise _BadCommandError("only ^GFA (ASCII) graphic fields are supported")
+            raise BadCommandError("only ^GFA (ASCII) graphic fields are supported")
         total, width_bytes = _ints(parts[2], 1)[0], _ints(parts[3], 1)[0]
         if not 0 < width_bytes <= total <= MAX_GRAPHIC:
-            raise _BadCommandError("graphic field size out of range")
+            raise BadCommandError("graphic field size out of range")
         rows = total // width_bytes
         data = decode_field(parts[4].strip(), width_bytes, rows * width_bytes)
         self._add(events, DrawBitmap(*self._origin, width_bytes, rows, data, "or"))
@@ -267,7 +245,7 @@ class ZplReader:
             h_at, f_at = (2, 3) if sym == "CODE39" else (1, 2)
             height = int(parts[h_at]) if parts[h_at] else self._by[1]
             if not 1 <= height <= MAX_SIDE:
-                raise _BadCommandError(f"barcode height {height}")
+                raise BadCommandError(f"barcode height {height}")
             validate_barcode(sym, text, "data")
             self._add(events, DrawBarcode(x, y, sym, text, height, self._by[0],
                                           parts[f_at] != "N", hri_height(self.dpi),

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from hq.dispatch.cloud_print import job_view
 from hq.store import HqStore
+from sync.static import inline_shared
 
 PAGE_PATH = "/"
 MAX_JOBS = 500
@@ -21,8 +22,9 @@ MAX_JOBS = 500
 
 @lru_cache(maxsize=1)
 def page_html() -> str:
-    """The page (hq/web/static/dashboard.html)."""
-    return resources.files("hq.web").joinpath("static/dashboard.html").read_text(encoding="utf-8")
+    """The page (hq/web/static/dashboard.html with sync/static/ui.js inlined)."""
+    return inline_shared(resources.files("hq.web").joinpath("static/dashboard.html")
+                         .read_text(encoding="utf-8"))
 
 
 async def dashboard_page(request: web.Request) -> web.Response:

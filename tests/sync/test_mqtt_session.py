@@ -19,7 +19,6 @@ from sync.mqtt_session import (
     SessionEvent,
     Subscribed,
     Will,
-    reconnect_delay,
 )
 from tests.e2e.broker import Broker, broker
 from tests.e2e.cutproxy import CutProxy
@@ -218,12 +217,3 @@ async def test_credentials_and_acl_confine_a_box_to_its_subtree(
     await bad.start()
     ev = await next_of(bad, Disconnected)
     assert isinstance(ev, Disconnected) and "refused" in ev.reason and not bad.connected
-
-
-def test_reconnect_delay_is_jittered_and_capped() -> None:
-    rng = random.Random(7)
-    delays = [reconnect_delay(a, 1.0, 30.0, rng) for a in range(12)]
-    assert 0.5 <= delays[0] <= 1.0
-    assert all(15.0 <= d <= 30.0 for d in delays[6:])
-    assert len({round(d, 6) for d in delays[6:]}) == 6  # not all the same: jittered
-    assert reconnect_delay(10_000, 1.0, 30.0, rng) <= 30.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drivers.escpos.document import Barcode, Cell, Columns, Rule, Text
-from drivers.textwidth import text_columns
+from drivers.escpos.textcodec import text_columns
 
 
 def center(text: str, *, bold: bool = False, size: int = 1) -> Text:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import random
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,13 @@ import pytest
 from agent.daemon import running, stop_printers
 from agent.printing.jobs import parse_job
 from agent.printing.queue.lifecycle import Action, JobState, Reason
-from agent.printing.supervisor import backoff_delay, read_status
+from agent.printing.supervisor import read_status
 from drivers.printer_state import PrinterState
 from drivers.profiles import get_profile
 from drivers.sim.printer import SimEscposPrinter, SimJob
 from drivers.sim.shells import TcpShell
 from drivers.transports.tcp import TcpTarget, TcpTransport
 from tests.agent.conftest import SimFactory, box_config, eventually, marker, raw_job
-
-
-def test_backoff_is_jittered_exponential_and_capped() -> None:
-    rng = random.Random(7)
-    for attempt in range(12):
-        ceiling = min(30.0, 0.5 * 2**attempt)
-        d = [backoff_delay(attempt, 0.5, 30.0, rng) for _ in range(50)]
-        assert all(ceiling / 2 <= x <= ceiling for x in d)
-        assert len(set(d)) > 1
-    assert backoff_delay(10_000, 0.5, 30.0, rng) <= 30.0
 
 
 @pytest.mark.parametrize(("state", "expected"), [

@@ -10,7 +10,7 @@ import pytest
 from drivers import InvalidInput
 from drivers.glyphs import pack_bits
 from drivers.label.document import parse_label
-from drivers.label.encode import encode_label
+from drivers.label.interpret import encode_label
 from drivers.label.raster import line_image
 from drivers.label.tspl import encode_tspl
 from drivers.label.zpl import encode_zpl

@@ -21,8 +21,7 @@ from drivers.label.drawing import (
     ParsedLabel,
     Query,
 )
-from drivers.label.encode import encode_label
-from drivers.label.interpret import interpret, interpret_events
+from drivers.label.interpret import encode_label, interpret, interpret_events
 from drivers.label.tspl_reader import MAX_LINE, TsplReader
 from drivers.label.zpl_reader import ZplReader
 from drivers.profiles import get_profile

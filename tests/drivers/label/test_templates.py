@@ -13,9 +13,8 @@ from PIL import Image, ImageChops
 from drivers import InvalidInput
 from drivers.label.document import LabelDocument
 from drivers.label.drawing import DrawText
-from drivers.label.encode import encode_label
 from drivers.label.flowcard import FlowCard, parse_flow_card
-from drivers.label.interpret import interpret
+from drivers.label.interpret import encode_label, interpret
 from drivers.label.render import preview
 from drivers.label.templates import (
     build_template,

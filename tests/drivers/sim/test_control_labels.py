@@ -21,8 +21,8 @@ from PIL import Image
 from drivers import InvalidInput
 from drivers.fonts import cjk_font
 from drivers.label.drawing import ParsedLabel
-from drivers.label.encode import encode_label
 from drivers.label.flowcard import parse_flow_card
+from drivers.label.interpret import encode_label
 from drivers.label.status import TSPL_STATUS_QUERY, ZPL_HOST_STATUS_QUERY, parse_tspl_status
 from drivers.label.templates import flow_card, price_label
 from drivers.printer_state import PrinterState

@@ -16,8 +16,8 @@ from PIL import Image
 
 from drivers import InvalidInput
 from drivers.label.drawing import DrawText
-from drivers.label.encode import encode_label
 from drivers.label.flowcard import FlowCard, parse_flow_card
+from drivers.label.interpret import encode_label
 from drivers.label.status import (
     TSPL_EXTENDED_QUERY,
     TSPL_STATUS_QUERY,
