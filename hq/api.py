@@ -72,7 +72,7 @@ async def _body(request: web.Request) -> object:
 
 def _box_id(request: web.Request) -> str:
     box = request.match_info["box"]
-    if not BOX_ID.match(box):
+    if not BOX_ID.fullmatch(box):
         raise DispatchError(404, "box", f"no box {box!r}")
     return box
 
@@ -160,7 +160,7 @@ async def get_jobs(request: web.Request) -> web.Response:
     """GET /v1/print-jobs[?box=ID&limit=N]: the newest jobs with state and history."""
     ctx = request.app[CTX]
     box = request.query.get("box")
-    if box is not None and not BOX_ID.match(box):
+    if box is not None and not BOX_ID.fullmatch(box):
         return _error(400, "box", "must be a box id")
     try:
         limit = int(request.query.get("limit", "50"))
@@ -174,7 +174,7 @@ def _day(request: web.Request) -> str | None:
     day = request.query.get("day") or None
     if day is not None:
         try:
-            if not DAY.match(day):
+            if not DAY.fullmatch(day):
                 raise ValueError(day)
             date.fromisoformat(day)
         except ValueError:
@@ -194,7 +194,7 @@ async def get_settlements(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     day = _day(request)
     box = request.query.get("box")
-    if box is not None and not BOX_ID.match(box):
+    if box is not None and not BOX_ID.fullmatch(box):
         return _error(400, "box", "must be a box id")
 
     def load() -> list[Settlement]:

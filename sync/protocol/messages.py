@@ -14,9 +14,9 @@ from typing import Literal
 
 from sync.protocol import ProtocolError
 from sync.protocol import fields as f
+from sync.protocol.print_job import JOB_ID, parse_dispatched
 from sync.protocol.topics import BOX_ID, HQ_ID
 
-JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 WORD = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_BATCH = 2000
@@ -405,9 +405,9 @@ class PrintDispatch:
 
     @classmethod
     def from_json(cls, data: bytes) -> PrintDispatch:
-        """Validate the envelope, the job id and printer; the box's queue validates the rest."""
+        """Validate the dispatch and the job's envelope (sync.protocol.print_job, the rules HQ
+        applied before sending it); the box's renderers check the content."""
         o = f.load_object(data)
         job = f.obj(o, "job")
-        f.string(job, "id", "job", pattern=JOB_ID)
-        f.string(job, "printer", "job", max_len=64)
+        parse_dispatched(job)
         return cls(f.string(o, "box", pattern=BOX_ID), job, f.integer(o, "sent_at_ms"))
