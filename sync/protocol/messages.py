@@ -87,14 +87,19 @@ class Birth:
     journal: JournalPosition
     telemetry_interval_s: int
     name: str = ""
+    keepalive_s: int | None = None
+    """The box's MQTT keep-alive (absent from boxes before it was added): sets HQ's window."""
 
     def to_json(self) -> bytes:
         """Wire bytes."""
-        return f.dumps({"v": 1, "box": self.box, "bdseq": self.bdseq, "at_ms": self.at_ms,
-                        "version": self.version, "store": self.store, "name": self.name,
-                        "devices": [d.to_obj() for d in self.devices],
-                        "journal": self.journal.to_obj(),
-                        "telemetry_interval_s": self.telemetry_interval_s})
+        o: dict[str, object] = {
+            "v": 1, "box": self.box, "bdseq": self.bdseq, "at_ms": self.at_ms,
+            "version": self.version, "store": self.store, "name": self.name,
+            "devices": [d.to_obj() for d in self.devices], "journal": self.journal.to_obj(),
+            "telemetry_interval_s": self.telemetry_interval_s}
+        if self.keepalive_s is not None:
+            o["keepalive_s"] = self.keepalive_s
+        return f.dumps(o)
 
     @classmethod
     def from_json(cls, data: bytes) -> Birth:
@@ -105,7 +110,8 @@ class Birth:
                    f.string(o, "store", max_len=128, empty=True), _devices(o),
                    JournalPosition.from_obj(o.get("journal"), "journal"),
                    f.integer(o, "telemetry_interval_s", lo=1, hi=86400),
-                   f.opt_string(o, "name", max_len=256) or "")
+                   f.opt_string(o, "name", max_len=256) or "",
+                   f.opt_integer(o, "keepalive_s", lo=1, hi=65535))
 
 
 @dataclass(frozen=True)

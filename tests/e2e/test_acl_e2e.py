@@ -61,6 +61,8 @@ def test_box_and_hq_under_the_shipped_acl(world: World) -> None:
     wait_for(lambda: len(world.box_journal()) > 20 and world.box_journal()
              == world.hq_journal(), 120, "journals equal")
     assert world.api("GET", "/v1/alarms")[1]["alarms"] == []
+    # The box announces its keep-alive, from which HQ's dead-link window follows.
+    assert world.api("GET", f"/v1/boxes/{BOX}")[1]["keepalive_s"] == 5
 
     # The box's credentials cannot write into another box's subtree: neither a birth that
     # would show at HQ, nor a print job for that box.
