@@ -25,8 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sync.mqtt_session import Disconnected, Message, MqttSession, SessionConfig, Will
+from sync.mqtt_session import Disconnected, Message, MqttSession, SessionConfig
 from tests.e2e.broker import MOSQUITTO, Broker
+
+ROOT = Path(__file__).resolve().parent.parent
 
 WILL_TOPIC = "bench/will"
 CHILD = """
@@ -52,11 +54,13 @@ async def will_delay(port: int, keepalive: int, tag: str) -> float:
     await obs.start()
     await obs.wait_connected(30)
     await asyncio.sleep(0.3)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(port), str(keepalive), tag],
-                             stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
+    # In a session of its own: no job control may SIGCONT it.
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CHILD, str(port), str(keepalive), tag,
+        stdout=asyncio.subprocess.PIPE, cwd=ROOT, start_new_session=True)
     try:
         assert child.stdout is not None
-        line = await asyncio.to_thread(child.stdout.readline)
+        line = await child.stdout.readline()
         assert line.strip() == b"acked", line
         os.kill(child.pid, signal.SIGSTOP)
         t0 = time.monotonic()
@@ -66,7 +70,7 @@ async def will_delay(port: int, keepalive: int, tag: str) -> float:
                 return time.monotonic() - t0
     finally:
         child.kill()
-        child.wait()
+        await child.wait()
         await obs.stop()
 
 
@@ -93,7 +97,7 @@ async def link_drop(broker: Broker, keepalive: int, tag: str) -> float:
 
 def version() -> str:
     """The broker's version line."""
-    out = subprocess.run([MOSQUITTO, "-h"], capture_output=True, text=True)
+    out = subprocess.run([MOSQUITTO, "-h"], check=False, capture_output=True, text=True)
     return (out.stdout or out.stderr).splitlines()[0]
 
 

@@ -57,3 +57,10 @@ def test_a_clean_stop_is_heard_from_the_box_and_an_old_box_gets_the_default(
     assert view is not None
     assert (view["keepalive_s"], view["last_seen_ms"], view["link_lost_ms"]) == (
         20, T0 + 5_000, None)
+
+
+def test_the_dashboard_shows_presence_and_the_window() -> None:
+    from hq.dashboard import page_html
+
+    page = page_html()
+    assert "疑似离线" in page and "b.link_lost_ms" in page and "链路中断于" in page

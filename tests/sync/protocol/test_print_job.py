@@ -60,6 +60,7 @@ def test_each_rule_names_its_field(change: dict[str, Any], field: str, reason: s
 
 
 def test_a_job_that_is_not_an_object_is_named_job() -> None:
+    bad: object
     for bad in (None, [], "job", 1):
         with pytest.raises(ProtocolError) as e:
             parse_dispatched(bad)
