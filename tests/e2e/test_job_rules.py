@@ -5,8 +5,8 @@ reason — HQ's real app on a real socket, the box's real local API and its real
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from sync.journal.record import public_bytes
 from sync.protocol.commands import CommandGuard, public_key_from_b64
 from sync.protocol.messages import PrintDispatch
 from sync.protocol.outbox import DurableOutbox
-from tests.agent.conftest import Client, free_port, agent_client, box_config
+from tests.agent.conftest import Client, agent_client, box_config, free_port
 from tests.hq.journals import BOX, HQ_KEY
 from tests.hq.test_api import Broker, make_client
 
