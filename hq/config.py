@@ -124,11 +124,11 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
 
     h = table("hq", {"id", "cosigner", "key_file", "db"})
     hq_id = str(_get(h, "id", "hq", str, "hq-1", errors))
-    if not BOX_ID.match(hq_id):
+    if not BOX_ID.fullmatch(hq_id):
         errors.append("hq.id: 1-64 characters of A-Z a-z 0-9 _ - (it is part of topics and the "
                       "MQTT client id)")
     cosigner = str(_get(h, "cosigner", "hq", str, "storelink-hq", errors))
-    if not NOTE_NAME.match(cosigner):
+    if not NOTE_NAME.fullmatch(cosigner):
         errors.append("hq.cosigner: a note key name (printable ASCII, no spaces or '+')")
     key_file = path(_get(h, "key_file", "hq", str, "hq.key", errors))
     db = path(_get(h, "db", "hq", str, "hq.db", errors))
@@ -153,7 +153,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
         errors.append("mqtt.keepalive_s: must be 5-60 (a dead link must be noticed within a "
                       "minute)")
     group = str(_get(m, "share_group", "mqtt", str, "storelink-hq", errors))
-    if group and not BOX_ID.match(group):
+    if group and not BOX_ID.fullmatch(group):
         errors.append("mqtt.share_group: 1-64 characters of A-Z a-z 0-9 _ -, or empty")
     mqtt = MqttConfig(str(_get(m, "host", "mqtt", str, "127.0.0.1", errors)), port,
                       opt["username"], opt["password"], opt["tls_ca"], opt["tls_cert"],
@@ -189,7 +189,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
             continue
         errors.extend(f"{where}.{k}: unknown key" for k in b if k not in ("id", "pubkeys", "log"))
         bid = b.get("id")
-        if not isinstance(bid, str) or not BOX_ID.match(bid):
+        if not isinstance(bid, str) or not BOX_ID.fullmatch(bid):
             errors.append(f"{where}.id: 1-64 characters of A-Z a-z 0-9 _ -")
             continue
         if bid in boxes:

@@ -6,16 +6,6 @@ documents, a label printer (TSPL, ZPL) label templates and label documents (docs
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
-
 from agent.printing.templates import TEMPLATES as RECEIPT_TEMPLATES
 from agent.printing.templates import build_document
 from drivers import InvalidInput
@@ -24,101 +14,23 @@ from drivers.escpos.encoder import Encoded, encode
 from drivers.label import TEMPLATES as LABEL_TEMPLATES
 from drivers.label import build_template, encode_label, parse_label
 from drivers.profiles import PrinterProfile
+from sync.protocol import ProtocolError
+from sync.protocol import print_job as envelope
+from sync.protocol.print_job import MAX_COPIES, PrintJob, canonical_json
 
-JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
-MAX_RAW = 4 * 1024 * 1024
-MAX_COPIES = 20
-JobKind = Literal["template", "document", "raw"]
 LABEL_LANGUAGES = frozenset({"tspl", "zpl"})
 """Profile languages of label printers; every other language is a receipt printer's."""
-
-
-@dataclass(frozen=True)
-class PrintJob:
-    """A validated print job; `body_hash` identifies its content for duplicate detection."""
-
-    id: str
-    printer: str
-    kind: JobKind
-    copies: int
-    expires_at_ms: int | None
-    body: Mapping[str, object]
-    body_hash: str
-    template: str | None = None
-    raw: bytes | None = None
-
-    @property
-    def label(self) -> str:
-        """What the job prints, for lists and logs: the template name, 'document' or 'raw'."""
-        return self.template or self.kind
-
-
-def canonical_json(value: object) -> bytes:
-    """Sorted-key compact UTF-8 JSON, the form hashed to compare two submissions."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+__all__ = ["MAX_COPIES", "PrintJob", "canonical_json", "is_label_printer", "parse_job",
+           "render_job"]
 
 
 def parse_job(raw: object) -> PrintJob:
-    """Validate the job envelope; InvalidInput names the field. Content is checked by render_job."""
-    if not isinstance(raw, Mapping):
-        raise InvalidInput("job", "must be a JSON object")
-    allowed = {"id", "printer", "template", "data", "document", "raw", "copies", "expires_at"}
-    for k in raw:
-        if k not in allowed:
-            raise InvalidInput(k, "unknown field")
-    job_id = raw.get("id")
-    if not isinstance(job_id, str) or not JOB_ID.match(job_id):
-        raise InvalidInput("id", "must be 1-128 characters of A-Z a-z 0-9 . _ : - "
-                                 "(the sender's id, kept across retries)")
-    printer = raw.get("printer")
-    if not isinstance(printer, str) or not printer:
-        raise InvalidInput("printer", "must be a printer id")
-    present = [k for k in ("template", "document", "raw") if k in raw]
-    if len(present) != 1:
-        raise InvalidInput("template", "exactly one of template, document or raw is required")
-    copies = raw.get("copies", 1)
-    if isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= MAX_COPIES:
-        raise InvalidInput("copies", f"must be an integer 1-{MAX_COPIES}")
-    expires_at_ms = None
-    if raw.get("expires_at") is not None:
-        expires_at_ms = _parse_time(raw["expires_at"], "expires_at")
-    kind = present[0]
-    template = None
-    raw_bytes = None
-    if kind == "template":
-        template = raw["template"]
-        if not isinstance(template, str):
-            raise InvalidInput("template", "must be a template name")
-        if not isinstance(raw.get("data"), Mapping):
-            raise InvalidInput("data", "must be an object")
-    elif "data" in raw:
-        raise InvalidInput("data", "only goes with template")
-    if kind == "raw":
-        b64 = raw["raw"]
-        if not isinstance(b64, str):
-            raise InvalidInput("raw", "must be a base64 string")
-        try:
-            raw_bytes = base64.b64decode(b64, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidInput("raw", "is not valid base64") from None
-        if not raw_bytes or len(raw_bytes) > MAX_RAW:
-            raise InvalidInput("raw", f"must be 1 to {MAX_RAW} bytes")
-    body = dict(raw)
-    return PrintJob(job_id, printer, "template" if kind == "template" else
-                    "document" if kind == "document" else "raw", copies, expires_at_ms, body,
-                    hashlib.sha256(canonical_json(body)).hexdigest(), template, raw_bytes)
-
-
-def _parse_time(v: object, field: str) -> int:
-    if not isinstance(v, str):
-        raise InvalidInput(field, "must be an RFC 3339 date-time with a UTC offset")
+    """Validate the job envelope with the rules HQ uses too (sync.protocol.print_job);
+    InvalidInput names the field. Content is checked by render_job."""
     try:
-        t = datetime.fromisoformat(v)
-    except ValueError:
-        raise InvalidInput(field, "must be an RFC 3339 date-time with a UTC offset") from None
-    if t.tzinfo is None:
-        raise InvalidInput(field, "needs a UTC offset (e.g. +08:00 or Z)")
-    return int(t.timestamp() * 1000)
+        return envelope.parse_job(raw)
+    except ProtocolError as e:
+        raise InvalidInput(e.field, e.reason) from None
 
 
 def is_label_printer(profile: PrinterProfile) -> bool:

@@ -80,8 +80,8 @@ def parse_sync_table(raw: Mapping[str, object], errors: list[str]) -> SyncConfig
     username, password = string("username"), string("password")
     if password is not None and username is None:
         errors.append("sync.username: is required with a password")
-    keepalive = integer("keepalive_s", 20, 5, 40, " (a dead link must be noticed within a "
-                        "minute: the broker waits 1.5 × keep-alive)")
+    keepalive = integer("keepalive_s", 20, 5, 40, " (HQ must hear of a dead link within "
+                        "about 100 s: the broker's Will comes up to 2.5 × keep-alive + 1 s)")
     expiry = integer("session_expiry_s", 7 * 86_400, 60, 90 * 86_400)
     telemetry = integer("telemetry_interval_s", 30, 1, 3600)
     batch = integer("batch_records", 500, 1, 2000)

@@ -254,7 +254,8 @@ class Uplink:
     async def _publish_birth(self) -> None:
         b = self.ctx.config.box
         birth = Birth(self.box, self.bdseq, wall_ms(), VERSION, b.store, self._devices(),
-                      self._position(), self.cfg.telemetry_interval_s, b.name)
+                      self._position(), self.cfg.telemetry_interval_s, b.name,
+                      self.cfg.keepalive_s)
         await self.session.publish(up(self.box, Up.BIRTH), birth.to_json(), 1, True,
                                    wait_s=PUBLISH_WAIT_S)
 

@@ -8,7 +8,6 @@ import hashlib
 import json
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -17,7 +16,8 @@ from hq import HqError
 from hq.store import HqStore, JobRow
 from sync.protocol import ProtocolError
 from sync.protocol.commands import NAMES, Command, sign_command
-from sync.protocol.messages import JOB_ID, EventsAck, EventsBatch, PrintDispatch
+from sync.protocol.messages import EventsAck, EventsBatch, PrintDispatch
+from sync.protocol.print_job import parse_dispatched
 from sync.protocol.topics import Down, check_box_id, down
 
 Publish = Callable[[str, bytes, int], Awaitable[bool]]
@@ -38,20 +38,9 @@ def _canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _time_ms(value: object, field: str) -> int:
-    if not isinstance(value, str):
-        raise DispatchError(400, field, "must be an RFC 3339 date-time with offset")
-    try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        raise DispatchError(400, field, "must be an RFC 3339 date-time with offset") from None
-    if t.tzinfo is None:
-        raise DispatchError(400, field, "needs a UTC offset (e.g. +08:00)")
-    return int(t.timestamp() * 1000)
-
-
 def parse_submission(body: object, now_ms: int, default_expiry_s: int) -> JobRow:
-    """Validate `{"box", "printer"?, "job"}`; the job itself is validated in full by the box."""
+    """Validate `{"box", "printer"?, "job"}` and the job's envelope with the box's own rules
+    (sync.protocol.print_job); the printer's existence and the content are the box's to check."""
     if not isinstance(body, dict):
         raise DispatchError(400, "body", "must be a JSON object")
     for k in body:
@@ -71,12 +60,15 @@ def parse_submission(body: object, now_ms: int, default_expiry_s: int) -> JobRow
     if job.get("printer", printer) != printer:
         raise DispatchError(400, "job.printer", f"differs from printer {printer!r}")
     job["printer"] = printer
-    job_id = job.get("id")
-    if not isinstance(job_id, str) or not JOB_ID.match(job_id):
-        raise DispatchError(400, "job.id", "must be 1-128 characters of A-Z a-z 0-9 . _ : - "
-                                           "(the sender's id, kept across retries)")
-    expires = (now_ms + default_expiry_s * 1000 if job.get("expires_at") is None
-               else _time_ms(job["expires_at"], "job.expires_at"))
+    try:
+        # The box's own rules (one implementation): what HQ accepts, the box does not refuse
+        # for its envelope; only the box knows its printers and their profiles.
+        pj = parse_dispatched(job)
+    except ProtocolError as e:
+        raise DispatchError(400, e.field, e.reason) from None
+    job_id = pj.id
+    expires = (now_ms + default_expiry_s * 1000 if pj.expires_at_ms is None
+               else pj.expires_at_ms)
     digest = hashlib.sha256(_canonical({"box": box, "job": job})).hexdigest()
     return JobRow(job_id, box, printer, job, digest, expires, now_ms)
 

@@ -11,7 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from hq.store import HqStore
-from sync.protocol.birth import Liveness, on_birth, on_death, telemetry_gap
+from sync.protocol.birth import (
+    DEFAULT_KEEPALIVE_S,
+    Liveness,
+    link_lost_ms,
+    on_birth,
+    on_death,
+    presence,
+    telemetry_gap,
+)
 from sync.protocol.messages import Birth, Death, Telemetry
 
 
@@ -22,11 +30,15 @@ def _liveness(box: str, st: dict[str, Any] | None) -> Liveness:
                     st.get("changed_ms", 0), st.get("death_reason", ""))
 
 
-def _with_liveness(st: dict[str, Any] | None, live: Liveness, now_ms: int) -> dict[str, Any]:
+def _with_liveness(st: dict[str, Any] | None, live: Liveness, now_ms: int,
+                   heard: bool = True) -> dict[str, Any]:
+    """The new state; `heard` False for a Will, which the broker sends, not the box."""
     out = dict(st or {"id": live.box})
     out.update({"online": live.online, "birth_bdseq": live.birth_bdseq,
                 "death_bdseq": live.death_bdseq, "changed_ms": live.changed_ms,
-                "death_reason": live.death_reason, "last_seen_ms": now_ms})
+                "death_reason": live.death_reason})
+    if heard or "last_seen_ms" not in out:
+        out["last_seen_ms"] = now_ms
     return out
 
 
@@ -63,7 +75,8 @@ class Registry:
         def fn(st: dict[str, Any] | None) -> dict[str, Any] | None:
             nonlocal verdict
             live, verdict = on_death(_liveness(death.box, st), death, now)
-            return None if verdict == "stale" else _with_liveness(st, live, now)
+            return (None if verdict == "stale" else
+                    _with_liveness(st, live, now, heard=death.reason == "shutdown"))
 
         self.store.box_update(death.box, fn)
         return verdict
@@ -92,19 +105,28 @@ class Registry:
 
     def boxes(self) -> list[dict[str, Any]]:
         """Every known box, by id."""
-        return [_view(st) for st in self.store.box_states().values()]
+        now = self.clock()
+        return [_view(st, now) for st in self.store.box_states().values()]
 
     def box(self, box_id: str) -> dict[str, Any] | None:
         """One box, or None."""
         st = self.store.box_state(box_id)
-        return None if st is None else _view(st)
+        return None if st is None else _view(st, self.clock())
 
 
-def _view(st: dict[str, Any]) -> dict[str, Any]:
+def _view(st: dict[str, Any], now_ms: int) -> dict[str, Any]:
     birth = st.get("birth") or {}
     tel = st.get("telemetry") or {}
     journal = tel.get("journal") or birth.get("journal") or {}
-    return {"id": st["id"], "online": bool(st.get("online")),
+    online = bool(st.get("online"))
+    keepalive = birth.get("keepalive_s") or DEFAULT_KEEPALIVE_S
+    seen = st.get("last_seen_ms", 0)
+    lost = (list(link_lost_ms(st.get("changed_ms", 0), seen, keepalive))
+            if not online and st.get("death_reason") == "lost" else None)
+    return {"id": st["id"], "online": online,
+            "presence": presence(online, seen, birth.get("telemetry_interval_s", 30), keepalive,
+                                 now_ms),
+            "keepalive_s": keepalive, "link_lost_ms": lost,
             "bdseq": max(st.get("birth_bdseq", -1), st.get("death_bdseq", -1)),
             "since_ms": st.get("changed_ms", 0), "offline_reason": st.get("death_reason", ""),
             "last_seen_ms": st.get("last_seen_ms", 0), "version": birth.get("version"),

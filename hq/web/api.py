@@ -17,7 +17,7 @@ from hq.dispatch.cloud_print import Dispatcher, DispatchError
 from hq.fleet.registry import Registry
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore
-from hq.web.dashboard import PAGE_PATH, dashboard_page, recent_jobs
+from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, recent_jobs
 from sync.protocol.topics import BOX_ID
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -38,6 +38,8 @@ class ApiContext:
 CTX = web.AppKey("ctx", ApiContext)
 BOOK = web.AppKey("settlements", SettlementBook)
 MAX_BODY = 8 * 1024 * 1024
+MAX_ALARMS = 1000
+MAX_JOURNAL_PAGE = 100_000
 DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
@@ -70,9 +72,31 @@ async def _body(request: web.Request) -> object:
         raise DispatchError(400, "body", f"not valid JSON: {e}") from None
 
 
+def _int_query(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    """Query parameter `name` as an integer in [lo, hi]; 400 naming it otherwise."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise DispatchError(400, name, f"must be an integer {lo}-{hi}") from None
+    if not lo <= v <= hi:
+        raise DispatchError(400, name, f"must be an integer {lo}-{hi}")
+    return v
+
+
+def _box_query(request: web.Request) -> str | None:
+    """The optional `box` filter; 400 if it is not a box id."""
+    box = request.query.get("box")
+    if box is not None and not BOX_ID.fullmatch(box):
+        raise DispatchError(400, "box", "must be a box id")
+    return box
+
+
 def _box_id(request: web.Request) -> str:
     box = request.match_info["box"]
-    if not BOX_ID.match(box):
+    if not BOX_ID.fullmatch(box):
         raise DispatchError(404, "box", f"no box {box!r}")
     return box
 
@@ -121,9 +145,10 @@ async def get_box(request: web.Request) -> web.Response:
 
 
 async def get_alarms(request: web.Request) -> web.Response:
-    """GET /v1/alarms[?box=ID]: refusals with their evidence, newest first."""
-    box = request.query.get("box")
-    alarms = await asyncio.to_thread(request.app[CTX].store.alarms, box)
+    """GET /v1/alarms[?box=ID&limit=N]: refusals with their evidence, newest first."""
+    box = _box_query(request)
+    limit = _int_query(request, "limit", 100, 1, MAX_ALARMS)
+    alarms = await asyncio.to_thread(request.app[CTX].store.alarms, box, limit)
     return _json({"alarms": alarms})
 
 
@@ -144,14 +169,13 @@ async def get_command(request: web.Request) -> web.Response:
 
 async def get_journal(request: web.Request) -> web.StreamResponse:
     """GET /v1/boxes/{box}/journal[?from=SEQ&limit=N]: HQ's copy as JSON Lines export."""
+    ctx = request.app[CTX]
     box = _box_id(request)
-    try:
-        start = int(request.query.get("from", "0"))
-        limit = min(int(request.query.get("limit", "10000")), 100_000)
-    except ValueError:
-        return _error(400, "from", "from and limit must be integers")
-    rows = await asyncio.to_thread(request.app[CTX].store.journal_entries, box, start,
-                                   start + limit)
+    start = _int_query(request, "from", 0, 0, 2**53 - 1)
+    limit = _int_query(request, "limit", 10_000, 1, MAX_JOURNAL_PAGE)
+    if not await asyncio.to_thread(_known_box, ctx, box):
+        return _error(404, "box", f"no box {box!r}")
+    rows = await asyncio.to_thread(ctx.store.journal_entries, box, start, start + limit)
     return web.Response(text="".join(r.export_line() for r in rows),
                         content_type="application/jsonl", charset="utf-8")
 
@@ -159,13 +183,8 @@ async def get_journal(request: web.Request) -> web.StreamResponse:
 async def get_jobs(request: web.Request) -> web.Response:
     """GET /v1/print-jobs[?box=ID&limit=N]: the newest jobs with state and history."""
     ctx = request.app[CTX]
-    box = request.query.get("box")
-    if box is not None and not BOX_ID.match(box):
-        return _error(400, "box", "must be a box id")
-    try:
-        limit = int(request.query.get("limit", "50"))
-    except ValueError:
-        return _error(400, "limit", "must be an integer")
+    box = _box_query(request)
+    limit = _int_query(request, "limit", 50, 1, MAX_JOBS)
     jobs = await asyncio.to_thread(recent_jobs, ctx.store, ctx.dispatcher.clock(), limit, box)
     return _json({"jobs": jobs})
 
@@ -174,7 +193,7 @@ def _day(request: web.Request) -> str | None:
     day = request.query.get("day") or None
     if day is not None:
         try:
-            if not DAY.match(day):
+            if not DAY.fullmatch(day):
                 raise ValueError(day)
             date.fromisoformat(day)
         except ValueError:
@@ -193,9 +212,7 @@ async def get_settlements(request: web.Request) -> web.Response:
     reconciled against each signed day close (docs/hq.md)."""
     ctx = request.app[CTX]
     day = _day(request)
-    box = request.query.get("box")
-    if box is not None and not BOX_ID.match(box):
-        return _error(400, "box", "must be a box id")
+    box = _box_query(request)
 
     def load() -> list[Settlement]:
         ids = [box] if box is not None else [*ctx.store.box_states(), *ctx.boxes]
@@ -209,11 +226,15 @@ async def get_box_settlements(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     box = _box_id(request)
     day = _day(request)
-    known = (box in ctx.boxes or await asyncio.to_thread(ctx.store.box_state, box) is not None
-             or await asyncio.to_thread(ctx.store.journal_head, box) is not None)
-    if not known:
+    if not await asyncio.to_thread(_known_box, ctx, box):
         return _error(404, "box", f"no box {box!r}")
     return _settlements(await asyncio.to_thread(request.app[BOOK].box, box), day)
+
+
+def _known_box(ctx: ApiContext, box: str) -> bool:
+    """Configured, or heard of (registry), or HQ holds its journal (blocking)."""
+    return (box in ctx.boxes or ctx.store.box_state(box) is not None
+            or ctx.store.journal_head(box) is not None)
 
 
 def make_app(ctx: ApiContext) -> web.Application:

@@ -13,6 +13,9 @@ from typing import Literal
 from sync.protocol.messages import Birth, Death
 
 Verdict = Literal["online", "offline", "stale", "duplicate"]
+Presence = Literal["online", "silent", "offline"]
+DEFAULT_KEEPALIVE_S = 20
+"""The box's keep-alive when its birth does not say (boxes from before `keepalive_s`)."""
 
 
 @dataclass(frozen=True)
@@ -65,3 +68,29 @@ def telemetry_gap(last: tuple[int, int] | None, bdseq: int, seq: int) -> int:
     if bdseq < last[0]:
         return -1
     return seq - last[1] - 1
+
+
+def will_window_ms(keepalive_s: int) -> tuple[int, int]:
+    """(earliest, latest) delay from a box's last packet to the broker publishing its Will:
+    MQTT 5 §3.1.2.10 lets the broker wait 1.5 × keep-alive; mosquitto 2.0.11 was measured at
+    1.5 × keep-alive + 1.6-5.1 s (bench/bench_dead_link.py), within 2.5 × keep-alive + 1 s."""
+    return keepalive_s * 1500, keepalive_s * 2500 + 1000
+
+
+def presence(online: bool, last_seen_ms: int, telemetry_interval_s: int, keepalive_s: int,
+             now_ms: int) -> Presence:
+    """How HQ shows a box: `offline` after its death; `silent` when it counts as online but
+    nothing came from it for a telemetry interval plus the Will window — a dead link whose
+    Will HQ should have had by then (HQ's own link or the broker is at fault)."""
+    if not online:
+        return "offline"
+    quiet_ms = telemetry_interval_s * 1000 + will_window_ms(keepalive_s)[1]
+    return "silent" if now_ms - last_seen_ms > quiet_ms else "online"
+
+
+def link_lost_ms(will_at_ms: int, last_seen_ms: int, keepalive_s: int) -> tuple[int, int]:
+    """(from, to): when the link of a box whose Will arrived at `will_at_ms` died, at the
+    latest 1.5 × keep-alive before the Will and never before HQ last heard from the box."""
+    early, late = will_window_ms(keepalive_s)
+    to = max(last_seen_ms, will_at_ms - early)
+    return min(max(last_seen_ms, will_at_ms - late), to), to

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from sync.protocol import ProtocolError
 from sync.protocol import fields as f
-from sync.protocol.messages import NONCE
+from sync.protocol.messages import NONCE, WORD
 from sync.protocol.topics import BOX_ID
 
 DOMAIN = b"storelink/v1/command\n"
@@ -138,6 +139,18 @@ class CommandRefusedError(ProtocolError):
         self.name = name
 
 
+def readable_ids(data: bytes) -> tuple[str, str]:
+    """(nonce, name) of a command that cannot be admitted, each where it can be read ("" where
+    not), so that the refusal names the command HQ asked for."""
+    try:
+        cmd = json.loads(data)["cmd"]
+        nonce, name = cmd.get("nonce"), cmd.get("name")
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError, RecursionError):
+        return "", ""
+    return (nonce if isinstance(nonce, str) and NONCE.fullmatch(nonce) else "",
+            name if isinstance(name, str) and WORD.fullmatch(name) else "")
+
+
 class CommandGuard:
     """Admits each validly signed, unexpired command for this box once; pure (`now` passed in).
 
@@ -159,7 +172,7 @@ class CommandGuard:
         try:
             signed = SignedCommand.from_json(data)
         except ProtocolError as e:
-            raise CommandRefusedError(f"malformed: {e}") from None
+            raise CommandRefusedError(f"malformed: {e}", *readable_ids(data)) from None
         cmd = signed.command
         if not signed.verify(self.key):
             raise CommandRefusedError("bad signature", cmd.nonce, cmd.name)

@@ -82,7 +82,7 @@ def string(raw: Mapping[str, object], key: str, prefix: str = "", *, max_len: in
         raise ProtocolError(where, "must not be empty")
     if len(v) > max_len:
         raise ProtocolError(where, f"longer than {max_len} characters")
-    if pattern is not None and not pattern.match(v):
+    if pattern is not None and not pattern.fullmatch(v):
         raise ProtocolError(where, f"must match {pattern.pattern}")
     if choices is not None and v not in choices:
         raise ProtocolError(where, "must be one of " + ", ".join(choices))

@@ -14,9 +14,9 @@ from typing import Literal
 
 from sync.protocol import ProtocolError
 from sync.protocol import fields as f
+from sync.protocol.print_job import JOB_ID, parse_dispatched
 from sync.protocol.topics import BOX_ID, HQ_ID
 
-JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 WORD = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_BATCH = 2000
@@ -87,14 +87,19 @@ class Birth:
     journal: JournalPosition
     telemetry_interval_s: int
     name: str = ""
+    keepalive_s: int | None = None
+    """The box's MQTT keep-alive (absent from boxes before it was added): sets HQ's window."""
 
     def to_json(self) -> bytes:
         """Wire bytes."""
-        return f.dumps({"v": 1, "box": self.box, "bdseq": self.bdseq, "at_ms": self.at_ms,
-                        "version": self.version, "store": self.store, "name": self.name,
-                        "devices": [d.to_obj() for d in self.devices],
-                        "journal": self.journal.to_obj(),
-                        "telemetry_interval_s": self.telemetry_interval_s})
+        o: dict[str, object] = {
+            "v": 1, "box": self.box, "bdseq": self.bdseq, "at_ms": self.at_ms,
+            "version": self.version, "store": self.store, "name": self.name,
+            "devices": [d.to_obj() for d in self.devices], "journal": self.journal.to_obj(),
+            "telemetry_interval_s": self.telemetry_interval_s}
+        if self.keepalive_s is not None:
+            o["keepalive_s"] = self.keepalive_s
+        return f.dumps(o)
 
     @classmethod
     def from_json(cls, data: bytes) -> Birth:
@@ -105,7 +110,8 @@ class Birth:
                    f.string(o, "store", max_len=128, empty=True), _devices(o),
                    JournalPosition.from_obj(o.get("journal"), "journal"),
                    f.integer(o, "telemetry_interval_s", lo=1, hi=86400),
-                   f.opt_string(o, "name", max_len=256) or "")
+                   f.opt_string(o, "name", max_len=256) or "",
+                   f.opt_integer(o, "keepalive_s", lo=1, hi=65535))
 
 
 @dataclass(frozen=True)
@@ -405,9 +411,9 @@ class PrintDispatch:
 
     @classmethod
     def from_json(cls, data: bytes) -> PrintDispatch:
-        """Validate the envelope, the job id and printer; the box's queue validates the rest."""
+        """Validate the dispatch and the job's envelope (sync.protocol.print_job, the rules HQ
+        applied before sending it); the box's renderers check the content."""
         o = f.load_object(data)
         job = f.obj(o, "job")
-        f.string(job, "id", "job", pattern=JOB_ID)
-        f.string(job, "printer", "job", max_len=64)
+        parse_dispatched(job)
         return cls(f.string(o, "box", pattern=BOX_ID), job, f.integer(o, "sent_at_ms"))

@@ -38,7 +38,7 @@ class Down(StrEnum):
 
 def check_box_id(box_id: object, field: str = "box") -> str:
     """Return `box_id` if it can be one whole topic level (and an ACL `%u`), else ProtocolError."""
-    if not isinstance(box_id, str) or not BOX_ID.match(box_id):
+    if not isinstance(box_id, str) or not BOX_ID.fullmatch(box_id):
         raise ProtocolError(field, "must be 1-64 characters of A-Z a-z 0-9 _ -, starting with a "
                                    "letter or digit")
     return box_id

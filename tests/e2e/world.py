@@ -62,9 +62,12 @@ def journal_lines(db: Path) -> list[str]:
 class World:
     """Everything of one end-to-end test, under `root`."""
 
-    def __init__(self, root: Path, keepalive: int = 5, telemetry_s: int = 2) -> None:
+    def __init__(self, root: Path, keepalive: int = 5, telemetry_s: int = 2,
+                 users: dict[str, str] | None = None, acl: str | None = None) -> None:
+        """With `users`, the broker requires passwords: HQ logs in as `hq-1`, the box as its id."""
         self.root = root
-        self.broker = Broker(root / "broker")
+        self.users = users
+        self.broker = Broker(root / "broker", users, acl)
         self.broker.start()
         self.proxy = CutProxy(self.broker.port)
         self.printer_log = root / "printer.jsonl"
@@ -81,6 +84,9 @@ class World:
         cfg = (hq_dir / "hq.toml").read_text()
         start = cfg.index('pubkeys = ["') + len('pubkeys = ["')
         cfg = cfg[:start] + public_bytes(self.box_key).hex() + cfg[start + 64:]
+        if users is not None:
+            cfg = cfg.replace("[mqtt]\n", f'[mqtt]\nusername = "hq-1"\n'
+                                          f'password = "{users["hq-1"]}"\n', 1)
         (hq_dir / "hq.toml").write_text(cfg)
         self.hq_db = hq_dir / "hq.db"
         self.hq.start()
@@ -100,7 +106,8 @@ port = {port}
 keepalive_s = {keepalive}
 telemetry_interval_s = {telemetry_s}
 hq_pubkey = "{pub}"
-""", encoding="utf-8")
+""" + (f'username = "{BOX}"\npassword = "{self.users[BOX]}"\n' if self.users else ""),
+                     encoding="utf-8")
         return p
 
     def start_box(self, sales: int = 0, every_ms: int = 0, config: Path | None = None) -> Proc:

@@ -7,7 +7,16 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.protocol.birth import Liveness, next_bdseq, on_birth, on_death, telemetry_gap
+from sync.protocol.birth import (
+    Liveness,
+    link_lost_ms,
+    next_bdseq,
+    on_birth,
+    on_death,
+    presence,
+    telemetry_gap,
+    will_window_ms,
+)
 from sync.protocol.messages import Birth, Death, JournalPosition
 
 
@@ -65,3 +74,35 @@ def test_telemetry_gaps() -> None:
     assert telemetry_gap((1, 4), 1, 4) == -1
     assert telemetry_gap((1, 9), 2, 1) == 0
     assert telemetry_gap((2, 9), 1, 50) == -1
+
+
+def test_the_will_window_is_the_documented_rule() -> None:
+    # docs/protocol.md §1: 1.5 × keep-alive at the earliest, 2.5 × keep-alive + 1 s at the latest.
+    assert will_window_ms(5) == (7_500, 13_500)
+    assert will_window_ms(20) == (30_000, 51_000)
+    assert will_window_ms(40) == (60_000, 101_000)
+
+
+def test_presence_turns_silent_only_after_an_interval_plus_the_will_window() -> None:
+    seen = 1_000_000
+    assert presence(True, seen, 30, 20, seen + 81_000) == "online"
+    assert presence(True, seen, 30, 20, seen + 81_001) == "silent"
+    assert presence(False, seen, 30, 20, seen + 1) == "offline"
+    assert presence(False, seen, 30, 20, seen + 10**9) == "offline"
+
+
+def test_the_link_died_between_the_will_window_and_what_hq_last_heard() -> None:
+    will_at = 10_000_000
+    # Heard long before: the window alone bounds it (keep-alive 20 s: 51 s to 30 s before).
+    assert link_lost_ms(will_at, 0, 20) == (will_at - 51_000, will_at - 30_000)
+    # Heard 40 s before the Will: not before that.
+    assert link_lost_ms(will_at, will_at - 40_000, 20) == (will_at - 40_000, will_at - 30_000)
+    # Heard 10 s before (a telemetry that overtook a ping): both bounds are that moment.
+    assert link_lost_ms(will_at, will_at - 10_000, 20) == (will_at - 10_000, will_at - 10_000)
+
+
+@given(st.integers(0, 2**40), st.integers(0, 2**40), st.integers(5, 60))
+def test_the_lost_window_is_ordered_and_never_before_the_last_message(
+        will_at: int, seen: int, keepalive: int) -> None:
+    lo, hi = link_lost_ms(will_at, seen, keepalive)
+    assert seen <= lo <= hi

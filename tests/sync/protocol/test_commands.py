@@ -118,3 +118,41 @@ def test_public_key_must_be_32_bytes_of_base64() -> None:
         public_key_from_b64("not base64!")
     with pytest.raises(ProtocolError):
         public_key_from_b64(base64.b64encode(b"x" * 31).decode())
+
+
+def _signed_raw(cmd_obj: dict[str, object], v: object = 1) -> bytes:
+    """A payload whose `cmd` is signed exactly as given, even where the guard will not read it."""
+    sig = KEY.sign(DOMAIN + json.dumps(cmd_obj, sort_keys=True, separators=(",", ":"),
+                                       ensure_ascii=False).encode())
+    return json.dumps({"v": v, "cmd": cmd_obj, "sig": base64.b64encode(sig).decode()},
+                      ensure_ascii=False).encode()
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (_signed_raw({**cmd("open_drawer", printer="front").to_obj(),
+                  "args": {"printer": "front", "颜色": "红"}}),
+     "malformed: cmd.args.颜色: unknown argument of open_drawer"),
+    (_signed_raw(cmd("open_drawer", printer="front").to_obj(), v=2),
+     "malformed: v: must be 1 (got 2)"),
+    (_signed_raw({**cmd("open_drawer", printer="front").to_obj(), "expires_ms": "soon"}),
+     "malformed: cmd.expires_ms: must be an integer"),
+])
+def test_a_malformed_command_is_refused_under_its_readable_nonce(data: bytes,
+                                                                 reason: str) -> None:
+    g = CommandGuard("CQ-JB-001-B1", PUB)
+    with pytest.raises(CommandRefusedError) as e:
+        g.admit(data, ISSUED)
+    assert (e.value.reason, e.value.nonce, e.value.name) == (
+        reason, "nonce-0000000000001", "open_drawer")
+    assert g.remembered() == []
+
+
+@pytest.mark.parametrize("data", [
+    b"", b"\xff", b"[]", b'{"v":1}', b'{"v":1,"cmd":[]}', b'{"v":1,"cmd":{"nonce":7}}',
+    b'{"v":1,"cmd":{"nonce":"short","name":"Open Drawer"}}',
+    b'{"v":1,"cmd":{"nonce":"nonce-0000000000001\\n","name":"x\\n"}}',
+])
+def test_what_cannot_be_read_is_reported_empty(data: bytes) -> None:
+    with pytest.raises(CommandRefusedError) as e:
+        CommandGuard("CQ-JB-001-B1", PUB).admit(data, ISSUED)
+    assert (e.value.nonce, e.value.name) == ("", "") and e.value.reason.startswith("malformed: ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -44,7 +45,7 @@ def test_birth_wire_form_is_sorted_compact_utf8() -> None:
 
 def test_every_message_round_trips() -> None:
     msgs = [
-        BIRTH,
+        BIRTH, replace(BIRTH, keepalive_s=20),
         Death("b1", 7), Death("b1", 8, "shutdown"),
         HqState("hq-1", True, 5),
         Telemetry("b1", 7, 3, 1000, 60, DEVICES, {"front": 2}, JournalPosition(5, 4), 10**9, 41250),
