@@ -21,6 +21,9 @@ from agent.sales.config import JournalConfig
 HOLD_MS = 60_000
 """How long a scanned supervisor credential waits for the approval that takes it."""
 CACHE_SIZE = 4096
+PIN_MAX = 12
+"""Longer codes are not checked against PIN hashes: a PIN is typed, and each check is a scrypt
+round (tens of milliseconds) that every first scan of a product code waits for."""
 
 Role = Literal["supervisor", "worker"]
 
@@ -71,8 +74,10 @@ class CredentialScans:
                 self._cache.move_to_end(digest)
                 return self._cache[digest]
         found: Recognised | None = None
+        short = len(code) <= PIN_MAX
         for s in self.supervisors:
-            if any(h is not None and verify_secret(code, h) for h in (s.badge_hash, s.pin_hash)):
+            hashes = (s.badge_hash, s.pin_hash if short else None)
+            if any(h is not None and verify_secret(code, h) for h in hashes):
                 found = Recognised("supervisor", s.id)
                 break
         with self._lock:
