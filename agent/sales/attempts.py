@@ -6,7 +6,9 @@ when the request names one. An attempt is checked only when neither counter asks
 after `free` failures in a row a counter asks for 1 s, then 2, 4, … up to `MAX_WAIT_S` from its
 last failure. A wait never grows while it runs (an attempt refused for waiting is not checked
 and not counted), so nobody can lock supervisors out for longer than `MAX_WAIT_S` after their
-own last failure. A correct credential clears its supervisor's counter and the global one.
+own last failure — and a supervisor's badge scanned at one of the box's scanners (which can
+only hold a recognised credential, never a guess) is not made to wait at all. A correct
+credential clears its supervisor's counter and the global one.
 """
 
 from __future__ import annotations

@@ -60,6 +60,15 @@ async def test_a_scanned_supervisor_badge_is_not_broadcast_and_approves_once(
         await asyncio.sleep(0.1)
     status, _ = await asyncio.to_thread(b.api, "POST", "/v1/day-close", {"print": False})
     assert status == 201
+    # Someone guesses through the API until no typed credential is checked any more …
+    reopen: dict[str, object] = {"reason": "漏录一笔现金销售", "clerk": "C001"}
+    for i in range(6):
+        status, answer = await asyncio.to_thread(b.api, "POST", "/v1/day-reopen", {
+            **reopen, "approval": {"badge": f"BADGE-X{i}"}})
+        assert "does not match" in answer["error"]["reason"], answer
+    status, answer = await asyncio.to_thread(b.api, "POST", "/v1/day-reopen", {
+        **reopen, "approval": {"badge": SUPERVISOR_BADGE}})
+    assert "try again in" in answer["error"]["reason"], answer
     async with aiohttp.ClientSession() as session:
         ws = await ws_events(session, b.url)
         for code in (PRODUCT, SUPERVISOR_BADGE, WORKER_BADGE, SENTINEL):
@@ -76,8 +85,9 @@ async def test_a_scanned_supervisor_badge_is_not_broadcast_and_approves_once(
     assert SUPERVISOR_BADGE not in dumps(listing) and WORKER_BADGE not in dumps(listing)
     assert [s["code"] for s in listing["recent"]] == [SENTINEL, PRODUCT]
 
-    # The approval gets the badge privately: the scanner's id, not the code.
-    reopen = {"reason": "漏录一笔现金销售", "clerk": "C001", "approval": {"scanner": "till"}}
+    # The approval gets the badge privately: the scanner's id, not the code; and the badge at
+    # the scanner is not made to wait by the guessing.
+    reopen = {**reopen, "approval": {"scanner": "till"}}
     status, answer = await asyncio.to_thread(b.api, "POST", "/v1/day-reopen", reopen)
     assert (status, answer["approver"]) == (201, "M001"), answer
     # Once: the same scan does not approve twice.
