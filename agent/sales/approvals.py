@@ -160,8 +160,10 @@ def match(credential: Credential, supervisors: tuple[SupervisorSecret, ...]) -> 
     for s in supervisors:
         if credential.supervisor is not None and s.id != credential.supervisor:
             continue
-        stored = s.pin_hash if credential.via == "pin" else s.badge_hash
-        if stored is not None and verify_secret(credential.secret, stored):
+        # A code held at a scanner was recognised there as a badge or a PIN.
+        stored = ((s.badge_hash, s.pin_hash) if credential.scanner is not None
+                  else (s.pin_hash if credential.via == "pin" else s.badge_hash,))
+        if any(h is not None and verify_secret(credential.secret, h) for h in stored):
             return Approved(s.id, s.name, credential.via)
     return None
 
@@ -196,6 +198,9 @@ class Approvals:
         self._clock = clock
         self.attempts = attempts if attempts is not None else AttemptLog()
         self.scans = scans
+        # One check at a time: concurrent guesses must not all pass the gate before the first
+        # failure is counted.
+        self._serial = asyncio.Lock()
 
     async def check(self, raw: object, action: str) -> Approved:
         """The approver for `raw` (the request's `approval`); ApprovalError (403) otherwise."""
@@ -213,6 +218,10 @@ class Approvals:
                 raise ApprovalError("approval.scanner", f"no supervisor badge was scanned on "
                                                         f"{cred.scanner!r} in the last minute")
             cred = replace(cred, secret=code)
+        async with self._serial:
+            return await self._check(cred, action, now_ms)
+
+    async def _check(self, cred: Credential, action: str, now_ms: int) -> Approved:
         claimed = f"{cred.via} for {cred.supervisor or 'any supervisor'} ({action})"
         slots = [GLOBAL] + ([supervisor_slot(cred.supervisor)] if cred.supervisor else [])
         counters = await asyncio.to_thread(self.attempts.counters, slots)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +101,35 @@ def test_badges_and_anonymous_pins_share_one_counter_for_all(journal_box: Journa
     assert len(audits(b, "approval.failed")) == 6
     status, answer = until_checked(b, {"supervisor": "M002", "pin": OTHER_PIN})
     assert (status, answer["approver"]) == (201, "M002"), answer
+
+
+def big_sale(n: int) -> dict[str, Any]:
+    """A sale of 510.00 yuan: refunding it needs a supervisor (above 500.00)."""
+    return {"order": f"XS-SEC-{n:04d}", "till": "T1", "clerk": "C001",
+            "lines": [{"sku": "JC-1001", "name": "不锈钢合页 4寸", "qty": 60, "unit_price": 850}],
+            "payments": [{"method": "cash", "amount": 51000}]}
+
+
+def test_concurrent_guesses_do_not_slip_past_the_back_off(journal_box: JournalBox) -> None:
+    b = journal_box.start()
+    sales = []
+    for n in range(30):
+        status, sale = b.api("POST", "/v1/sales", big_sale(n))
+        assert status == 201, sale
+        sales.append(sale["seq"])
+
+    def refund(i: int) -> tuple[int, Any]:
+        # Each refund of its own sale: nothing but the approvals serialises them.
+        return b.api("POST", "/v1/refunds", {
+            "sale_seq": sales[i], "reason": "整单退货", "clerk": "C001",
+            "lines": big_sale(i)["lines"], "approval": {"supervisor": "M001", "pin": f"{i:04d}"}})
+
+    with ThreadPoolExecutor(30) as pool:
+        answers = list(pool.map(refund, range(30)))
+    assert all(status == 403 for status, _ in answers), answers
+    checked = [a for _, a in answers if "does not match" in a["error"]["reason"]]
+    # 3 free tries, then 1 s, 2 s, 4 s of waiting between checks: a burst that took under
+    # 7 s cannot have had more than 5 of its guesses checked.
+    assert 3 <= len(checked) <= 5, [a["error"]["reason"] for _, a in answers]
+    assert len(audits(b, "approval.failed")) == len(checked)
+    assert len(audits(b, "approval.backoff")) == 30 - len(checked)
