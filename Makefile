@@ -1,4 +1,4 @@
-.PHONY: test demo setup bench clean
+.PHONY: test demo setup bench clean lock
 
 setup:
 	bash scripts/bootstrap
@@ -9,8 +9,11 @@ test: setup
 demo: setup
 	.venv/bin/python -m agent demo
 
+lock:
+	bash scripts/lock
+
 bench: setup
 	.venv/bin/python bench/run_all.py
 
 clean:
-	rm -rf .venv build *.egg-info .mypy_cache .ruff_cache .pytest_cache demo-out
+	rm -rf .venv .venv-lock build *.egg-info .mypy_cache .ruff_cache .pytest_cache demo-out

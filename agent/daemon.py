@@ -20,6 +20,7 @@ from agent.events import EventBus
 from agent.printing.queue.service import PrintQueue
 from agent.printing.queue.store import Store
 from agent.printing.supervisor import PrinterSupervisor
+from agent.sales.scanned import credential_scans
 from agent.sales.service import SalesService
 from agent.uplink.link import Uplink
 from drivers.transports.open import open_transport
@@ -76,9 +77,11 @@ async def running(config: Config, *, env: DeviceEnv | None = None
         await queue.expire_due()
         await queue.prune()
         ctx = AgentContext(config, queue, bus, {})
+        # Credentials scanned on any scanner reach the approvals, never the bus.
+        scans = credential_scans(config.journal)
         devices = DeviceServices(config, bus, env=env, self_test=ctx.self_test,
                                  printer_ready=lambda pid: pid in ctx.printers
-                                 and ctx.printers[pid].snapshot().ready)
+                                 and ctx.printers[pid].snapshot().ready, credentials=scans)
         opener = functools.partial(open_transport, usb_backend=env.usb_backend)
         ctx.printers = {p.id: PrinterSupervisor(p, queue, bus, config.queue, opener=opener,
                                                 on_attach=devices.gate.ready)
@@ -88,7 +91,8 @@ async def running(config: Config, *, env: DeviceEnv | None = None
             # {state_dir}/journal.db; the key made at first start in {state_dir}/keys (0600).
             sales = await SalesService.start(
                 config, queue, ctx.printers,
-                cosigners=config.sync.cosigners() if config.sync is not None else None)
+                cosigners=config.sync.cosigners() if config.sync is not None else None,
+                scans=scans)
             ctx.sales, ctx.journal = sales, sales.journal
         tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
                  for pid, s in ctx.printers.items()]

@@ -15,6 +15,7 @@ from agent.devices.hotplug import DeviceWatcher, SelfTestGate, UeventListener
 from agent.devices.network import NetworkDiscovery, box_service_info
 from agent.devices.scanners import STOP_TIMEOUT_S, ScannerSupervisor
 from agent.events import EventBus
+from agent.sales.scanned import CredentialScans
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,8 @@ class DeviceServices:
 
     def __init__(self, config: Config, bus: EventBus, *, env: DeviceEnv | None = None,
                  self_test: Callable[[str], Awaitable[object]],
-                 printer_ready: Callable[[str], bool]) -> None:
+                 printer_ready: Callable[[str], bool],
+                 credentials: CredentialScans | None = None) -> None:
         self.config = config
         self.bus = bus
         self.env = env or DeviceEnv()
@@ -35,7 +37,8 @@ class DeviceServices:
         self.gate = SelfTestGate(self_test)
         self.scanners = {s.id: ScannerSupervisor(s, bus, env=self.env,
                                                  on_scan=self.recent_scans.appendleft,
-                                                 backoff_max_s=config.queue.backoff_max_s)
+                                                 backoff_max_s=config.queue.backoff_max_s,
+                                                 credentials=credentials)
                          for s in config.scanners}
         self.displays = {d.id: DisplayWriter(d) for d in config.displays}
         d = config.discovery

@@ -1,9 +1,11 @@
 """One supervised reader per configured scanner: bytes → framed scans → "scan" events on the bus.
 
 Serial scanners are read with pyserial, HID scanners from /dev/hidraw* (or a FIFO the simulator
-writes), each in its own thread. A scanner that cannot be opened or goes away is retried with
-jittered backoff; going down and coming back are logged once each and published as "scanner"
-events.
+writes), each in its own thread. A scan that is a configured credential (a supervisor's badge or
+PIN, a worker's badge) is published as a "badge" event without its code, and a supervisor's is
+held privately for the approval that names the scanner (`agent.sales.scanned`). A scanner
+that cannot be opened or goes away is retried with jittered backoff; going down and coming back
+are logged once each and published as "scanner" events.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from agent import AgentError
 from agent.devices.config import ScannerConfig
@@ -35,6 +37,9 @@ from drivers.scanner.hid import HONEYWELL_LAYOUT, NEWLAND_LAYOUT
 from drivers.transports.base import TransportError
 from drivers.transports.serial_port import SerialTarget, SerialTransport
 from sync.backoff import backoff_delay
+
+if TYPE_CHECKING:
+    from agent.sales.scanned import CredentialScans
 
 log = logging.getLogger(__name__)
 
@@ -236,8 +241,10 @@ class ScannerSupervisor:
 
     def __init__(self, cfg: ScannerConfig, bus: EventBus, *, env: DeviceEnv | None = None,
                  on_scan: Callable[[dict[str, object]], None] | None = None,
-                 backoff_max_s: float = 30.0, rng: random.Random | None = None) -> None:
+                 backoff_max_s: float = 30.0, rng: random.Random | None = None,
+                 credentials: CredentialScans | None = None) -> None:
         self.cfg = cfg
+        self.credentials = credentials
         self.id = cfg.id
         self.bus = bus
         self.env = env or DeviceEnv()
@@ -332,6 +339,13 @@ class ScannerSupervisor:
         else:
             event = {"type": "scan", **scan.as_event()}
             reason = ""
+            creds = self.credentials
+            # Checked here, in the reader thread: recognising a code may take scrypt rounds.
+            who = creds.recognise(scan.code) if creds is not None and creds.active else None
+            if creds is not None and who is not None:
+                creds.hold(self.cfg.id, scan.code, who, scan.at_ms)
+                event = {"type": "badge", "device": self.cfg.id, "role": who.role,
+                         "id": who.who, "at_ms": scan.at_ms}
         loop = self._loop
         if loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop closed during shutdown
@@ -341,6 +355,10 @@ class ScannerSupervisor:
         if event is None:
             log.info("scanner %s: dropped a scan: %s", self.id, reason)
             self._snap = replace(self._snap, rejected=self._snap.rejected + 1)
+            return
+        if event["type"] != "scan":  # a credential: counted, published without its code
+            self._snap = replace(self._snap, scans=self._snap.scans + 1)
+            self.bus.publish(event)
             return
         self._snap = replace(self._snap, scans=self._snap.scans + 1, last_scan=event)
         self.bus.publish(event)

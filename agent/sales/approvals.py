@@ -2,9 +2,9 @@
 
 A hash is stored in the configuration as `scrypt$N$r$p$<salt b64>$<hash b64>` (per-entry random
 salt, 32-byte key): `python -m agent.sales.approvals` reads a PIN or badge code on standard input
-and prints one. PIN attempts are throttled: after `MAX_FAILURES` wrong credentials in a row for
-one supervisor (or for "any supervisor" when no id is given) further attempts are refused for
-`LOCKOUT_S` seconds, so a 4-6 digit PIN cannot be guessed through the local API.
+and prints one. Wrong credentials are counted in `agent.sales.attempts` (per supervisor and for
+all, persisted, exponential back-off), so a 4-6 digit PIN cannot be guessed through the local
+API; every refusal is an `ApprovalRefused` that the sales service journals.
 """
 
 from __future__ import annotations
@@ -14,20 +14,25 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent.sales import ApprovalError
+from agent.sales.attempts import GLOBAL, AttemptLog, Counter, supervisor_slot
 from drivers import InvalidInput
+from sync.journal import RecordError
+from sync.journal.schema import ID, run
+
+if TYPE_CHECKING:
+    from agent.sales.scanned import CredentialScans
 
 SCHEME = "scrypt"
 DEFAULT_N, DEFAULT_R, DEFAULT_P = 2**14, 8, 1
-MAX_FAILURES = 5
-LOCKOUT_S = 300.0
 MAX_SECRET = 128
 
 Via = Literal["pin", "badge"]
@@ -108,6 +113,8 @@ class Credential:
     via: Via
     secret: str
     supervisor: str | None = None
+    scanner: str | None = None
+    """The badge is the one scanned on this scanner (`agent.sales.scanned`); `secret` is ''."""
 
 
 @dataclass(frozen=True)
@@ -120,23 +127,31 @@ class Approved:
 
 
 def parse_credential(raw: object, path: str = "approval") -> Credential:
-    """`{"supervisor": id, "pin": …}`, `{"pin": …}` or `{"badge": …}`; InvalidInput names it."""
+    """`{"supervisor": id, "pin": …}`, `{"pin": …}`, `{"badge": …}` or `{"scanner": id}` (the
+    badge just scanned there); InvalidInput names the field."""
     if not isinstance(raw, Mapping):
-        raise InvalidInput(path, 'must be an object: {"supervisor": id, "pin": …} or '
-                                 '{"badge": …}')
+        raise InvalidInput(path, 'must be an object: {"supervisor": id, "pin": …}, '
+                                 '{"badge": …} or {"scanner": id}')
     for key in raw:
-        if key not in ("supervisor", "pin", "badge"):
+        if key not in ("supervisor", "pin", "badge", "scanner"):
             raise InvalidInput(f"{path}.{key}", "unknown field")
-    given = [k for k in ("pin", "badge") if k in raw]
+    given = [k for k in ("pin", "badge", "scanner") if k in raw]
     if len(given) != 1:
-        raise InvalidInput(path, "give exactly one of pin or badge")
+        raise InvalidInput(path, "give exactly one of pin, badge or scanner")
+    sup = raw.get("supervisor")
+    if sup is not None and (not isinstance(sup, str) or not sup):
+        raise InvalidInput(f"{path}.supervisor", "must be a supervisor id")
+    if given[0] == "scanner":
+        scanner = raw["scanner"]
+        try:
+            run(ID, scanner, f"{path}.scanner")
+        except RecordError:
+            raise InvalidInput(f"{path}.scanner", "must be a scanner id") from None
+        return Credential("badge", "", sup, scanner)
     via: Via = "pin" if given[0] == "pin" else "badge"
     secret = raw[via]
     if not isinstance(secret, str) or not secret.strip() or len(secret) > MAX_SECRET:
         raise InvalidInput(f"{path}.{via}", f"must be a non-empty string of at most {MAX_SECRET}")
-    sup = raw.get("supervisor")
-    if sup is not None and (not isinstance(sup, str) or not sup):
-        raise InvalidInput(f"{path}.supervisor", "must be a supervisor id")
     return Credential(via, secret, sup)
 
 
@@ -145,20 +160,47 @@ def match(credential: Credential, supervisors: tuple[SupervisorSecret, ...]) -> 
     for s in supervisors:
         if credential.supervisor is not None and s.id != credential.supervisor:
             continue
-        stored = s.pin_hash if credential.via == "pin" else s.badge_hash
-        if stored is not None and verify_secret(credential.secret, stored):
+        # A code held at a scanner was recognised there as a badge or a PIN.
+        stored = ((s.badge_hash, s.pin_hash) if credential.scanner is not None
+                  else (s.pin_hash if credential.via == "pin" else s.badge_hash,))
+        if any(h is not None and verify_secret(credential.secret, h) for h in stored):
             return Approved(s.id, s.name, credential.via)
     return None
 
 
+class ApprovalRefused(ApprovalError):
+    """A credential refused (wrong, unknown supervisor, or tried while backing off); the sales
+    service journals `event` and `detail` as an audit record before answering 403."""
+
+    def __init__(self, field: str, reason: str, event: str, detail: str) -> None:
+        super().__init__(field, reason)
+        self.event = event
+        self.detail = detail
+
+
+def _counts(counters: list[Counter], now_ms: int) -> str:
+    parts = []
+    for c in counters:
+        who = "all supervisors" if c.slot == GLOBAL else c.slot.split(":", 1)[1]
+        wait = c.remaining_ms(now_ms)
+        parts.append(f"{who}: {c.failures} in a row" + (f", next check in {math.ceil(wait / 1000)}"
+                                                          " s" if wait else ""))
+    return "; ".join(parts)
+
+
 class Approvals:
-    """Checks credentials against the configured supervisors, with a lockout after failures."""
+    """Checks credentials against the configured supervisors, backing off after failures."""
 
     def __init__(self, supervisors: tuple[SupervisorSecret, ...],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.time, *, attempts: AttemptLog | None = None,
+                 scans: CredentialScans | None = None) -> None:
         self.supervisors = supervisors
         self._clock = clock
-        self._failures: dict[tuple[str, str], tuple[int, float]] = {}
+        self.attempts = attempts if attempts is not None else AttemptLog()
+        self.scans = scans
+        # One check at a time: concurrent guesses must not all pass the gate before the first
+        # failure is counted.
+        self._serial = asyncio.Lock()
 
     async def check(self, raw: object, action: str) -> Approved:
         """The approver for `raw` (the request's `approval`); ApprovalError (403) otherwise."""
@@ -169,24 +211,46 @@ class Approvals:
         if not self.supervisors:
             raise ApprovalError("approval", "no supervisor is configured to approve "
                                             "(journal.supervisors)")
+        now_ms = int(self._clock() * 1000)
+        if cred.scanner is not None:
+            code = self.scans.take(cred.scanner, now_ms) if self.scans is not None else None
+            if code is None:
+                raise ApprovalError("approval.scanner", f"no supervisor badge was scanned on "
+                                                        f"{cred.scanner!r} in the last minute")
+            cred = replace(cred, secret=code)
+        async with self._serial:
+            return await self._check(cred, action, now_ms)
+
+    async def _check(self, cred: Credential, action: str, now_ms: int) -> Approved:
+        claimed = f"{cred.via} for {cred.supervisor or 'any supervisor'} ({action})"
+        slots = [GLOBAL] + ([supervisor_slot(cred.supervisor)] if cred.supervisor else [])
+        counters = await asyncio.to_thread(self.attempts.counters, slots)
+        wait = max(c.remaining_ms(now_ms) for c in counters)
+        # A badge held at a scanner was recognised there, so it cannot be a guess: it is the
+        # way in that guessing through the API never blocks.
+        if wait and cred.scanner is None:
+            raise ApprovalRefused("approval", f"too many wrong attempts; try again in "
+                                              f"{math.ceil(wait / 1000)} s", "approval.backoff",
+                                  f"{claimed} not checked: {_counts(counters, now_ms)}")
         if cred.supervisor is not None and all(s.id != cred.supervisor
                                                 for s in self.supervisors):
-            raise ApprovalError("approval.supervisor", f"no supervisor {cred.supervisor!r}")
-        slot = (cred.via, cred.supervisor or "*")
-        count, until = self._failures.get(slot, (0, 0.0))
-        now = self._clock()
-        if count >= MAX_FAILURES:
-            if now < until:
-                raise ApprovalError("approval", f"too many wrong attempts; try again in "
-                                                f"{int(until - now) + 1} s")
-            count = 0  # the lockout is over: a fresh series of attempts
+            counters = await asyncio.to_thread(self.attempts.fail, [GLOBAL], now_ms)
+            raise ApprovalRefused("approval.supervisor", f"no supervisor {cred.supervisor!r}",
+                                  "approval.failed", f"{claimed}: no such supervisor; "
+                                  f"{_counts(counters, now_ms)}")
         approved = await asyncio.to_thread(match, cred, self.supervisors)
         if approved is None:
-            count += 1
-            self._failures[slot] = (count, now + LOCKOUT_S if count >= MAX_FAILURES else 0.0)
-            raise ApprovalError("approval", f"the {cred.via} does not match a supervisor")
-        self._failures.pop(slot, None)
+            counters = await asyncio.to_thread(self.attempts.fail, slots, now_ms)
+            raise ApprovalRefused("approval", f"the {cred.via} does not match a supervisor",
+                                  "approval.failed", f"{claimed} did not match; "
+                                  f"{_counts(counters, now_ms)}")
+        await asyncio.to_thread(self.attempts.clear,
+                                [GLOBAL, supervisor_slot(approved.approver)])
         return approved
+
+    def close(self) -> None:
+        """Close the attempt counters (blocking)."""
+        self.attempts.close()
 
 
 def approval_body(approved: Approved, action: str, subject: str, *, amount: int | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from agent.config import PrinterConfig
@@ -17,7 +17,7 @@ from agent.sales.requests import (
     input_error,
     request_object,
 )
-from agent.sales.service import Outcome, Prepared, SalesService
+from agent.sales.service import Outcome, Prepared, SalesService, wall_ms
 from agent.sales.zreport import ZReport, document, summarize
 from drivers import InvalidInput
 from sync.journal import RecordError
@@ -26,6 +26,26 @@ from sync.journal.record import Entry
 from sync.journal.schema import ID, day, text
 
 DAY = day()
+FUTURE_TOLERANCE = timedelta(days=1)
+"""How far after the box's local date a day close may name (a close just after midnight of a
+till whose clock is a little behind the shop's)."""
+
+
+def local_date(now_ms: int) -> date:
+    """The box's local calendar date at `now_ms`."""
+    return datetime.fromtimestamp(now_ms / 1000).astimezone().date()
+
+
+def check_close_day(the_day: str, today: date) -> None:
+    """InvalidInput("day") when `the_day` lies more than FUTURE_TOLERANCE after `today`.
+
+    A close of a future day would be the last closed day, and every real close before it
+    would be refused (docs/local-api.md, day close).
+    """
+    latest = today + FUTURE_TOLERANCE
+    if date.fromisoformat(the_day) > latest:
+        raise InvalidInput("day", f"{the_day} is after the box's date {today.isoformat()} "
+                                  f"(at most {latest.isoformat()} may be closed)")
 
 
 def _printer(svc: SalesService, req: dict[str, Any]) -> PrinterConfig | None:
@@ -62,9 +82,11 @@ async def day_close(svc: SalesService, raw: object, key: str | None, request: st
     """
     req = dict(request_object(raw, DAY_CLOSE_FIELDS))
     the_day = req.get("day")
+    today = local_date(wall_ms())
     if the_day is None:
-        the_day = date.today().isoformat()
+        the_day = today.isoformat()
     check(DAY, the_day, "day")
+    check_close_day(the_day, today)
     extra: dict[str, Any] = {}
     for src, dst in (("till", "till"), ("clerk", "cashier")):
         if req.get(src) is not None:
@@ -76,14 +98,14 @@ async def day_close(svc: SalesService, raw: object, key: str | None, request: st
     printer = _printer(svc, req)
 
     async def prepare() -> Prepared:
-        last = await asyncio.to_thread(svc.reader.last_of, "day_close")
+        # A re-opened close bounds nothing: re-opening a close of a wrong (future) day is the
+        # way back to closing the right one.
+        last = await asyncio.to_thread(svc.reader.standing_close)
         if last is not None:
             closed = last["body"]["day"]
             if the_day < closed:
                 raise ConflictError("day", f"{the_day} is before the last closed day {closed}")
-            reopened = await asyncio.to_thread(svc.reader.approval_for, "day_reopen",
-                                               last["seq"])
-            if the_day == closed and reopened is None:
+            if the_day == closed:
                 raise ConflictError("day", f"{closed} is already closed (Z{last['body']['z']}, "
                                            f"record {last['seq']}); a supervisor must re-open "
                                            "it first (POST /v1/day-reopen)")

@@ -71,6 +71,16 @@ class JournalReader:
                           "ORDER BY seq DESC LIMIT 1", (type_,))
         return json.loads(rows[0][0]) if rows else None
 
+    def standing_close(self) -> dict[str, Any] | None:
+        """The newest day close no supervisor re-opened (`day_reopen` approval), or None."""
+        rows = self._rows(
+            "SELECT c.record FROM journal c WHERE json_extract(c.record, '$.type') = "
+            "'day_close' AND NOT EXISTS (SELECT 1 FROM journal a WHERE a.seq > c.seq AND "
+            "json_extract(a.record, '$.type') = 'approval' AND "
+            "json_extract(a.record, '$.body.action') = 'day_reopen' AND "
+            "json_extract(a.record, '$.body.ref_seq') = c.seq) ORDER BY c.seq DESC LIMIT 1", ())
+        return json.loads(rows[0][0]) if rows else None
+
     def approval_for(self, action: str, ref_seq: int) -> int | None:
         """The seq of an approval of `action` referring to `ref_seq`, or None."""
         rows = self._rows(

@@ -28,7 +28,8 @@ from agent.journal.store import JournalStore
 from agent.printing.queue.service import PrintQueue
 from agent.printing.supervisor import PrinterSupervisor, PrinterUnavailableError
 from agent.sales import ConflictError, SalesError
-from agent.sales.approvals import Approvals, Approved, approval_body
+from agent.sales.approvals import ApprovalRefused, Approvals, Approved, approval_body
+from agent.sales.attempts import AttemptLog
 from agent.sales.audit import note
 from agent.sales.idempotency import Claim, IdempotencyMap, resolve
 from agent.sales.ledger import JournalReader
@@ -40,6 +41,7 @@ from agent.sales.receipts import (
     receipt_job_id,
 )
 from agent.sales.requests import RENAMES, check, input_error
+from agent.sales.scanned import CredentialScans
 from drivers import InvalidInput
 from sync.journal import RecordError
 from sync.journal.receipt_qr import from_entry
@@ -137,24 +139,28 @@ class SalesService:
 
     def __init__(self, journal: JournalStore, config: Config, queue: PrintQueue,
                  printers: Mapping[str, PrinterSupervisor], reader: JournalReader,
-                 keys: IdempotencyMap) -> None:
+                 keys: IdempotencyMap, *, attempts: AttemptLog | None = None,
+                 scans: CredentialScans | None = None) -> None:
         self.journal = journal
         self.config = config
         self.queue = queue
         self.printers = printers
         self.reader = reader
         self.keys = keys
-        self.approvals = Approvals(config.journal.supervisors)
+        self.approvals = Approvals(config.journal.supervisors, attempts=attempts, scans=scans)
         self.locks = Locks()
 
     @classmethod
     async def start(cls, config: Config, queue: PrintQueue,
                     printers: Mapping[str, PrinterSupervisor], *,
-                    cosigners: Cosigners | None = None) -> SalesService:
+                    cosigners: Cosigners | None = None,
+                    scans: CredentialScans | None = None) -> SalesService:
         """Open the journal at {state_dir}/journal.db (key: {state_dir}/keys/box.key, made at
         first start, mode 0600) and resolve idempotency keys a crash left pending.
 
-        `cosigners`: HQ's keys whose cosignatures the journal accepts (docs/journal.md §10).
+        `cosigners`: HQ's keys whose cosignatures the journal accepts (docs/journal.md §10);
+        `scans`: supervisors' badges scanned on the box's scanners. Wrong approvals are counted
+        in {state_dir}/approvals.db.
         """
         state = config.box.state_dir
         db = state / "journal.db"
@@ -164,10 +170,12 @@ class SalesService:
         try:
             reader = await asyncio.to_thread(JournalReader, Path(db))
             keys = await asyncio.to_thread(IdempotencyMap, Path(db))
+            attempts = await asyncio.to_thread(AttemptLog, state / "approvals.db")
         except BaseException:
             await asyncio.to_thread(journal.close)
             raise
-        service = cls(journal, config, queue, printers, reader, keys)
+        service = cls(journal, config, queue, printers, reader, keys, attempts=attempts,
+                      scans=scans)
         try:
             await service.recover()
         except BaseException:
@@ -178,6 +186,7 @@ class SalesService:
     async def close(self) -> None:
         """Close the key map, the reader and the journal (what is queued is written first)."""
         await asyncio.to_thread(self.keys.close)
+        await asyncio.to_thread(self.approvals.close)
         await asyncio.to_thread(self.reader.close)
         await asyncio.to_thread(self.journal.close)
 
@@ -276,7 +285,13 @@ class SalesService:
         """The approver if one is needed or given (a given one must be valid); else None."""
         if raw is None and not self.approval_needed(action, amount):
             return None
-        return await self.approvals.check(raw, action)
+        try:
+            return await self.approvals.check(raw, action)
+        except ApprovalRefused as e:
+            # Every refused credential is on the journal, whatever becomes of the request.
+            await self.append("audit", {"event": e.event, "actor": "anonymous",
+                                        "detail": e.detail[:500]})
+            raise
 
     async def append_approval(self, approved: Approved, action: str, subject: str, *,
                               amount: int | None = None, ref_seq: int | None = None) -> Entry:

@@ -14,7 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
 
 from hq import HqError
@@ -99,6 +99,10 @@ class Settlement:
     cash_counted: int | None = None
     differences: tuple[Difference, ...] = ()
     signed_period: Mapping[str, Any] | None = field(default=None, compare=False)
+    claimed_day: str | None = None
+    """The day close's own `day` when HQ did not believe it (`day` is then the China date of
+    the close record's time) and `day_problem` says why."""
+    day_problem: str | None = None
 
     @property
     def net(self) -> int:
@@ -136,6 +140,7 @@ class Settlement:
                 "differences": [d.to_json() for d in self.differences],
                 "signed_period": (dict(self.signed_period)
                                   if self.signed_period is not None else None),
+                "claimed_day": self.claimed_day, "day_problem": self.day_problem,
                 "cash": {"expected": self.method("cash").net, "counted": self.cash_counted,
                          "over": self.cash_over}}
 
@@ -143,6 +148,28 @@ class Settlement:
 def china_day(time_ms: int) -> str:
     """The China Standard Time date (YYYY-MM-DD) of a UTC millisecond time."""
     return datetime.fromtimestamp(time_ms / 1000, UTC).astimezone(CHINA).date().isoformat()
+
+
+DAY_TOLERANCE = timedelta(days=1)
+"""How far a day close's `day` may lie from the China dates of its own records (a box's local
+time zone and a close just after midnight)."""
+
+
+def day_problem(day: str, close_ms: int, first_ms: int | None) -> str | None:
+    """Why a day close's `day` cannot be the business day it closed, or None if it can.
+
+    A close cannot close a day after the one it was made on, nor a day before the period's
+    first money record was taken (one day of tolerance each way).
+    """
+    made = date.fromisoformat(china_day(close_ms))
+    claimed = date.fromisoformat(day)
+    if claimed > made + DAY_TOLERANCE:
+        return f"the close of {day} was made on {made.isoformat()}"
+    if first_ms is not None:
+        first = date.fromisoformat(china_day(first_ms))
+        if claimed < first - DAY_TOLERANCE:
+            return f"the close of {day} covers money taken on {first.isoformat()}"
+    return None
 
 
 class _Period:
@@ -188,7 +215,10 @@ class _Period:
             assert self.last_ms is not None
             return replace(base, day=china_day(self.last_ms))
         body = close["body"]
-        closed = replace(base, day=body["day"], status="closed", z=body["z"],
+        problem = day_problem(body["day"], close["time"], self.first_ms)
+        closed = replace(base, day=body["day"] if problem is None else china_day(close["time"]),
+                         claimed_day=None if problem is None else body["day"],
+                         day_problem=problem, status="closed", z=body["z"],
                          close_seq=close["seq"], close_ms=close["time"], till=body.get("till"),
                          cashier=body.get("cashier"), cash_counted=body.get("cash_counted"),
                          signed_period=body["period"])

@@ -12,13 +12,14 @@ import pytest
 from agent.config import ConfigError, parse_config
 from agent.sales import ApprovalError
 from agent.sales.approvals import (
-    MAX_FAILURES,
+    ApprovalRefused,
     Approvals,
     SupervisorSecret,
     hash_secret,
     parse_hash,
     verify_secret,
 )
+from agent.sales.attempts import MAX_WAIT_S, Counter, wait_s
 from drivers import InvalidInput
 from tests.agent.conftest import SimFactory, agent_client, eventually
 from tests.agent.sales.conftest import (
@@ -54,8 +55,10 @@ async def test_a_refund_over_the_threshold_needs_a_supervisor(tmp_path: Path) ->
             body = _refund(s["seq"], **({"approval": cred} if cred else {}))
             status, out = await post(client, "/v1/refunds", body)
             assert (status, out["error"]["field"]) == (403, field), out
-        # Refused: no refund and no approval record, only the audit of each attempt.
-        assert [r["type"] for r in records(db)[before:]] == ["audit"] * 4
+        # Refused: no refund and no approval record, only the audit of each attempt and of
+        # each wrong credential (approval.failed).
+        assert [r["type"] for r in records(db)[before:]] == ["audit"] * 7
+        assert len(audits(db, "approval.failed")) == 3
         assert all(" → 403" in a["detail"] for a in audits(db, "refund.create"))
         status, out = await post(client, "/v1/refunds", {**_refund(s["seq"]), "approval": {
             "supervisor": "M001", "pin": "1"}, "approval_note": "x"})
@@ -162,24 +165,66 @@ async def test_reopening_a_closed_day_needs_a_supervisor(tmp_path: Path) -> None
     assert audit["ref_seq"] == approval["seq"]
 
 
-async def test_wrong_pins_lock_a_supervisor_out_for_a_while() -> None:
+async def test_wrong_credentials_back_off_per_supervisor_and_for_all() -> None:
     now = [1000.0]
-    sup = SupervisorSecret("M001", "刘强", PIN_HASH, BADGE_HASH)
-    approvals = Approvals((sup,), clock=lambda: now[0])
-    for _ in range(MAX_FAILURES):
-        with pytest.raises(ApprovalError, match="does not match"):
+    m1 = SupervisorSecret("M001", "刘强", PIN_HASH, BADGE_HASH)
+    m2 = SupervisorSecret("M002", "王丽", fast_hash("1357"), None)
+    approvals = Approvals((m1, m2), clock=lambda: now[0])
+    for _ in range(3):  # three free failures for M001
+        with pytest.raises(ApprovalRefused, match="does not match"):
             await approvals.check({"supervisor": "M001", "pin": "0000"}, "refund")
-    with pytest.raises(ApprovalError, match="too many"):
+    with pytest.raises(ApprovalRefused, match="try again in 1 s"):
         await approvals.check(PIN, "refund")
-    # Another way in (the badge) is counted on its own.
-    assert (await approvals.check({"badge": "BADGE-M001"}, "refund")).via == "badge"
-    now[0] += 301
+    now[0] += 1
+    with pytest.raises(ApprovalRefused, match="does not match") as e:
+        await approvals.check({"supervisor": "M001", "pin": "0001"}, "refund")
+    assert e.value.event == "approval.failed" and "M001: 4 in a row" in e.value.detail
+    # Now M001 waits 2 s, without its right PIN being checked; M002 does not wait.
+    with pytest.raises(ApprovalRefused, match="try again in 2 s") as e:
+        await approvals.check(PIN, "refund")
+    assert e.value.event == "approval.backoff"
+    assert (await approvals.check({"supervisor": "M002", "pin": "1357"}, "refund")).approver \
+        == "M002"
+    now[0] += 2
     assert (await approvals.check(PIN, "refund")).approver == "M001"
-    with pytest.raises(InvalidInput) as e:
+    # The global counter: the badge and PINs without an id count there, six free.
+    for i in range(6):
+        with pytest.raises(ApprovalRefused, match="does not match"):
+            await approvals.check({"badge": f"BADGE-X{i}"}, "refund")
+    with pytest.raises(ApprovalRefused, match="try again in 1 s"):
+        await approvals.check({"badge": "BADGE-M001"}, "refund")
+    now[0] += 1
+    with pytest.raises(ApprovalRefused, match="does not match"):
+        await approvals.check({"pin": "9999"}, "refund")
+    for cred in ({"badge": "BADGE-M001"}, PIN, {"supervisor": "M002", "pin": "1357"}):
+        with pytest.raises(ApprovalRefused, match="try again in 2 s"):
+            await approvals.check(cred, "refund")
+    # The wait is never longer than MAX_WAIT_S, however many failures.
+    for _ in range(40):
+        now[0] += MAX_WAIT_S
+        with pytest.raises(ApprovalRefused, match="does not match"):
+            await approvals.check({"pin": "9999"}, "refund")
+    with pytest.raises(ApprovalRefused, match=f"try again in {int(MAX_WAIT_S)} s"):
+        await approvals.check(PIN, "refund")
+    now[0] += MAX_WAIT_S
+    assert (await approvals.check({"badge": "BADGE-M001"}, "refund")).via == "badge"
+    assert (await approvals.check(PIN, "refund")).approver == "M001"  # cleared by the success
+    with pytest.raises(ApprovalRefused, match="no supervisor") as e:
+        await approvals.check({"supervisor": "M009", "pin": "8642"}, "refund")
+    assert e.value.field == "approval.supervisor"
+    with pytest.raises(InvalidInput) as e2:
         await approvals.check({"pin": "1", "badge": "2"}, "refund")
-    assert e.value.field == "approval"
+    assert e2.value.field == "approval"
     with pytest.raises(ApprovalError, match="no supervisor is configured"):
         await Approvals(()).check(PIN, "day_reopen")
+
+
+def test_back_off_doubles_from_the_free_tries_up_to_the_cap() -> None:
+    assert [wait_s(n, 3) for n in range(7)] == [0, 0, 0, 1, 2, 4, 8]
+    assert wait_s(10**6, 3) == MAX_WAIT_S
+    # A wall clock set back does not stretch a wait beyond the wait itself.
+    assert Counter("*", 8, 10_000_000).remaining_ms(0) == 4000
+    assert Counter("*", 8, 10_000_000).remaining_ms(10_003_000) == 1000
 
 
 def test_hashes_are_salted_and_checked_in_constant_time() -> None:
