@@ -13,8 +13,9 @@ from agent import AgentError
 from agent.devices_cli import add_device_commands
 from agent.journal.cli import add_journal_commands
 from drivers import DriverError, InvalidInput
+from drivers.print_budget import JobTooLarge
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_TOO_LARGE = 0, 1, 2, 3
 
 
 def _config_check(args: argparse.Namespace) -> int:
@@ -52,11 +53,16 @@ def _print_render(args: argparse.Namespace) -> int:
     if args.format == "png":
         from agent.preview import preview_png
 
-        out.write_bytes(preview_png(encoded.data, profile))
+        data = preview_png(encoded.data, profile)
     else:
         if args.format != profile.language:
             raise InvalidInput("--format", f"profile {profile.name} speaks {profile.language}")
-        out.write_bytes(encoded.data)
+        data = encoded.data
+    try:
+        out.write_bytes(data)
+    except OSError as e:
+        print(f"error: --output: {e.strerror or e}", file=sys.stderr)
+        return EXIT_FAIL
     print(f"{out}: {out.stat().st_size} bytes ({args.format}, {profile.name})")
     return EXIT_OK
 
@@ -186,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
+    except JobTooLarge as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_TOO_LARGE
     except InvalidInput as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE

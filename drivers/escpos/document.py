@@ -14,6 +14,7 @@ from drivers.json_fields import boolean as _bool
 from drivers.json_fields import integer as _int
 from drivers.json_fields import obj as _obj
 from drivers.json_fields import only as _only
+from drivers.print_budget import document_budget, png_header
 
 Align = Literal["left", "center", "right"]
 ALIGNS: tuple[Align, ...] = ("left", "center", "right")
@@ -248,8 +249,7 @@ def _parse_block(raw: object, path: str) -> Block:
             png = base64.b64decode(b64, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidInput(f"{path}.png", "is not valid base64") from None
-        if not png.startswith(b"\x89PNG\r\n\x1a\n"):
-            raise InvalidInput(f"{path}.png", "is not a PNG image")
+        png_header(png, f"{path}.png")
         return Image(png, _align(o, path, "center"), _bool(o, "dither", path, True))
     if kind == "cut":
         _only(o, path, {"type", "mode", "feed"})
@@ -278,4 +278,11 @@ def parse_document(raw: object, path: str = "document") -> Document:
         raise InvalidInput(f"{path}.blocks", "must be a list")
     if len(blocks) > MAX_BLOCKS:
         raise InvalidInput(f"{path}.blocks", f"more than {MAX_BLOCKS} blocks")
-    return Document(tuple(_parse_block(b, f"{path}.blocks[{i}]") for i, b in enumerate(blocks)))
+    budget = document_budget()
+    out = []
+    for i, b in enumerate(blocks):
+        block = _parse_block(b, f"{path}.blocks[{i}]")
+        if isinstance(block, Image):  # what the images decode to, known before decoding any
+            budget.charge_image(block.png, f"{path}.blocks[{i}].png")
+        out.append(block)
+    return Document(tuple(out))

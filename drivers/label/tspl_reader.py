@@ -27,11 +27,12 @@ from drivers.label.drawing import (
 from drivers.label.layout import char_cols, hri_height
 from drivers.label.symbols import qr_matrix
 
-__all__ = ["MAX_BITMAP", "MAX_ELEMENTS", "MAX_LINE", "TsplReader"]
+__all__ = ["MAX_BITMAP", "MAX_ELEMENTS", "MAX_LABEL_BITMAP", "MAX_LINE", "TsplReader"]
 
 MAX_LINE = 65536
 MAX_BITMAP = 2_000_000
 MAX_ELEMENTS = 5000
+MAX_LABEL_BITMAP = 8_000_000  # bitmap bytes on one label (a 6000 × 6000 label is 4.5 MB)
 MAX_DOTS = 6000
 ESC, LF = 0x1B, 0x0A
 _BITMAP = re.compile(rb"[ \t]*BITMAP[ \t]+" + rb"[ \t]*,[ \t]*".join([rb"(\d{1,6})"] * 5)
@@ -100,6 +101,7 @@ class TsplReader:
         self.width = width
         self.height = width // 2
         self._elements: list[Drawing] = []
+        self._bitmap_bytes = 0
 
     # -- bytes ---------------------------------------------------------------------------
 
@@ -189,6 +191,12 @@ class TsplReader:
         if len(self._elements) >= MAX_ELEMENTS:
             events.append(Notice(f"more than {MAX_ELEMENTS} elements on a label"))
             return
+        if isinstance(element, DrawBitmap):
+            if self._bitmap_bytes + len(element.data) > MAX_LABEL_BITMAP:
+                events.append(Notice(f"bitmaps of more than {MAX_LABEL_BITMAP} bytes on a "
+                                     "label: bitmap skipped"))
+                return
+            self._bitmap_bytes += len(element.data)
         self._elements.append(element)
 
     def _line(self, line: bytes, events: list[Event]) -> None:
@@ -227,6 +235,7 @@ class TsplReader:
             self.width, self.height = self._size(p[0]), self._size(p[1])
         elif name == "CLS":
             self._elements = []
+            self._bitmap_bytes = 0
         elif name == "PRINT":
             sets = self._num(p[0], 1, 999999)
             copies = self._num(p[1], 1, 999999) if len(p) > 1 else 1

@@ -28,11 +28,12 @@ from drivers.label.graphic_field import GraphicFieldError, decode_field
 from drivers.label.layout import char_cols, hri_height
 from drivers.label.symbols import qr_matrix
 
-__all__ = ["MAX_GRAPHIC", "MAX_TOKEN", "ZplReader"]
+__all__ = ["MAX_GRAPHIC", "MAX_LABEL_BITMAP", "MAX_TOKEN", "ZplReader"]
 
 MAX_TOKEN = 4_000_000
 MAX_GRAPHIC = 2_000_000
 MAX_ELEMENTS = 5000
+MAX_LABEL_BITMAP = 8_000_000  # bitmap bytes on one label (a 6000 × 6000 label is 4.5 MB)
 MAX_FONT = 1500
 MAX_DOTS = 32000
 MAX_SIDE = 6000  # label and element sizes we draw; beyond this a command is skipped
@@ -87,6 +88,7 @@ class ZplReader:
         self._default_font = ("0", 18, 0)
         self._by = (2, 10)
         self._elements: list[Drawing] = []
+        self._bitmap_bytes = 0
         self._new_field()
 
     def _new_field(self) -> None:
@@ -147,6 +149,12 @@ class ZplReader:
         if len(self._elements) >= MAX_ELEMENTS:
             events.append(Notice(f"more than {MAX_ELEMENTS} elements on a label"))
             return
+        if isinstance(element, DrawBitmap):
+            if self._bitmap_bytes + len(element.data) > MAX_LABEL_BITMAP:
+                events.append(Notice(f"bitmaps of more than {MAX_LABEL_BITMAP} bytes on a "
+                                     "label: bitmap skipped"))
+                return
+            self._bitmap_bytes += len(element.data)
         self._elements.append(element)
 
     def _token(self, token: bytes, events: list[Event]) -> None:
@@ -243,6 +251,8 @@ class ZplReader:
         total, width_bytes = _ints(parts[2], 1)[0], _ints(parts[3], 1)[0]
         if not 0 < width_bytes <= total <= MAX_GRAPHIC:
             raise _BadCommandError("graphic field size out of range")
+        if self._bitmap_bytes + total > MAX_LABEL_BITMAP:  # refused before decoding a byte
+            raise _BadCommandError(f"bitmaps of more than {MAX_LABEL_BITMAP} bytes on a label")
         rows = total // width_bytes
         data = decode_field(parts[4].strip(), width_bytes, rows * width_bytes)
         self._add(events, DrawBitmap(*self._origin, width_bytes, rows, data, "or"))
