@@ -21,6 +21,7 @@ ALIGNS: tuple[Align, ...] = ("left", "center", "right")
 BARCODE_TYPES = ("CODE128", "EAN13", "EAN8", "CODE39", "ITF", "UPC-A")
 QR_LEVELS = ("L", "M", "Q", "H")
 HRI_POSITIONS = ("none", "above", "below", "both")
+DEFAULT_MODULE = 2  # dots per barcode module when the document gives none (and it fits)
 
 
 @dataclass(frozen=True)
@@ -68,12 +69,13 @@ class Feed:
 
 @dataclass(frozen=True)
 class Barcode:
-    """A 1-D barcode; `data` already validated for its symbology (EAN check digits included)."""
+    """A 1-D barcode; `data` already validated for its symbology (EAN check digits included);
+    `module` None takes the widest up to DEFAULT_MODULE that fits the paper."""
 
     type: str
     data: str
     height: int = 80
-    module: int = 2
+    module: int | None = None
     hri: str = "below"
     align: Align = "center"
 
@@ -233,7 +235,7 @@ def _parse_block(raw: object, path: str) -> Block:
         data = _str(o, "data", path)
         validate_barcode(sym, data, f"{path}.data")
         return Barcode(sym, data, _int(o, "height", path, 80, 1, 255),
-                       _int(o, "module", path, 2, 1, 6),
+                       None if o.get("module") is None else _int(o, "module", path, 2, 1, 6),
                        _choice(o, "hri", path, "below", HRI_POSITIONS), _align(o, path, "center"))
     if kind == "qr":
         _only(o, path, {"type", "data", "size", "ec", "align"})

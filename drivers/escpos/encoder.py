@@ -12,6 +12,7 @@ from drivers.escpos import barcode_raster as symbols
 from drivers.escpos.document import (
     ALIGNS,
     BARCODE_TYPES,
+    DEFAULT_MODULE,
     HRI_POSITIONS,
     QR,
     Align,
@@ -253,19 +254,24 @@ def _barcode(w: _Writer, b: Barcode, path: str) -> None:
     if b.type not in BARCODE_TYPES:
         raise InvalidInput(f"{path}.symbology", f"must be one of {', '.join(BARCODE_TYPES)}")
     height = _range(b.height, 1, 255, f"{path}.height")
-    module = _range(b.module, 1, 6, f"{path}.module")
+    modules = (range(DEFAULT_MODULE, 0, -1) if b.module is None
+               else (_range(b.module, 1, 6, f"{path}.module"),))
     if b.hri not in HRI_POSITIONS:
         raise InvalidInput(f"{path}.hri", f"must be one of {', '.join(HRI_POSITIONS)}")
     align = _align(b.align, f"{path}.align")
     validate_barcode(b.type, b.data, f"{path}.data")
     sym = symbols.bars(b.type, b.data, f"{path}.data")
-    if p.native_barcode:
-        dots = symbols.native_modules(b.type, b.data, sym.pattern) * module
+    for module in modules:  # without a module: the widest that fits
+        if p.native_barcode:
+            dots = symbols.native_modules(b.type, b.data, sym.pattern) * module
+        else:
+            img = symbols.barcode_image(sym, height, module, b.hri)
+            dots = img.width
+        if dots <= p.paper_dots:
+            break
     else:
-        img = symbols.barcode_image(sym, height, module, b.hri)
-        dots = img.width
-    if dots > p.paper_dots:
-        raise InvalidInput(f"{path}.data", f"barcode is {dots} dots wide, paper is {p.paper_dots}")
+        raise InvalidInput(f"{path}.data", f"barcode is {dots} dots wide, paper is "
+                                           f"{p.paper_dots} (module {module})")
     if not p.native_barcode:
         w.budget.charge_rows(img.height, path)
         w.raster(place(img, align, p.paper_dots))
