@@ -276,7 +276,9 @@ def _barcode(w: _Writer, b: Barcode, path: str) -> None:
         w.budget.charge_rows(img.height, path)
         w.raster(place(img, align, p.paper_dots))
         return
-    data = (b"{B" if b.type == "CODE128" else b"") + b.data.encode("ascii")
+    data = b.data.encode("ascii")
+    if b.type == "CODE128":  # code set B; a "{" in the data would select a code set: "{{" is "{"
+        data = b"{B" + data.replace(b"{", b"{{")
     w.style(_ALIGN_N[align], w.bold, w.underline, w.size)
     w.emit(GS + b"h" + bytes((height,)) + GS + b"w" + bytes((module,)) + GS + b"f\x00"
            + GS + b"H" + bytes((_HRI_N[b.hri],))

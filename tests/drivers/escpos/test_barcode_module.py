@@ -1,4 +1,5 @@
-"""A barcode without a `module` gets the widest module up to 2 that fits the paper."""
+"""Receipt barcodes: without a `module` the widest up to 2 that fits the paper; CODE128 data is
+sent as data."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import zxingcpp
 from drivers import InvalidInput
 from drivers.escpos.document import Document, parse_document
 from drivers.escpos.encoder import encode
+from drivers.escpos.interpreter import EscposInterpreter
+from drivers.escpos.paper_events import Barcode as PrintedBarcode
 from drivers.escpos.render import render_bytes
 from drivers.profiles import get_profile
 
@@ -36,3 +39,15 @@ def test_a_module_that_is_given_is_kept_or_refused() -> None:
                                                "barcode is 422 dots wide, paper is 384 (module 2)")
     with pytest.raises(InvalidInput, match="module 1"):
         encode(doc(data="A" * 40), get_profile("generic-cn-58"))
+
+
+def test_a_brace_in_code128_data_is_data_not_a_code_set() -> None:
+    p = get_profile("generic-cn-80")
+    for data in ("A{C1234", "{{B}", "X{"):
+        interp = EscposInterpreter(p)
+        interp.feed(encode(doc(data=data), p).data)
+        interp.close()
+        printed = [e.data for e in interp.events() if isinstance(e, PrintedBarcode)]
+        assert printed == [data]
+        img = render_bytes(encode(doc(data=data), p).data, p)
+        assert [r.text for r in zxingcpp.read_barcodes(img.convert("L"))] == [data]

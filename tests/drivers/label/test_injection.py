@@ -128,10 +128,12 @@ PRINTABLE = st.characters(min_codepoint=32, max_codepoint=0x9FFF).filter(str.isp
 ANY = st.text(max_size=30)  # mostly refused, by name
 # Any text at all, and (more often) printable text full of TSPL and ZPL syntax.
 SYNTAX = st.lists(HOSTILE | PRINTABLE, min_size=1, max_size=16).map("".join)
-TEXTS = st.integers(0, 4).flatmap(lambda k: ANY if k == 0 else SYNTAX)
-ASCII = st.integers(0, 4).flatmap(
-    lambda k: ANY if k == 0 else st.text(st.sampled_from('"\\[]^~_,: AZaz09'), min_size=1,
-                                         max_size=20))
+INJECTED = st.tuples(SYNTAX, st.sampled_from(["\r\n", "\n", "\r"]), SYNTAX).map(
+    lambda t: f'{t[0]}"{t[1]}CLS{t[1]}PRINT 1,999{t[1]}^XZ^XA^PQ999{t[1]}"{t[2]}')
+TEXTS = st.integers(0, 5).flatmap(lambda k: ANY if k == 0 else INJECTED if k == 1 else SYNTAX)
+ASCII = st.integers(0, 5).flatmap(
+    lambda k: ANY if k == 0 else INJECTED if k == 1 else st.text(
+        st.sampled_from('"\\[]^~_,: AZaz09'), min_size=1, max_size=20))
 
 
 @st.composite
