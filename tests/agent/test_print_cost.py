@@ -18,6 +18,7 @@ from agent.cli import main
 from agent.jobs import parse_job, render_job
 from agent.preview import MAX_PREVIEW_DOTS, preview_png
 from agent.queue.lifecycle import JobState
+from drivers.print_budget import JobTooLarge
 from drivers.profiles import get_profile
 from drivers.sim.label_printer import SimTsplPrinter
 from drivers.sim.shells import TcpShell
@@ -130,3 +131,22 @@ def test_print_render_exit_codes_and_error_format(tmp_path: Path,
     # The output cannot be written: exit 1.
     assert main(["print", "render", ok, *args[:-1], str(tmp_path / "no" / "out.bin")]) == 1
     assert capsys.readouterr().err.startswith("error: --output: ")
+
+
+def test_a_template_too_large_to_print_names_data() -> None:
+    name = "不锈钢合页 4寸 加长加厚型号特别长的名字用于换行测试" * 3
+    lines = [{"sku": f"JC-{i:05d}", "name": name, "spec": "304 / 2.5mm", "unit": "片",
+              "location": f"A-{i:05d}", "qty": 40} for i in range(500)]
+    job = parse_job({"id": "pl-500", "printer": "front", "template": "picking_list", "data": {
+        "salesperson": {"id": "S101", "name": "张伟"}, "route": "江北-观音桥线",
+        "warehouse": "重庆江北仓", "time": "2026-11-29T08:30:00+08:00",
+        "orders": [{"order_no": "XS-20261129-0041",
+                    "customer": {"id": "K002", "name": "永盛五金店"}, "lines": lines}]}})
+    # Every line of a raster printer is a bitmap: 5 m of raster is more than a document may be.
+    with pytest.raises(JobTooLarge) as e:
+        render_job(job, get_profile("raster-80"))
+    assert e.value.field == "data"
+    assert e.value.reason.startswith("the picking_list is too large to print (document.blocks[")
+    assert "40000 raster rows" in e.value.reason
+    # A printer with Chinese in its font prints it as text.
+    assert render_job(job, get_profile("generic-cn-80")).data
