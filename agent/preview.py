@@ -13,8 +13,10 @@ BACKING = 200
 """Grey of the liner shown between and beside labels, so each label's edge is visible."""
 GAP_MM = 2.0
 MAX_PREVIEW_DOTS = 24_000_000
-"""Dots of the labels on one preview sheet; later labels and copies are left out (the first
-label is always shown). Receipts are bounded by drivers.escpos.render.MAX_RENDER_DOTS."""
+"""Dots of one preview sheet (labels and the liner between them)."""
+MAX_PREVIEW_LABELS = 100
+"""Labels (copies included) on one preview sheet. Past either bound later labels and copies are
+left out; the first label is always shown. Receipts: drivers.escpos.render.MAX_RENDER_DOTS."""
 
 
 def preview_png(data: bytes, profile: PrinterProfile) -> bytes:
@@ -25,25 +27,29 @@ def preview_png(data: bytes, profile: PrinterProfile) -> bytes:
     them; bytes that print no label give a strip of bare liner.
     """
     if is_label_printer(profile):
-        return to_png(stack_labels(printed_labels(data, profile),
-                                   round(GAP_MM * profile.dpi / 25.4), profile.paper_dots))
+        gap = round(GAP_MM * profile.dpi / 25.4)
+        return to_png(stack_labels(printed_labels(data, profile, gap), gap, profile.paper_dots))
     return to_png(render_bytes(data, profile, markers=True))
 
 
-def printed_labels(data: bytes, profile: PrinterProfile,
-                   max_dots: int = MAX_PREVIEW_DOTS) -> list[Image.Image]:
-    """Every label `data` prints, each copy once, in order, while they hold `max_dots` in all."""
+def printed_labels(data: bytes, profile: PrinterProfile, gap: int = 0,
+                   max_dots: int = MAX_PREVIEW_DOTS,
+                   max_labels: int = MAX_PREVIEW_LABELS) -> list[Image.Image]:
+    """Every label `data` prints, each copy once, in order, while they (each with `gap` rows
+    of liner) hold `max_dots` in all and number `max_labels`."""
     out: list[Image.Image] = []
     total = 0
     for parsed in interpret(data, profile):
-        if out and total + parsed.width * parsed.height > max_dots:
+        if out and (total + parsed.width * (parsed.height + gap) > max_dots
+                    or len(out) >= max_labels):
             break
         img = render_label(parsed)
         for _ in range(parsed.copies):
-            if out and total + img.width * img.height > max_dots:
+            cost = img.width * (img.height + gap)
+            if out and (total + cost > max_dots or len(out) >= max_labels):
                 return out
             out.append(img)  # the same image again: a copy costs no memory until stacked
-            total += img.width * img.height
+            total += cost
     return out
 
 

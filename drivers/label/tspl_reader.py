@@ -101,6 +101,7 @@ class TsplReader:
         self.width = width
         self.height = width // 2
         self._elements: list[Drawing] = []
+        self._frozen: tuple[Drawing, ...] = ()  # the elements as last printed, shared by labels
         self._bitmap_bytes = 0
 
     # -- bytes ---------------------------------------------------------------------------
@@ -187,6 +188,14 @@ class TsplReader:
 
     # -- commands ------------------------------------------------------------------------
 
+    def _printed(self) -> tuple[Drawing, ...]:
+        """The elements as a tuple; `PRINT` after `PRINT` shares one (a stream of PRINT lines
+        costs a few bytes a label, not a copy of up to MAX_ELEMENTS elements each)."""
+        if len(self._frozen) != len(self._elements) or (
+                self._elements and self._frozen[-1] is not self._elements[-1]):
+            self._frozen = tuple(self._elements)
+        return self._frozen
+
     def _add(self, events: list[Event], element: Drawing) -> None:
         if len(self._elements) >= MAX_ELEMENTS:
             events.append(Notice(f"more than {MAX_ELEMENTS} elements on a label"))
@@ -240,7 +249,7 @@ class TsplReader:
             sets = self._num(p[0], 1, 999999)
             copies = self._num(p[1], 1, 999999) if len(p) > 1 else 1
             events.append(ParsedLabel("tspl", self.width, self.height, self.dpi, sets * copies,
-                                      tuple(self._elements)))
+                                      self._printed()))
         elif name == "TEXT":
             self._text(p, events)
         elif name == "BARCODE":

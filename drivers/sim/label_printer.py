@@ -19,7 +19,7 @@ import threading
 from PIL import Image
 
 from drivers import InvalidInput
-from drivers.label.drawing import DrawBitmap, Event, Notice, ParsedLabel, Query
+from drivers.label.drawing import DrawBitmap, Drawing, Event, Notice, ParsedLabel, Query
 from drivers.label.interpret import reader_for
 from drivers.label.render import render_label, to_png
 from drivers.profiles import PrinterProfile, get_profile
@@ -82,6 +82,7 @@ class SimLabelPrinter(SimCondition):
         self._lock = threading.Lock()
         self._reader = reader_for(profile)
         self._sizes: dict[bool, list[int]] = {True: [], False: []}
+        self._sized: tuple[tuple[Drawing, ...], int] = ((), 0)
 
     def receive(self, data: bytes) -> bytes:
         """Take host bytes; keep them, collect the labels, answer the queries among them."""
@@ -111,7 +112,10 @@ class SimLabelPrinter(SimCondition):
     def _keep(self, printed: bool, label: ParsedLabel) -> None:
         kept, sizes = (self.labels if printed else self.rejected), self._sizes[printed]
         kept.append(label)
-        sizes.append(sum(len(e.data) for e in label.elements if isinstance(e, DrawBitmap)))
+        if label.elements is not self._sized[0]:  # labels printed again share their elements
+            self._sized = (label.elements, sum(len(e.data) for e in label.elements
+                                               if isinstance(e, DrawBitmap)))
+        sizes.append(self._sized[1])
         drop = max(len(kept) - MAX_KEPT, 0)
         total = sum(sizes[drop:])
         while len(kept) - drop > 1 and total > MAX_KEPT_BITMAP:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from agent.cli import main
 from agent.jobs import parse_job, render_job
-from agent.preview import MAX_PREVIEW_DOTS, preview_png
+from agent.preview import MAX_PREVIEW_DOTS, MAX_PREVIEW_LABELS, preview_png
 from agent.queue.lifecycle import JobState
 from drivers.print_budget import JobTooLarge
 from drivers.profiles import get_profile
@@ -150,3 +150,13 @@ def test_a_template_too_large_to_print_names_data() -> None:
     assert "40000 raster rows" in e.value.reason
     # A printer with Chinese in its font prints it as text.
     assert render_job(job, get_profile("generic-cn-80")).data
+
+
+def test_a_preview_of_a_flood_of_labels_stops_at_its_bounds() -> None:
+    p = get_profile("tspl-203")
+    flood = b"SIZE 2 mm,2 mm\r\nCLS\r\nBAR 0,0,4,4\r\n" + b"PRINT 999999,999999\r\n" * 2000
+    with Image.open(io.BytesIO(preview_png(flood, p))) as img:
+        assert img.size == (16, MAX_PREVIEW_LABELS * (16 + 16) - 16)  # 16-dot labels and gaps
+    big = b"SIZE 100 mm,100 mm\r\nCLS\r\nBAR 0,0,4,4\r\nPRINT 1,999\r\n"
+    with Image.open(io.BytesIO(preview_png(big, p))) as img:
+        assert img.width * img.height <= MAX_PREVIEW_DOTS

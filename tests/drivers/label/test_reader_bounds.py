@@ -53,3 +53,15 @@ def test_label_simulators_keep_bounded_bitmaps() -> None:
     tspl = SimTsplPrinter(get_profile("tspl-203"))
     tspl.receive(b"SIZE 60 mm,40 mm\r\nCLS\r\nBAR 1,1,10,10\r\nPRINT 1,1\r\n")
     assert len(tspl.labels) == 1
+
+
+def test_print_after_print_shares_the_elements() -> None:
+    """4999 elements, then PRINT lines: each label costs a few bytes, not a copy of 4999."""
+    reader = TsplReader()
+    reader.feed(b"SIZE 60 mm,40 mm\r\nCLS\r\n" + b"BAR 1,1,2,2\r\n" * 4999)
+    labels = [e for e in reader.feed(b"PRINT 1\r\n" * 20_000) if isinstance(e, ParsedLabel)]
+    assert len(labels) == 20_000 and len(labels[0].elements) == 4999
+    assert len({id(x.elements) for x in labels}) == 1
+    more = [e for e in reader.feed(b"BAR 3,3,2,2\r\nPRINT 1\r\nCLS\r\nPRINT 1\r\n")
+            if isinstance(e, ParsedLabel)]
+    assert [len(x.elements) for x in more] == [5000, 0]
