@@ -1,5 +1,6 @@
 """The audit's memory bombs against `storelink agent run`: refused with 413 naming the block,
-before anything is decoded, and the daemon stays small and answers afterwards."""
+before anything is decoded, and the daemon stays small and answers afterwards; a cloud job from
+HQ is checked the same way at the MQTT intake."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import pytest
 from PIL import Image
 
 from tests.e2e.broker import free_port
-from tests.e2e.daemon_world import http
+from tests.e2e.daemon_world import BOX, DaemonWorld, http
 from tests.e2e.procs import Proc
-from tests.e2e.world import box_toml
+from tests.e2e.world import box_toml, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 MAX_RSS_KB = 400_000  # a daemon that decoded the images would need gigabytes
@@ -86,3 +87,26 @@ def test_image_bombs_get_413_naming_the_block_and_the_daemon_stays_small(box: Pr
     assert http(box.url, "GET", "/v1/print-jobs/bomb-label")[0] == 404
     assert http(box.url, "GET", "/v1/health")[0] == 200
     assert peak_rss_kb(box.pid) < MAX_RSS_KB
+
+
+def test_a_cloud_job_too_costly_to_render_is_refused_at_intake(tmp_path: Path) -> None:
+    """The MQTT intake checks content as the local API does: HQ learns the block at fault."""
+    world = DaemonWorld(tmp_path)
+    try:
+        world.start_box()
+        wait_for(world.online, what="box online")
+        tall = png_b64(576, 8000, "1", 1)  # four of them: 18.4 million pixels
+        bomb = {"id": "cloud-bomb-1", "printer": "front",
+                "document": {"blocks": [{"type": "image", "png": tall}] * 4}}
+        status, answer = world.hq_api("POST", "/v1/print-jobs",
+                                      {"box": BOX, "printer": "front", "job": bomb})
+        if status == 201:  # HQ passed it on: the box refuses it at intake
+            wait_for(lambda: world.job_state("cloud-bomb-1") == "refused", what="refused")
+            view = world.hq_api("GET", "/v1/print-jobs/cloud-bomb-1")[1]
+            assert "document.blocks[3].png" in view["intake_error"], view
+        else:  # HQ checks content with the box's rules itself
+            assert status in (400, 413) and "blocks[3]" in str(answer), (status, answer)
+        assert world.box_api("GET", "/v1/print-jobs/cloud-bomb-1")[0] == 404
+        assert world.printed() == []
+    finally:
+        world.close()
