@@ -8,12 +8,13 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from agent import EXIT_FAIL, EXIT_OK, EXIT_USAGE, AgentError
+from agent import EXIT_FAIL, EXIT_OK, EXIT_TOO_LARGE, EXIT_USAGE, AgentError
 from agent.demo import cli as demo_cli
 from agent.devices import cli as devices_cli
 from agent.journal import cli as journal_cli
 from agent.printing import cli as printing_cli
 from drivers import DriverError, InvalidInput
+from drivers.print_budget import JobTooLarge
 
 
 def _config_check(args: argparse.Namespace) -> int:
@@ -75,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
+    except JobTooLarge as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_TOO_LARGE
     except InvalidInput as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE

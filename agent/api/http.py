@@ -14,6 +14,7 @@ from agent.printing.queue.lifecycle import IllegalTransitionError, Job
 from agent.printing.queue.store import JobConflictError, JobNotFoundError, StoreError
 from agent.printing.supervisor import PrinterUnavailableError
 from drivers import InvalidInput
+from drivers.print_budget import JobTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     """Map the agent's exceptions to JSON errors; nothing leaks as an HTML page."""
     try:
         return await handler(request)
+    except JobTooLarge as e:
+        return error(413, e.field, e.reason)
     except InvalidInput as e:
         return error(400, e.field, e.reason)
     except JobNotFoundError as e:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from agent import EXIT_OK
+from agent import EXIT_FAIL, EXIT_OK
 from drivers import InvalidInput
 
 
@@ -32,11 +32,16 @@ def _print_render(args: argparse.Namespace) -> int:
     if args.format == "png":
         from agent.printing.preview import preview_png
 
-        out.write_bytes(preview_png(encoded.data, profile))
+        data = preview_png(encoded.data, profile)
     else:
         if args.format != profile.language:
             raise InvalidInput("--format", f"profile {profile.name} speaks {profile.language}")
-        out.write_bytes(encoded.data)
+        data = encoded.data
+    try:
+        out.write_bytes(data)
+    except OSError as e:
+        print(f"error: --output: {e.strerror or e}", file=sys.stderr)
+        return EXIT_FAIL
     print(f"{out}: {out.stat().st_size} bytes ({args.format}, {profile.name})")
     return EXIT_OK
 

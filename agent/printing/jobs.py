@@ -13,6 +13,7 @@ from drivers.escpos.document import parse_document
 from drivers.escpos.encoder import Encoded, encode
 from drivers.label import TEMPLATES as LABEL_TEMPLATES
 from drivers.label import build_template, encode_label, parse_label
+from drivers.print_budget import JobTooLarge
 from drivers.profiles import PrinterProfile
 from sync.protocol import ProtocolError
 from sync.protocol import print_job as envelope
@@ -39,7 +40,8 @@ def is_label_printer(profile: PrinterProfile) -> bool:
 
 
 def render_job(job: PrintJob, profile: PrinterProfile) -> Encoded:
-    """The bytes for one copy of `job` on a printer of `profile`; InvalidInput if content is bad."""
+    """The bytes for one copy of `job` on a printer of `profile`; InvalidInput if content is bad,
+    JobTooLarge (an InvalidInput) if it would cost more than drivers.print_budget allows."""
     if job.raw is not None:
         return Encoded((job.raw,), 0)
     if is_label_printer(profile):
@@ -48,11 +50,14 @@ def render_job(job: PrintJob, profile: PrinterProfile) -> Encoded:
         raise InvalidInput("template", f"{job.template} is a label template, and printer "
                                        f"profile {profile.name} is a receipt printer "
                                        f"({profile.language}); send it to a label printer")
-    if job.template is not None:
-        doc = build_document(job.template, job.body.get("data"), profile)
-    else:
-        doc = parse_document(job.body.get("document"))
-    return encode(doc, profile)
+    if job.template is None:
+        return encode(parse_document(job.body.get("document")), profile)
+    doc = build_document(job.template, job.body.get("data"), profile)
+    try:
+        return encode(doc, profile)
+    except JobTooLarge as e:
+        raise JobTooLarge("data", f"the {job.template} is too large to print "
+                                  f"({e.field}: {e.reason})") from None
 
 
 def _render_label(job: PrintJob, profile: PrinterProfile) -> bytes:
@@ -67,6 +72,9 @@ def _render_label(job: PrintJob, profile: PrinterProfile) -> bytes:
     doc = build_template(job.template, job.body.get("data"))
     try:
         return encode_label(doc, profile)
+    except JobTooLarge as e:
+        raise JobTooLarge("data", f"the {job.template} is too large to print "
+                                  f"({e.field}: {e.reason})") from None
     except InvalidInput as e:
         # Templates fit every built-in label printer; a narrower custom profile may not.
         raise InvalidInput("template", f"{job.template} does not fit printer profile "

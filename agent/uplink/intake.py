@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from agent.api.context import AgentContext
-from agent.printing.jobs import parse_job
+from agent.printing.jobs import parse_job, render_job
 from agent.printing.queue.store import JobConflictError
 from drivers import DriverError
 from sync.protocol import ProtocolError
@@ -68,8 +68,12 @@ class Intake:
             return "refused"
         try:
             pj = parse_job(d.job)
-            if self.ctx.config.printer(pj.printer) is None:
+            printer = self.ctx.config.printer(pj.printer)
+            if printer is None:
                 raise DriverError(f"printer: no printer {pj.printer!r} on this box")
+            # Content is checked as POST /v1/print-jobs checks it (print_budget included): bad
+            # or too costly content is refused here, naming its block, and never queued.
+            await asyncio.to_thread(render_job, pj, printer.profile)
         except DriverError as e:
             await self._append([_intake(d.job_id, "refused", now, str(e))], [])
             return "refused"

@@ -14,12 +14,14 @@ from drivers.json_fields import boolean as _bool
 from drivers.json_fields import integer as _int
 from drivers.json_fields import obj as _obj
 from drivers.json_fields import only as _only
+from drivers.print_budget import document_budget, png_header
 
 Align = Literal["left", "center", "right"]
 ALIGNS: tuple[Align, ...] = ("left", "center", "right")
 BARCODE_TYPES = ("CODE128", "EAN13", "EAN8", "CODE39", "ITF", "UPC-A")
 QR_LEVELS = ("L", "M", "Q", "H")
 HRI_POSITIONS = ("none", "above", "below", "both")
+DEFAULT_MODULE = 2  # dots per barcode module when the document gives none (and it fits)
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,13 @@ class Feed:
 
 @dataclass(frozen=True)
 class Barcode:
-    """A 1-D barcode; `data` already validated for its symbology (EAN check digits included)."""
+    """A 1-D barcode; `data` already validated for its symbology (EAN check digits included);
+    `module` None takes the widest up to DEFAULT_MODULE that fits the paper."""
 
     type: str
     data: str
     height: int = 80
-    module: int = 2
+    module: int | None = None
     hri: str = "below"
     align: Align = "center"
 
@@ -232,7 +235,7 @@ def _parse_block(raw: object, path: str) -> Block:
         data = _str(o, "data", path)
         validate_barcode(sym, data, f"{path}.data")
         return Barcode(sym, data, _int(o, "height", path, 80, 1, 255),
-                       _int(o, "module", path, 2, 1, 6),
+                       None if o.get("module") is None else _int(o, "module", path, 2, 1, 6),
                        _choice(o, "hri", path, "below", HRI_POSITIONS), _align(o, path, "center"))
     if kind == "qr":
         _only(o, path, {"type", "data", "size", "ec", "align"})
@@ -248,8 +251,7 @@ def _parse_block(raw: object, path: str) -> Block:
             png = base64.b64decode(b64, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidInput(f"{path}.png", "is not valid base64") from None
-        if not png.startswith(b"\x89PNG\r\n\x1a\n"):
-            raise InvalidInput(f"{path}.png", "is not a PNG image")
+        png_header(png, f"{path}.png")
         return Image(png, _align(o, path, "center"), _bool(o, "dither", path, True))
     if kind == "cut":
         _only(o, path, {"type", "mode", "feed"})
@@ -278,4 +280,11 @@ def parse_document(raw: object, path: str = "document") -> Document:
         raise InvalidInput(f"{path}.blocks", "must be a list")
     if len(blocks) > MAX_BLOCKS:
         raise InvalidInput(f"{path}.blocks", f"more than {MAX_BLOCKS} blocks")
-    return Document(tuple(_parse_block(b, f"{path}.blocks[{i}]") for i, b in enumerate(blocks)))
+    budget = document_budget()
+    out = []
+    for i, b in enumerate(blocks):
+        block = _parse_block(b, f"{path}.blocks[{i}]")
+        if isinstance(block, Image):  # what the images decode to, known before decoding any
+            budget.charge_image(block.png, f"{path}.blocks[{i}].png")
+        out.append(block)
+    return Document(tuple(out))

@@ -12,6 +12,7 @@ from drivers.escpos import barcode_raster as symbols
 from drivers.escpos.document import (
     ALIGNS,
     BARCODE_TYPES,
+    DEFAULT_MODULE,
     HRI_POSITIONS,
     QR,
     Align,
@@ -42,6 +43,7 @@ from drivers.escpos.textcodec import (
     run_bytes,
 )
 from drivers.glyphs import CELL_H, CELL_W
+from drivers.print_budget import Budget, document_budget
 from drivers.profiles import DBCS_MODES, PrinterProfile
 
 ESC, GS = b"\x1b", b"\x1d"
@@ -101,8 +103,10 @@ def _check_profile(p: PrinterProfile) -> None:
 class _Writer:
     """Accumulates one document's commands, tracking printer state to skip redundant ones."""
 
-    def __init__(self, profile: PrinterProfile) -> None:
+    def __init__(self, profile: PrinterProfile, budget: Budget) -> None:
         self.p = profile
+        self.budget = budget
+        self.path = "document"
         self.chunks: list[bytes] = []
         self.buf = bytearray(INIT + ESC + b"3" + bytes((LINE_SPACING,)))
         if profile.dbcs in DBCS_CODECS and profile.kanji_toggle:
@@ -166,6 +170,7 @@ class _Writer:
         for line in lines:
             runs = plan(line, self.p, self.page)
             if needs_raster(runs, self.p):
+                self.budget.charge_rows(max(LINE_SPACING, CELL_H * mh), self.path)
                 img = text_line_image(line, [self.measure(c) for c in line], cell_w=self.cell_w,
                                       bold=bold, underline=underline, mw=mw, mh=mh,
                                       line_h=max(LINE_SPACING, CELL_H * mh))
@@ -184,12 +189,15 @@ class _Writer:
         return Encoded(tuple(self.chunks), self.p.chunk_pause_ms)
 
 
-def encode(doc: Document, profile: PrinterProfile) -> Encoded:
-    """Encode `doc` for `profile`; InvalidInput names the offending `document.blocks[i].field`."""
+def encode(doc: Document, profile: PrinterProfile, budget: Budget | None = None) -> Encoded:
+    """Encode `doc` for `profile`; InvalidInput names the offending `document.blocks[i].field`,
+    JobTooLarge the block that takes the document over its `budget` (print_budget)."""
     _check_profile(profile)
-    w = _Writer(profile)
+    w = _Writer(profile, budget or document_budget())
     for i, block in enumerate(doc.blocks):
-        _block(w, block, f"document.blocks[{i}]")
+        w.path = f"document.blocks[{i}]"
+        _block(w, block, w.path)
+        w.budget.check_time(w.path)
     return w.done()
 
 
@@ -215,6 +223,9 @@ def _block(w: _Writer, b: Block, path: str) -> None:
         _qr(w, b, path)
     elif isinstance(b, ImageBlock):
         align = _align(b.align, f"{path}.align")
+        # Charged from the PNG header, before anything is decoded.
+        header = w.budget.charge_image(b.png, f"{path}.png")
+        w.budget.charge_rows(header.height, path)
         w.raster(place(load_png(b.png, p.paper_dots, bool(b.dither), f"{path}.png"), align,
                        p.paper_dots))
     elif isinstance(b, Cut):
@@ -243,23 +254,31 @@ def _barcode(w: _Writer, b: Barcode, path: str) -> None:
     if b.type not in BARCODE_TYPES:
         raise InvalidInput(f"{path}.symbology", f"must be one of {', '.join(BARCODE_TYPES)}")
     height = _range(b.height, 1, 255, f"{path}.height")
-    module = _range(b.module, 1, 6, f"{path}.module")
+    modules = (range(DEFAULT_MODULE, 0, -1) if b.module is None
+               else (_range(b.module, 1, 6, f"{path}.module"),))
     if b.hri not in HRI_POSITIONS:
         raise InvalidInput(f"{path}.hri", f"must be one of {', '.join(HRI_POSITIONS)}")
     align = _align(b.align, f"{path}.align")
     validate_barcode(b.type, b.data, f"{path}.data")
     sym = symbols.bars(b.type, b.data, f"{path}.data")
-    if p.native_barcode:
-        dots = symbols.native_modules(b.type, b.data, sym.pattern) * module
+    for module in modules:  # without a module: the widest that fits
+        if p.native_barcode:
+            dots = symbols.native_modules(b.type, b.data, sym.pattern) * module
+        else:
+            img = symbols.barcode_image(sym, height, module, b.hri)
+            dots = img.width
+        if dots <= p.paper_dots:
+            break
     else:
-        img = symbols.barcode_image(sym, height, module, b.hri)
-        dots = img.width
-    if dots > p.paper_dots:
-        raise InvalidInput(f"{path}.data", f"barcode is {dots} dots wide, paper is {p.paper_dots}")
+        raise InvalidInput(f"{path}.data", f"barcode is {dots} dots wide, paper is "
+                                           f"{p.paper_dots} (module {module})")
     if not p.native_barcode:
+        w.budget.charge_rows(img.height, path)
         w.raster(place(img, align, p.paper_dots))
         return
-    data = (b"{B" if b.type == "CODE128" else b"") + b.data.encode("ascii")
+    data = b.data.encode("ascii")
+    if b.type == "CODE128":  # code set B; a "{" in the data would select a code set: "{{" is "{"
+        data = b"{B" + data.replace(b"{", b"{{")
     w.style(_ALIGN_N[align], w.bold, w.underline, w.size)
     w.emit(GS + b"h" + bytes((height,)) + GS + b"w" + bytes((module,)) + GS + b"f\x00"
            + GS + b"H" + bytes((_HRI_N[b.hri],))
@@ -283,6 +302,7 @@ def _qr(w: _Writer, b: QR, path: str) -> None:
     if dots > p.paper_dots:
         raise InvalidInput(f"{path}.size", f"QR code is {dots} dots wide, paper is {p.paper_dots}")
     if not p.native_qr:
+        w.budget.charge_rows(dots + 8 * size, path)
         w.raster(place(symbols.qr_image(qr, size), align, p.paper_dots))
         return
     w.style(_ALIGN_N[align], w.bold, w.underline, w.size)

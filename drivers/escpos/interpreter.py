@@ -266,7 +266,11 @@ class EscposInterpreter:
             m, x, y = p[1], p[2] | p[3] << 8, p[4] | p[5] << 8
             if x and y:
                 img = unpack_bits(x, y, p[6:])
-                img = scale(img, 2 if m & 1 else 1, 2 if m & 2 else 1)
+                wm, hm = 2 if m & 1 else 1, 2 if m & 2 else 1
+                keep = -(-self.profile.paper_dots // wm)  # dots past the paper never print
+                if img.width > keep:
+                    img = img.crop((0, 0, keep, img.height))
+                img = scale(img, wm, hm)
                 self._print_then(Raster(img, self._align), end)
         elif c == 0x6B:  # GS k m d… NUL  |  GS k m n d1…dn
             m = p[0]

@@ -10,7 +10,7 @@ and beeps get a small marker strip unless `markers=False`.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import barcode
 import segno
@@ -33,9 +33,12 @@ from drivers.escpos.textcodec import char_columns
 from drivers.glyphs import CELL_H, scale, text_bitmap
 from drivers.profiles import PrinterProfile
 
-__all__ = ["barcode_image", "qr_image", "render", "render_bytes", "to_png"]
+__all__ = ["barcode_image", "max_height", "paper_events", "qr_image", "render", "render_bytes",
+           "to_png"]
 
 MAX_HEIGHT = 200_000  # dots; garbage input cannot make a preview of unbounded size
+MAX_RENDER_DOTS = 24_000_000  # and not one of more dots: ~41,000 rows of 80 mm paper
+FEED_CHUNK = 65_536  # bytes interpreted at a time, so drawing stops where the paper does
 QUIET_MODULES = 10
 QR_QUIET_MODULES = 4
 HRI_GAP = 4
@@ -191,31 +194,47 @@ def _blocks(events: Iterable[PaperEvent], paper: int, markers: bool) -> Iterable
 
 def render(events: Iterable[PaperEvent], profile: PrinterProfile, *,
            markers: bool = True) -> Image.Image:
-    """Draw `events` top to bottom on paper `profile.paper_dots` wide (at least 1 dot high)."""
+    """Draw `events` top to bottom on paper `profile.paper_dots` wide (at least 1 dot high);
+    what lies below max_height(profile) is not drawn, and later events are not even read."""
     paper = profile.paper_dots
+    limit = max_height(profile)
     placed: list[tuple[Image.Image, int, int]] = []
     y = 0
     for block, align, advance in _blocks(events, paper, markers):
-        if y >= MAX_HEIGHT:
+        if y >= limit:
             break
         if block is not None:
-            img = block.crop((0, 0, paper, block.height)) if block.width > paper else block
+            img = block
+            if img.width > paper or y + img.height > limit:
+                img = img.crop((0, 0, min(img.width, paper), min(img.height, limit - y)))
             x = {"left": 0, "center": (paper - img.width) // 2, "right": paper - img.width}[align]
             placed.append((img, x, y))
         y += advance
-    canvas = Image.new("1", (paper, max(min(y, MAX_HEIGHT), 1)), 255)
+    canvas = Image.new("1", (paper, max(min(y, limit), 1)), 255)
     for img, x, top in placed:
         canvas.paste(img, (x, top))
     # Glyph bitmaps store paper as 1, not 255; make every pixel exactly 0 or 255.
     return canvas.convert("L").convert("1", dither=Image.Dither.NONE)
 
 
+def max_height(profile: PrinterProfile) -> int:
+    """Rows a rendering of `profile`'s paper may have: MAX_HEIGHT, or fewer on wide paper."""
+    return min(MAX_HEIGHT, MAX_RENDER_DOTS // max(profile.paper_dots, 1))
+
+
+def paper_events(data: bytes, profile: PrinterProfile) -> Iterator[PaperEvent]:
+    """The paper events of `data` (from power-on state), interpreted as they are drawn."""
+    interp = EscposInterpreter(profile)
+    for start in range(0, len(data), FEED_CHUNK):
+        interp.feed(data[start:start + FEED_CHUNK])
+        yield from interp.events()
+    interp.close()
+    yield from interp.events()
+
+
 def render_bytes(data: bytes, profile: PrinterProfile, *, markers: bool = True) -> Image.Image:
     """Interpret `data` as a printer would (from power-on state) and draw the result."""
-    interp = EscposInterpreter(profile)
-    interp.feed(data)
-    interp.close()
-    return render(interp.events(), profile, markers=markers)
+    return render(paper_events(data, profile), profile, markers=markers)
 
 
 def to_png(image: Image.Image) -> bytes:

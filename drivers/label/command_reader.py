@@ -6,11 +6,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from drivers import DriverError, InvalidInput
-from drivers.label.drawing import Drawing, Event, Notice
+from drivers.label.drawing import DrawBitmap, Drawing, Event, Notice
 
-__all__ = ["MAX_ELEMENTS", "SKIPPED", "BadCommandError", "CommandReader"]
+__all__ = ["MAX_ELEMENTS", "MAX_LABEL_BITMAP", "SKIPPED", "BadCommandError", "CommandReader"]
 
 MAX_ELEMENTS = 5000
+MAX_LABEL_BITMAP = 8_000_000  # bitmap bytes on one label (a 6000 × 6000 label is 4.5 MB)
 
 
 class BadCommandError(DriverError):
@@ -29,6 +30,7 @@ class CommandReader(ABC):
         self.fonts = {f.upper() for f in fonts if f}
         self._buf = bytearray()
         self._elements: list[Drawing] = []
+        self._bitmap_bytes = 0  # of the label being built; reset where a label starts
 
     def feed(self, data: bytes) -> list[Event]:
         """Consume `data`; return the labels printed and queries made in it, in order."""
@@ -50,4 +52,10 @@ class CommandReader(ABC):
         if len(self._elements) >= MAX_ELEMENTS:
             events.append(Notice(f"more than {MAX_ELEMENTS} elements on a label"))
             return
+        if isinstance(element, DrawBitmap):
+            if self._bitmap_bytes + len(element.data) > MAX_LABEL_BITMAP:
+                events.append(Notice(f"bitmaps of more than {MAX_LABEL_BITMAP} bytes on a "
+                                     "label: bitmap skipped"))
+                return
+            self._bitmap_bytes += len(element.data)
         self._elements.append(element)

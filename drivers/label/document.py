@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
-
-from PIL import Image as PILImage
 
 from drivers import InvalidInput
 from drivers.escpos.document import validate_barcode
@@ -18,6 +16,7 @@ from drivers.json_fields import boolean as _bool
 from drivers.json_fields import integer as _int
 from drivers.json_fields import obj as _obj
 from drivers.json_fields import only as _only
+from drivers.print_budget import Budget, label_budget, png_header
 
 __all__ = [
     "ALIGNS", "DPIS", "MEDIA", "QR_LEVELS", "ROTATIONS", "SYMBOLOGIES", "Align", "Barcode", "Box",
@@ -176,22 +175,24 @@ def _printable(text: str, path: str, newlines: bool) -> str:
     return text
 
 
+def _controls_refused(text: str, path: str) -> str:
+    """`text` unless it holds a control character (a printer command could follow a CR LF)."""
+    for ch in text:
+        if unicodedata.category(ch) == "Cc":
+            raise InvalidInput(path, f"contains the control character U+{ord(ch):04X}")
+    return text
+
+
 def _png(o: Mapping[str, object], path: str) -> bytes:
+    """The PNG bytes, checked from their header only: decoding waits for the layout."""
     b64 = _str(o, "png", path, max_len=4_000_000)
     try:
         png = base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidInput(f"{path}.png", "is not valid base64") from None
-    if not png.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise InvalidInput(f"{path}.png", "is not a PNG image")
-    try:
-        with PILImage.open(io.BytesIO(png)) as img:
-            w, h = img.size
-            if w > MAX_IMAGE_PX or h > MAX_IMAGE_PX:
-                raise InvalidInput(f"{path}.png", f"larger than {MAX_IMAGE_PX} px")
-            img.load()
-    except (OSError, ValueError, PILImage.DecompressionBombError):
-        raise InvalidInput(f"{path}.png", "is not a readable PNG image") from None
+    header = png_header(png, f"{path}.png")
+    if header.width > MAX_IMAGE_PX or header.height > MAX_IMAGE_PX:
+        raise InvalidInput(f"{path}.png", f"larger than {MAX_IMAGE_PX} px")
     return png
 
 
@@ -219,7 +220,7 @@ def _element(raw: object, path: str, width: float, height: float) -> Element:
                        _mm(o, "module", path, 0.25, 0.1, 1.0), _bool(o, "hri", path, True))
     if kind == "qr":
         _only(o, path, {"type", "x", "y", "data", "size", "ec"})
-        data = _str(o, "data", path, max_len=1000)
+        data = _controls_refused(_str(o, "data", path, max_len=1000), f"{path}.data")
         return QR(x, y, data, _mm(o, "size", path, 20.0, 5, big),
                   _choice(o, "ec", path, "M", QR_LEVELS))
     if kind == "box":
@@ -245,6 +246,17 @@ def _element(raw: object, path: str, width: float, height: float) -> Element:
 _KINDS = ("text", "barcode", "qr", "box", "line", "image")
 
 
+def _elements(raw: list[object], path: str, width: float, height: float,
+              budget: Budget) -> tuple[Element, ...]:
+    out = []
+    for i, e in enumerate(raw):
+        element = _element(e, f"{path}.elements[{i}]", width, height)
+        if isinstance(element, Image):  # what the images decode to, known before decoding any
+            budget.charge_image(element.png, f"{path}.elements[{i}].png")
+        out.append(element)
+    return tuple(out)
+
+
 def parse_label(raw: object, path: str = "document") -> LabelDocument:
     """Validate a JSON value into a LabelDocument; raise InvalidInput naming the first bad field.
 
@@ -261,8 +273,7 @@ def parse_label(raw: object, path: str = "document") -> LabelDocument:
     if len(elements) > MAX_ELEMENTS:
         raise InvalidInput(f"{path}.elements", f"more than {MAX_ELEMENTS} elements")
     return LabelDocument(
-        width, height,
-        tuple(_element(e, f"{path}.elements[{i}]", width, height) for i, e in enumerate(elements)),
+        width, height, _elements(elements, path, width, height, label_budget()),
         _mm(o, "gap", path, 2.0, 0, 50),
         _choice(o, "media", path, "gap", MEDIA),
         dpi,

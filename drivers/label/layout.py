@@ -19,6 +19,7 @@ from drivers.label.document import (
     Text,
 )
 from drivers.label.symbols import barcode_pattern, printer_data, qr_matrix, scan_text
+from drivers.print_budget import Budget, label_budget
 
 __all__ = [
     "BarPlan", "BarcodePlan", "BoxPlan", "ImagePlan", "LabelPlan", "Plan", "QrPlan", "TextPlan",
@@ -256,13 +257,26 @@ def _text(e: Text, i: int, path: str, page: _Page) -> TextPlan:
     return TextPlan(i, x, y, tuple(lines), cw, h, block_w, e.rotation, e.bold, e.align)
 
 
-def _image(e: Image, i: int, dpi: int) -> ImagePlan:
-    with PILImage.open(io.BytesIO(e.png)) as src:
-        rgba = src.convert("RGBA")
-    white = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
-    grey = PILImage.alpha_composite(white, rgba).convert("L")
+def _image(e: Image, i: int, path: str, page: _Page, budget: Budget) -> ImagePlan:
+    # Size, fit and cost come from the PNG header, before anything is decoded.
+    dpi = page.dpi
+    header = budget.charge_image(e.png, f"{path}.png")
     w = max(dots(e.width, dpi), 1)
-    h = max(round(grey.height * w / grey.width), 1)
+    h = max(round(header.height * w / header.width), 1)
+    _inside(path, dots(e.x, dpi), dots(e.y, dpi), w, h, page)
+    budget.charge_rows(h, path)
+    try:
+        with PILImage.open(io.BytesIO(e.png), formats=["PNG"]) as src:
+            src.load()
+            if src.mode in ("RGBA", "LA", "PA") or "transparency" in src.info:
+                rgba = src.convert("RGBA")
+                white = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
+                grey = PILImage.alpha_composite(white, rgba).convert("L")
+                del rgba, white
+            else:  # opaque: the same grey as composited over white, without the RGBA copies
+                grey = src.convert("L")
+    except Exception:  # Pillow raises many types on corrupt data; all mean "bad image"
+        raise InvalidInput(f"{path}.png", "is not a readable PNG image") from None
     grey = grey.resize((w, h), PILImage.Resampling.LANCZOS)
     if e.dither:
         mono = grey.convert("1")
@@ -273,8 +287,10 @@ def _image(e: Image, i: int, dpi: int) -> ImagePlan:
 
 
 def layout(doc: LabelDocument, dpi: int, max_width: int | None = None,
-           path: str = "document") -> LabelPlan:
-    """Lay `doc` out at `dpi`; InvalidInput names the element (`path.elements[i]`) not fitting."""
+           path: str = "document", budget: Budget | None = None) -> LabelPlan:
+    """Lay `doc` out at `dpi`; InvalidInput names the element (`path.elements[i]`) not fitting,
+    JobTooLarge the one taking the label over its `budget` (print_budget)."""
+    budget = budget or label_budget()
     if doc.dpi is not None and doc.dpi != dpi:
         raise InvalidInput(f"{path}.dpi", f"the label is made for {doc.dpi} dpi, "
                                           f"the printer prints {dpi} dpi")
@@ -317,7 +333,6 @@ def layout(doc: LabelDocument, dpi: int, max_width: int | None = None,
             _inside(p, x0, y0, w, h, page)
             items.append(BarPlan(i, x0, y0, w, h))
         else:
-            img = _image(e, i, dpi)
-            _inside(p, x, y, img.image.width, img.image.height, page)
-            items.append(img)
+            items.append(_image(e, i, p, page, budget))
+        budget.check_time(p)
     return LabelPlan(lw, lh, dpi, doc, tuple(items))

@@ -10,12 +10,19 @@ from __future__ import annotations
 import re
 
 from drivers.escpos.document import validate_barcode
-from drivers.label.command_reader import MAX_ELEMENTS, SKIPPED, BadCommandError, CommandReader
+from drivers.label.command_reader import (
+    MAX_ELEMENTS,
+    MAX_LABEL_BITMAP,
+    SKIPPED,
+    BadCommandError,
+    CommandReader,
+)
 from drivers.label.drawing import (
     DrawBar,
     DrawBarcode,
     DrawBitmap,
     DrawBox,
+    Drawing,
     DrawQR,
     DrawText,
     Event,
@@ -26,7 +33,7 @@ from drivers.label.drawing import (
 from drivers.label.layout import char_cols, hri_height
 from drivers.label.symbols import qr_matrix
 
-__all__ = ["MAX_BITMAP", "MAX_ELEMENTS", "MAX_LINE", "TsplReader"]
+__all__ = ["MAX_BITMAP", "MAX_ELEMENTS", "MAX_LABEL_BITMAP", "MAX_LINE", "TsplReader"]
 
 MAX_LINE = 65536
 MAX_BITMAP = 2_000_000
@@ -91,6 +98,7 @@ class TsplReader(CommandReader):
         self._payload = bytearray()
         self.width = width
         self.height = width // 2
+        self._frozen: tuple[Drawing, ...] = ()  # the elements as last printed, shared by labels
 
     # -- bytes ---------------------------------------------------------------------------
 
@@ -168,6 +176,14 @@ class TsplReader(CommandReader):
 
     # -- commands ------------------------------------------------------------------------
 
+    def _printed(self) -> tuple[Drawing, ...]:
+        """The elements as a tuple; `PRINT` after `PRINT` shares one (a stream of PRINT lines
+        costs a few bytes a label, not a copy of up to MAX_ELEMENTS elements each)."""
+        if len(self._frozen) != len(self._elements) or (
+                self._elements and self._frozen[-1] is not self._elements[-1]):
+            self._frozen = tuple(self._elements)
+        return self._frozen
+
     def _line(self, line: bytes, events: list[Event]) -> None:
         m = _COMMAND.match(line)
         if m is None:
@@ -204,11 +220,12 @@ class TsplReader(CommandReader):
             self.width, self.height = self._size(p[0]), self._size(p[1])
         elif name == "CLS":
             self._elements = []
+            self._bitmap_bytes = 0
         elif name == "PRINT":
             sets = self._num(p[0], 1, 999999)
             copies = self._num(p[1], 1, 999999) if len(p) > 1 else 1
             events.append(ParsedLabel("tspl", self.width, self.height, self.dpi, sets * copies,
-                                      tuple(self._elements)))
+                                      self._printed()))
         elif name == "TEXT":
             self._text(p, events)
         elif name == "BARCODE":

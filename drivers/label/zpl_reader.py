@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from drivers.escpos.document import validate_barcode
-from drivers.label.command_reader import SKIPPED, BadCommandError, CommandReader
+from drivers.label.command_reader import MAX_LABEL_BITMAP, SKIPPED, BadCommandError, CommandReader
 from drivers.label.drawing import (
     DrawBarcode,
     DrawBitmap,
@@ -27,7 +27,7 @@ from drivers.label.graphic_field import GraphicFieldError, decode_field
 from drivers.label.layout import char_cols, hri_height
 from drivers.label.symbols import qr_matrix
 
-__all__ = ["MAX_GRAPHIC", "MAX_TOKEN", "ZplReader"]
+__all__ = ["MAX_GRAPHIC", "MAX_LABEL_BITMAP", "MAX_TOKEN", "ZplReader"]
 
 MAX_TOKEN = 4_000_000
 MAX_GRAPHIC = 2_000_000
@@ -79,6 +79,7 @@ class ZplReader(CommandReader):
         self._default_font = ("0", 18, 0)
         self._by = (2, 10)
         self._elements = []
+        self._bitmap_bytes = 0
         self._new_field()
 
     def _new_field(self) -> None:
@@ -221,6 +222,8 @@ class ZplReader(CommandReader):
         total, width_bytes = _ints(parts[2], 1)[0], _ints(parts[3], 1)[0]
         if not 0 < width_bytes <= total <= MAX_GRAPHIC:
             raise BadCommandError("graphic field size out of range")
+        if self._bitmap_bytes + total > MAX_LABEL_BITMAP:  # refused before decoding a byte
+            raise BadCommandError(f"bitmaps of more than {MAX_LABEL_BITMAP} bytes on a label")
         rows = total // width_bytes
         data = decode_field(parts[4].strip(), width_bytes, rows * width_bytes)
         self._add(events, DrawBitmap(*self._origin, width_bytes, rows, data, "or"))

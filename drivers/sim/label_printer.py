@@ -19,7 +19,7 @@ import threading
 from PIL import Image
 
 from drivers import InvalidInput
-from drivers.label.drawing import Event, Notice, ParsedLabel, Query
+from drivers.label.drawing import DrawBitmap, Drawing, Event, Notice, ParsedLabel, Query
 from drivers.label.interpret import reader_for
 from drivers.label.render import render_label, to_png
 from drivers.profiles import PrinterProfile, get_profile
@@ -31,6 +31,8 @@ __all__ = ["STATES", "SimLabelPrinter", "SimTsplPrinter", "SimZplPrinter", "tspl
 STATES = ("ok", "paper_out", "head_open", "ribbon_out", "paused", "disconnected", "slow")
 NOT_READY = ("paper_out", "head_open", "ribbon_out", "paused")
 MAX_KEPT = 1000  # labels kept per list; the oldest go first
+MAX_KEPT_BITMAP = 64_000_000  # bitmap bytes kept per list (a ZPL ^GFA of a few bytes can
+# declare 2 MB): past it the oldest labels go first, the newest is always kept
 MAX_RECEIVED = 16_000_000
 
 
@@ -79,6 +81,8 @@ class SimLabelPrinter(SimCondition):
         self.queries: list[str] = []
         self._lock = threading.Lock()
         self._reader = reader_for(profile)
+        self._sizes: dict[bool, list[int]] = {True: [], False: []}
+        self._sized: tuple[tuple[Drawing, ...], int] = ((), 0)
 
     def receive(self, data: bytes) -> bytes:
         """Take host bytes; keep them, collect the labels, answer the queries among them."""
@@ -99,13 +103,26 @@ class SimLabelPrinter(SimCondition):
                 self.queries.append(event.command)
                 reply += self.answer(event.command)
             elif isinstance(event, ParsedLabel):
-                kept = self.labels if self.ready else self.rejected
-                kept.append(event)
-                del kept[:-MAX_KEPT]
+                self._keep(self.ready, event)
             elif isinstance(event, Notice):
                 self.notices.append(event.message)
                 del self.notices[:-MAX_KEPT]
         return bytes(reply)
+
+    def _keep(self, printed: bool, label: ParsedLabel) -> None:
+        kept, sizes = (self.labels if printed else self.rejected), self._sizes[printed]
+        kept.append(label)
+        if label.elements is not self._sized[0]:  # labels printed again share their elements
+            self._sized = (label.elements, sum(len(e.data) for e in label.elements
+                                               if isinstance(e, DrawBitmap)))
+        sizes.append(self._sized[1])
+        drop = max(len(kept) - MAX_KEPT, 0)
+        total = sum(sizes[drop:])
+        while len(kept) - drop > 1 and total > MAX_KEPT_BITMAP:
+            total -= sizes[drop]
+            drop += 1
+        del kept[:drop]
+        del sizes[:drop]
 
     def answer(self, command: str) -> bytes:
         """The reply to an immediate query in the current state."""
