@@ -15,10 +15,13 @@ from agent.preview import preview_png
 from agent.queue.lifecycle import JobState
 from agent.queue.service import Resolution
 from agent.queue.store import JobNotFoundError
+from agent.sales.drawer import admit_local, job_kick
 from drivers import InvalidInput
 
 routes = web.RouteTableDef()
 MAX_LIMIT = 500
+GATE_FIELDS = ("approval", "reason", "clerk")
+"""Request fields beside the job: the drawer approval (docs/local-api.md, "Cash drawer")."""
 
 
 def _known_printer(ctx: AgentContext, printer_id: str) -> None:
@@ -29,16 +32,30 @@ def _known_printer(ctx: AgentContext, printer_id: str) -> None:
 
 @routes.post("/v1/print-jobs")
 async def submit(request: web.Request) -> web.Response:
-    """Validate the job (content rendered once), commit it, answer 202 — or the stored state."""
+    """Validate the job (content rendered once), commit it, answer 202 — or the stored state.
+
+    A job that would open the cash drawer passes the drawer's gate first (403 without an
+    approval where one is needed)."""
     ctx = request.app[CTX]
     if not ctx.accepting:
         return error(503, None, "the daemon is stopping; submit the job again later")
-    job = parse_job(await read_json(request))
+    body = await read_json(request)
+    # The approval for a job that opens the cash drawer is not part of the job (never stored).
+    gate = {k: body.pop(k) for k in GATE_FIELDS if k in body} if isinstance(body, dict) else {}
+    job = parse_job(body)
     _known_printer(ctx, job.printer)
     printer = ctx.config.printer(job.printer)
     assert printer is not None
     # Bad content gets its 400 here and is never stored.
-    await asyncio.to_thread(render_job, job, printer.profile)
+    encoded = await asyncio.to_thread(render_job, job, printer.profile)
+    kick = await asyncio.to_thread(job_kick, job, printer.profile, encoded.data)
+    if kick is None:
+        for k in gate:
+            raise InvalidInput(k, "only goes with a job that opens the cash drawer")
+    elif await ctx.queue.get(job.id) is None:  # a repeat adds no kick: the queue keeps one job
+        field, what = kick
+        await admit_local(ctx.sales, request, gate, job.printer, f"print job {job.id} opens "
+                          f"the cash drawer ({what})", field)
     result = await ctx.queue.submit(job)
     return json_response(job_json(result.job), 202 if result.created else 200)
 
