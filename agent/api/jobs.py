@@ -16,7 +16,7 @@ from agent.queue.lifecycle import JobState
 from agent.queue.service import Resolution
 from agent.queue.store import JobNotFoundError
 from agent.sales.drawer import admit_local, job_kick
-from drivers import InvalidInput
+from drivers import DriverError, InvalidInput
 
 routes = web.RouteTableDef()
 MAX_LIMIT = 500
@@ -117,14 +117,42 @@ async def cancel(request: web.Request) -> web.Response:
 
 @routes.post("/v1/print-jobs/{id}/resolve")
 async def resolve(request: web.Request) -> web.Response:
-    """A person's decision on an unknown or failed job: {"action": "reprint" | "done"}."""
+    """A person's decision on an unknown or failed job: {"action": "reprint" | "done"}; a
+    reprint that opens the cash drawer passes the drawer's gate again (`approval` beside)."""
     body = await read_json(request)
     action = body.get("action") if isinstance(body, dict) else None
     if action not in ("reprint", "done"):
         raise InvalidInput("action", "must be reprint or done")
-    job = await request.app[CTX].queue.resolve(request.match_info["id"],
-                                               cast(Resolution, action))
+    ctx = request.app[CTX]
+    job_id = request.match_info["id"]
+    if action == "reprint" and isinstance(body, dict):
+        await _gate_reprint(ctx, request, job_id, body)
+    job = await ctx.queue.resolve(job_id, cast(Resolution, action))
     return json_response(job_json(job))
+
+
+async def _gate_reprint(ctx: AgentContext, request: web.Request, job_id: str,
+                        body: dict[str, object]) -> None:
+    stored = await ctx.queue.store.body(job_id)
+    try:
+        job = parse_job(stored) if stored is not None else None
+    except DriverError:
+        job = None
+    printer = ctx.config.printer(job.printer) if job is not None else None
+    if job is None or printer is None:
+        return  # the queue answers 404 / the job fails at its printer, as without a drawer
+    profile = printer.profile
+
+    def kick() -> tuple[str, str] | None:
+        try:
+            return job_kick(job, profile, render_job(job, profile).data)
+        except DriverError:
+            return None
+
+    found = await asyncio.to_thread(kick)
+    if found is not None:
+        await admit_local(ctx.sales, request, body, job.printer, f"a reprint of print job "
+                          f"{job.id} opens the cash drawer ({found[1]})")
 
 
 @routes.get("/v1/print-jobs/{id}/preview.png")

@@ -4,10 +4,13 @@ is refused with 403 naming why, and once approved is journaled as `drawer.open`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from pathlib import Path
 from typing import Any
 
+from agent.jobs import parse_job
+from agent.queue.store import Store
 from tests.agent.conftest import SimFactory, agent_client, eventually, marker
 from tests.agent.sales.conftest import PIN, audits, post, records, sales_config
 
@@ -97,3 +100,28 @@ async def test_image_bytes_and_text_that_only_look_like_a_kick_print(
         await eventually(lambda: marker("image") in bytes(model.received), what="image job")
         await eventually(lambda: len(model.jobs()) == 1, what="image job printed")
         assert model.kicks == []
+
+
+async def test_reprinting_a_job_that_kicks_needs_an_approval_again(
+        tmp_path: Path, sim_printer: SimFactory) -> None:
+    model, shell = sim_printer()
+    db = tmp_path / "journal.db"
+    store = await asyncio.to_thread(Store.open, tmp_path / "queue.db")
+    await store.submit(parse_job(_raw("kick-1", ESC_P)), 1, 2**50)
+    await store.claim_next("front", 2)  # as if the daemon died while printing it
+    await store.close()
+    async with agent_client(sales_config(tmp_path, {"front": shell.port})) as (_, client):
+        await eventually(lambda: _ready(client), what="printer ready")
+        status, out = await post(client, "/v1/print-jobs/kick-1/resolve", {"action": "reprint"})
+        assert (status, out["error"]["field"]) == (403, "approval"), out
+        assert "a reprint of print job kick-1 opens the cash drawer" in out["error"]["reason"]
+        r = await client.get("/v1/print-jobs/kick-1")
+        assert (await r.json())["state"] == "unknown"
+        status, out = await post(client, "/v1/print-jobs/kick-1/resolve",
+                                 {"action": "reprint", "approval": PIN, "reason": "补打"})
+        assert (status, out["state"]) == (200, "queued"), out
+        await eventually(lambda: model.kicks == [2], what="the approved reprint's kick")
+    [approval] = records(db, "approval")
+    assert approval["body"]["subject"] == "开钱箱 front: 补打"
+    assert [a["ref_seq"] for a in audits(db, "drawer.open") if " → 200" in a["detail"]] == [
+        approval["seq"]]
