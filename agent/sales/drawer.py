@@ -22,7 +22,7 @@ from agent.sales.audit import note
 from agent.sales.requests import check
 from drivers import InvalidInput
 from drivers.escpos.document import Drawer, parse_document
-from drivers.escpos.drawer_scan import DrawerKick, drawer_kicks
+from drivers.escpos.drawer_scan import drawer_kicks
 from drivers.profiles import PrinterProfile
 from sync.journal.schema import text
 
@@ -51,10 +51,11 @@ def job_kick(job: PrintJob, profile: PrinterProfile, data: bytes) -> tuple[str, 
     kicks = drawer_kicks(data)
     if not kicks:
         return None
-    return _field(job, kicks[0]), f"{kicks[0].command} at byte {kicks[0].offset}"
+    return _field(job), f"{kicks[0].command} at byte {kicks[0].offset}"
 
 
-def _field(job: PrintJob, kick: DrawerKick) -> str:
+def _field(job: PrintJob) -> str:
+    """The request field that carries the kick."""
     if job.kind == "raw":
         return "raw"
     if job.kind == "document":
@@ -66,7 +67,6 @@ def _field(job: PrintJob, kick: DrawerKick) -> str:
             if isinstance(b, Drawer):
                 return f"document.blocks[{i}]"
         return "document"
-    del kick
     return "template"
 
 
