@@ -17,6 +17,8 @@ class PrinterState(StrEnum):
     JAM = "jam"
     PAUSED = "paused"
     ERROR = "error"
+    BUSY = "busy"
+    """No status reply in time, but the printer is still taking the bytes sent to it."""
     OFFLINE = "offline"
 
 
@@ -35,3 +37,13 @@ class PrinterStatus:
 
 
 OFFLINE = PrinterStatus(PrinterState.OFFLINE, ("no reply",))
+BUSY = PrinterStatus(PrinterState.BUSY, ("no reply", "accepting data"))
+
+
+def silence(unsent_before: int | None, unsent_now: int | None) -> PrinterStatus:
+    """What no status reply within the window means: `busy` while the printer is still taking
+    our bytes (fewer of them wait unsent than `unsent_before`, and some still wait: the query
+    is queued behind them), else `offline`. None: the transport cannot tell."""
+    if unsent_before is None or unsent_now is None:
+        return OFFLINE
+    return BUSY if 0 < unsent_now < unsent_before else OFFLINE

@@ -214,7 +214,7 @@ class DisplayWriter:
         fresh = self._conn is None
         if self._conn is None:
             t = SerialTransport(SerialTarget(self.cfg.device, baudrate=self.cfg.baudrate,
-                                             write_timeout=2.0))
+                                             write_timeout=2.0), role="customer display")
             t.open()
             self._conn = t
         try:

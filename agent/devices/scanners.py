@@ -72,7 +72,7 @@ class SerialSource:
     per_read_reports = False
 
     def __init__(self, device: str, baudrate: int) -> None:
-        self._t = SerialTransport(SerialTarget(device, baudrate=baudrate))
+        self._t = SerialTransport(SerialTarget(device, baudrate=baudrate), role="scanner")
         self.description = self._t.description
 
     def open(self) -> None:

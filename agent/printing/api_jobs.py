@@ -14,10 +14,13 @@ from agent.printing.preview import preview_png
 from agent.printing.queue.lifecycle import JobState
 from agent.printing.queue.service import Resolution
 from agent.printing.queue.store import JobNotFoundError
-from drivers import InvalidInput
+from agent.sales.drawer import admit_local, job_kick
+from drivers import DriverError, InvalidInput
 
 routes = web.RouteTableDef()
 MAX_LIMIT = 500
+GATE_FIELDS = ("approval", "reason", "clerk")
+"""Request fields beside the job: the drawer approval (docs/local-api.md, "Cash drawer")."""
 
 
 def _known_printer(ctx: AgentContext, printer_id: str) -> None:
@@ -28,16 +31,30 @@ def _known_printer(ctx: AgentContext, printer_id: str) -> None:
 
 @routes.post("/v1/print-jobs")
 async def submit(request: web.Request) -> web.Response:
-    """Validate the job (content rendered once), commit it, answer 202 — or the stored state."""
+    """Validate the job (content rendered once), commit it, answer 202 — or the stored state.
+
+    A job that would open the cash drawer passes the drawer's gate first (403 without an
+    approval where one is needed)."""
     ctx = request.app[CTX]
     if not ctx.accepting:
         return error(503, None, "the daemon is stopping; submit the job again later")
-    job = parse_job(await read_json(request))
+    body = await read_json(request)
+    # The approval for a job that opens the cash drawer is not part of the job (never stored).
+    gate = {k: body.pop(k) for k in GATE_FIELDS if k in body} if isinstance(body, dict) else {}
+    job = parse_job(body)
     _known_printer(ctx, job.printer)
     printer = ctx.config.printer(job.printer)
     assert printer is not None
     # Bad content gets its 400 here and is never stored.
-    await asyncio.to_thread(render_job, job, printer.profile)
+    encoded = await asyncio.to_thread(render_job, job, printer.profile)
+    kick = await asyncio.to_thread(job_kick, job, printer.profile, encoded.data)
+    if kick is None:
+        for k in gate:
+            raise InvalidInput(k, "only goes with a job that opens the cash drawer")
+    elif await ctx.queue.get(job.id) is None:  # a repeat adds no kick: the queue keeps one job
+        field, what = kick
+        await admit_local(ctx.sales, request, gate, job.printer, f"print job {job.id} opens "
+                          f"the cash drawer ({what})", field)
     result = await ctx.queue.submit(job)
     return json_response(job_json(result.job), 202 if result.created else 200)
 
@@ -99,14 +116,42 @@ async def cancel(request: web.Request) -> web.Response:
 
 @routes.post("/v1/print-jobs/{id}/resolve")
 async def resolve(request: web.Request) -> web.Response:
-    """A person's decision on an unknown or failed job: {"action": "reprint" | "done"}."""
+    """A person's decision on an unknown or failed job: {"action": "reprint" | "done"}; a
+    reprint that opens the cash drawer passes the drawer's gate again (`approval` beside)."""
     body = await read_json(request)
     action = body.get("action") if isinstance(body, dict) else None
     if action not in ("reprint", "done"):
         raise InvalidInput("action", "must be reprint or done")
-    job = await request.app[CTX].queue.resolve(request.match_info["id"],
-                                               cast(Resolution, action))
+    ctx = request.app[CTX]
+    job_id = request.match_info["id"]
+    if action == "reprint" and isinstance(body, dict):
+        await _gate_reprint(ctx, request, job_id, body)
+    job = await ctx.queue.resolve(job_id, cast(Resolution, action))
     return json_response(job_json(job))
+
+
+async def _gate_reprint(ctx: AgentContext, request: web.Request, job_id: str,
+                        body: dict[str, object]) -> None:
+    stored = await ctx.queue.store.body(job_id)
+    try:
+        job = parse_job(stored) if stored is not None else None
+    except DriverError:
+        job = None
+    printer = ctx.config.printer(job.printer) if job is not None else None
+    if job is None or printer is None:
+        return  # the queue answers 404 / the job fails at its printer, as without a drawer
+    profile = printer.profile
+
+    def kick() -> tuple[str, str] | None:
+        try:
+            return job_kick(job, profile, render_job(job, profile).data)
+        except DriverError:
+            return None
+
+    found = await asyncio.to_thread(kick)
+    if found is not None:
+        await admit_local(ctx.sales, request, body, job.printer, f"a reprint of print job "
+                          f"{job.id} opens the cash drawer ({found[1]})")
 
 
 @routes.get("/v1/print-jobs/{id}/preview.png")

@@ -27,8 +27,8 @@ from drivers.escpos.status import QUERIES, STATUS_QUERY, InvalidReply, StatusRea
 from drivers.label import QUERIES as LABEL_QUERIES
 from drivers.label import StatusReader as LabelStatusReader
 from drivers.label import StatusReplyError
-from drivers.printer_state import OFFLINE, PrinterState, PrinterStatus
-from drivers.transports.base import Transport, TransportError, drain, write_chunks
+from drivers.printer_state import PrinterState, PrinterStatus, silence
+from drivers.transports.base import Transport, TransportError, drain, unsent_bytes, write_chunks
 from drivers.transports.open import make_transport, open_transport
 from sync.backoff import backoff_delay
 
@@ -73,20 +73,24 @@ class PrinterSnapshot:
 
 
 def read_status(t: Transport, first_timeout: float, timeout: float,
-                language: str = "escpos") -> PrinterStatus:
+                language: str = "escpos", busy_since: int | None = None) -> PrinterStatus:
     """Ask the printer's status in its `language` (a profile's) and parse the reply.
 
     ESC/POS: DLE EOT 1..4 in one write, four one-byte replies; TSPL `<ESC>!?`, ZPL `~HS`
-    (read_label_status). The first reply may take `first_timeout`, each later one `timeout`;
-    silence means offline (or, on a receipt printer, cover open, which looks the same from
-    here). Input left over from an earlier query is drained first so a late answer is not taken
-    for this one.
+    (read_label_status). The first reply may take `first_timeout`, each later one `timeout`.
+    Silence is `busy` while the printer is still taking bytes written before (the query waits
+    behind them), else offline (or, on a receipt printer, cover open, which looks the same from
+    here): drivers.printer_state.silence. `busy_since`: the bytes that waited unsent when the
+    printer last answered (after a job, its tail), so a printer pausing to print what it took
+    stays busy. Input left over from an earlier query is drained first so a late answer is not
+    taken for this one.
     """
     label_query = LABEL_QUERIES.get(language)
     if label_query is not None:
-        return read_label_status(t, label_query, first_timeout, timeout)
+        return read_label_status(t, label_query, first_timeout, timeout, busy_since)
     drain(t)
     t.write(STATUS_QUERY)
+    unsent = _reference(unsent_bytes(t), busy_since, STATUS_QUERY)
     reader = StatusReader()
     deadline = time.monotonic() + first_timeout
     try:
@@ -98,20 +102,30 @@ def read_status(t: Transport, first_timeout: float, timeout: float,
             if data:
                 reader.feed(data)
                 deadline = time.monotonic() + timeout
+        if reader.replies()[0] is None:
+            return silence(unsent, unsent_bytes(t))
         return reader.status()
     except InvalidReply as e:
         return PrinterStatus(PrinterState.ERROR, (f"invalid status reply: {e}",))
 
 
+def _reference(at_query: int | None, busy_since: int | None, query: bytes) -> int | None:
+    """What the unsent bytes are compared with when no reply comes (see read_status)."""
+    if at_query is None or busy_since is None:
+        return at_query
+    return max(at_query, busy_since + len(query))
+
+
 def read_label_status(t: Transport, query: bytes, first_timeout: float,
-                      timeout: float) -> PrinterStatus:
+                      timeout: float, busy_since: int | None = None) -> PrinterStatus:
     """Send a label printer's status `query` (drivers.label.QUERIES) and parse its one reply.
 
-    No complete reply in time is offline, as for receipt printers; a reply the protocol does not
-    define is an error state, never an exception.
+    No complete reply in time is busy or offline, as for receipt printers; a reply the protocol
+    does not define is an error state, never an exception.
     """
     drain(t)
     t.write(query)
+    unsent = _reference(unsent_bytes(t), busy_since, query)
     reader = LabelStatusReader(query)
     deadline = time.monotonic() + first_timeout
     try:
@@ -125,7 +139,7 @@ def read_label_status(t: Transport, query: bytes, first_timeout: float,
             deadline = time.monotonic() + timeout
     except StatusReplyError as e:
         return PrinterStatus(PrinterState.ERROR, (f"invalid status reply: {e}",))
-    return OFFLINE
+    return silence(unsent, unsent_bytes(t))
 
 
 def _describe(target: Target) -> str:
@@ -148,7 +162,10 @@ class PrinterSupervisor:
         self.bus = bus
         self.poll_s = qcfg.poll_interval_s
         self.backoff_max_s = qcfg.backoff_max_s
-        self.status_timeout_s = min(1.0, max(0.1, qcfg.poll_interval_s / 2))
+        # The liveness rule (docs/local-api.md): a status reply within the poll interval is
+        # online; silence while our bytes still drain into the printer is busy, else offline.
+        self.status_timeout_s = qcfg.poll_interval_s
+        self._next_poll = 0.0
         self._opener = opener
         self._on_attach = on_attach
         self._rng = rng or random.Random()
@@ -216,8 +233,8 @@ class PrinterSupervisor:
             if claimed is not None:
                 await self._print(claimed)
                 return True
-        # The next poll starts early enough that a silent printer is seen within poll_s.
-        await self._pause(self.poll_s - self.status_timeout_s, wakeable=True)
+        # Polls start every poll_s; one that waited its whole window is followed at once.
+        await self._pause(max(0.0, self._next_poll - time.monotonic()), wakeable=True)
         return True
 
     async def stop(self) -> None:
@@ -263,6 +280,7 @@ class PrinterSupervisor:
                 return None
             self._conn = t
         conn = t
+        self._next_poll = time.monotonic() + self.poll_s
         try:
             status = await self._dev.run(
                 lambda: read_status(conn, self.status_timeout_s, self.status_timeout_s,
@@ -364,9 +382,7 @@ class PrinterSupervisor:
                                              bytes_sent=True)
                 return
             try:
-                status = await self._dev.run(functools.partial(
-                    read_status, conn, CONFIRM_TIMEOUT_S, self.status_timeout_s,
-                    self.cfg.profile.language))
+                status = await self._confirm(conn)
             except TransportError as e:
                 await self._drop(e)
                 await self.queue.confirm_failed(job_id, reason_for_transport(e.reason))
@@ -377,6 +393,30 @@ class PrinterSupervisor:
                 return
             done = (await self.queue.copy_printed(job_id)).copies_done
         self._fresh = status
+
+    async def _confirm(self, conn: Transport) -> PrinterStatus:
+        """The status after a copy: asked again for as long as the printer is busy taking the
+        copy's bytes (fewer of them left than when it was sent), then once more with the full
+        confirm window, so a long raster is not offline; a printer that takes nothing for
+        write_timeout is dropped by the transport (TCP user timeout) and is offline."""
+        first = max(CONFIRM_TIMEOUT_S, self.status_timeout_s)
+        tail = await self._dev.run(functools.partial(unsent_bytes, conn))
+        busy = False
+        while True:
+            status = await self._dev.run(functools.partial(
+                read_status, conn, first, self.status_timeout_s, self.cfg.profile.language,
+                tail))
+            if self._stopping:
+                return status
+            if status.state is PrinterState.BUSY:
+                self._set(status, connected=True)
+                busy, first = True, self.status_timeout_s
+            elif status.state is PrinterState.OFFLINE and busy:
+                # It has just taken the last bytes: the first reply after all of a job was
+                # taken may take CONFIRM_TIMEOUT_S, as after a job that went in at once.
+                busy, first = False, max(CONFIRM_TIMEOUT_S, self.status_timeout_s)
+            else:
+                return status
 
     async def _close(self) -> None:
         t, self._conn = self._conn, None

@@ -30,7 +30,7 @@ from agent.printing.supervisor import PrinterSupervisor, PrinterUnavailableError
 from agent.sales import ConflictError, SalesError
 from agent.sales.approvals import ApprovalRefused, Approvals, Approved, approval_body
 from agent.sales.attempts import AttemptLog
-from agent.sales.audit import note
+from agent.sales.drawer import admit_local
 from agent.sales.idempotency import Claim, IdempotencyMap, resolve
 from agent.sales.ledger import JournalReader
 from agent.sales.receipts import (
@@ -40,7 +40,7 @@ from agent.sales.receipts import (
     receipt_job,
     receipt_job_id,
 )
-from agent.sales.requests import RENAMES, check, input_error
+from agent.sales.requests import RENAMES, input_error
 from agent.sales.scanned import CredentialScans
 from drivers import InvalidInput
 from sync.journal import RecordError
@@ -346,20 +346,10 @@ class SalesService:
         return {"printer": printer, "kicked": True}
 
     async def gate_drawer(self, request: web.Request, body: object, printer: str) -> None:
-        """Opening the drawer outside a sale: approval record first when one is needed (403
-        without a valid one); the request is audited as `drawer.open`."""
+        """Opening the drawer outside a sale: agent.sales.drawer's gate (403 without a valid
+        approval where one is needed; approval record first; audited as `drawer.open`)."""
         raw: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
-        note(request, "drawer.open", actor=raw.get("clerk"), detail=f"drawer of {printer}")
-        approved = await self.approve(raw.get("approval"), "drawer_open")
-        if approved is None:
-            return
-        reason = raw.get("reason")
-        if reason is not None:
-            check(text(1, 150), reason, "reason")
-        subject = f"开钱箱 {printer}" + (f": {reason}" if reason else "")
-        entry = await self.append_approval(approved, "drawer_open", subject[:200])
-        note(request, ref_seq=entry_seq(entry), detail=f"drawer of {printer}, approval "
-             f"{entry_seq(entry)} by {approved.approver} ({approved.via})")
+        await admit_local(self, request, raw, printer, "a drawer kick on request")
 
     def order_no(self) -> str:
         """An order number for a sale that names none: XS-<local date and time>-<random>."""

@@ -15,9 +15,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from agent.api.context import AgentContext
-from agent.printing.jobs import parse_job, render_job
+from agent.printing.jobs import PrintJob, parse_job, render_job
 from agent.printing.queue.store import JobConflictError
+from agent.sales.drawer import DrawerRefusedError, job_kick, journal_remote, refuse_remote_job
 from drivers import DriverError
+from drivers.profiles import PrinterProfile
 from sync.protocol import ProtocolError
 from sync.protocol.commands import Command, CommandGuard, CommandRefusedError
 from sync.protocol.messages import PrintDispatch
@@ -71,12 +73,23 @@ class Intake:
             printer = self.ctx.config.printer(pj.printer)
             if printer is None:
                 raise DriverError(f"printer: no printer {pj.printer!r} on this box")
-            # Content is checked as POST /v1/print-jobs checks it (print_budget included): bad
-            # or too costly content is refused here, naming its block, and never queued.
-            await asyncio.to_thread(render_job, pj, printer.profile)
+            kick = await asyncio.to_thread(_kick_of, pj, printer.profile)
         except DriverError as e:
             await self._append([_intake(d.job_id, "refused", now, str(e))], [])
             return "refused"
+        if kick is not None and await self.ctx.queue.get(pj.id) is None:
+            field, what = kick
+            why = refuse_remote_job(self.ctx.sales, pj, field, what)
+            try:
+                if why is not None:
+                    raise DrawerRefusedError(None, why)
+                await journal_remote(self.ctx.journal, f"cloud print job {pj.id} opens the "
+                                     f"cash drawer of {pj.printer} ({what}); no approval is "
+                                     "configured")
+            except DrawerRefusedError as e:
+                log.warning("refused cloud print job %s: %s", pj.id, e)
+                await self._append([_intake(pj.id, "refused", now, str(e))], [])
+                return "refused"
         try:
             submitted = await self.ctx.queue.submit(pj)
         except JobConflictError:
@@ -131,6 +144,9 @@ class Intake:
         result, error = "done", ""
         try:
             await self._run(cmd)
+        except DrawerRefusedError as e:
+            result, error = "refused", str(e)
+            log.warning("command %s refused: %s", cmd.name, error)
         except Exception as e:
             result, error = "failed", str(e) or type(e).__name__
             log.warning("command %s failed: %s", cmd.name, error)
@@ -148,7 +164,11 @@ class Intake:
             if sup is None:
                 raise ValueError(f"no printer {cmd.args['printer']!r}")
             pin = cmd.args.get("pin", 2)
-            await sup.open_drawer(pin if isinstance(pin, int) else 2)
+            pin = pin if isinstance(pin, int) else 2
+            # HQ's signature is the approval: journaled with the command's id before the kick.
+            await journal_remote(self.ctx.journal, f"HQ command {cmd.nonce} (signed) opens the "
+                                 f"cash drawer of {sup.id}, pin {pin}")
+            await sup.open_drawer(pin)
         elif self.actions is not None:
             await self.actions(cmd)
         else:
@@ -161,6 +181,14 @@ class Intake:
         old = [n for n in stored if n not in live and stored[n] < wall_ms()]
         if old:
             await asyncio.to_thread(self.outbox.drop, CMD_NS, old)
+
+
+def _kick_of(job: PrintJob, profile: PrinterProfile) -> tuple[str, str] | None:
+    """Whether a cloud job would open the cash drawer (rendered as the printer would get it);
+    InvalidInput when its content is bad or costs more than a job may."""
+    # Rendering checks content as POST /v1/print-jobs does (print_budget included): bad or too
+    # costly content raises here, is refused naming its block, and is never queued.
+    return job_kick(job, profile, render_job(job, profile).data)
 
 
 def _intake(job_id: str, result: str, at_ms: int, error: str = "") -> dict[str, Any]:

@@ -4,9 +4,11 @@ Kinds: `escpos` (a receipt printer), `tspl` and `zpl` (label printers); a profil
 language is replaced by the kind's default (generic-cn-80, tspl-203, zpl-203), said on stdout.
 Control lines: `state <STATE>` (receipt: ok, paper_low, paper_out, cover_open, disconnected,
 slow; label: ok, paper_out, head_open, ribbon_out, paused, disconnected, slow), `status`,
-`jobs`. Every printed receipt job n becomes job-000n.png and job-000n.bin in out_dir, one dropped
-because the printer was not ready job-000n-dropped.bin; labels likewise label-000n.png and
-label-000n.bin, or label-000n-dropped.bin.
+`jobs`, `delay <SECONDS>` (how long status replies wait in state slow) and, for receipt
+printers, `drawer` (drawer pulses received). Every printed receipt job n becomes
+job-000n.png and job-000n.bin in out_dir, one dropped because the printer was not ready
+job-000n-dropped.bin; labels likewise label-000n.png and label-000n.bin, or
+label-000n-dropped.bin.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from drivers.label.drawing import ParsedLabel
 from drivers.label.render import render_label
 from drivers.profiles import PrinterProfile, get_profile
 from drivers.sim import label_printer
+from drivers.sim.condition import SimCondition
 from drivers.sim.label_printer import SimLabelPrinter, SimTsplPrinter, SimZplPrinter
 from drivers.sim.printer import STATES, SimEscposPrinter, SimJob
 from drivers.sim.shells import PtyShell, TcpShell
@@ -159,16 +162,35 @@ def apply_control(model: SimEscposPrinter | LabelRecorder, line: str) -> str:
         return f"state {model.state}"
     if words == ["status"]:
         return f"state {model.state}"
+    if words[0] == "delay" and len(words) == 2:
+        return _set_delay(model.model if isinstance(model, LabelRecorder) else model, words[1])
     states: tuple[str, ...]
     if isinstance(model, LabelRecorder):
         if words == ["jobs"]:
             return f"labels {model.printed} printed, {model.dropped} dropped"
         states = label_printer.STATES
+        extra = ""
     else:
         if words == ["jobs"]:
             return f"jobs {len(model.jobs())} printed, {len(model.rejected)} dropped"
+        if words == ["drawer"]:
+            return f"drawer {len(model.kicks)} kicks"
         states = STATES
-    return f"error: unknown command; try: state {'|'.join(states)} / status / jobs"
+        extra = " / drawer"
+    return (f"error: unknown command; try: state {'|'.join(states)} / status / jobs / "
+            f"delay SECONDS{extra}")
+
+
+def _set_delay(model: SimCondition, text: str) -> str:
+    """`delay S`: how long status replies wait while the state is `slow` (0-60 s)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        return "error: delay takes seconds, e.g. delay 2.5"
+    if not 0 <= seconds <= 60:
+        return "error: delay must be 0-60 seconds"
+    model.slow_delay = seconds
+    return f"delay {seconds:g}"
 
 
 def write_job(out_dir: Path, n: int, job: SimJob, model: SimEscposPrinter) -> list[Path]:

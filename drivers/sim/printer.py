@@ -6,6 +6,7 @@ States (`state`): ok, paper_low, paper_out, cover_open, disconnected, slow.
 - While paper_out or cover_open it is not ready: a job that prints anything in that state is
   dropped, the way a printer that is not ready loses what it is sent; it lands in `rejected`
   instead of `jobs()`, so tests can prove the queue held the job back.
+- Every drawer pulse (ESC p, DLE DC4 1) is counted in `kicks` and reported to `on_drawer`.
 - disconnected: `connected` is False (the shell refuses connections). slow: replies wait
   `slow_delay` seconds and the shell pauses `read_pause` between reads (slow acceptance).
 A job ends at a cut or when the host closes its connection; exchanges that print nothing (status
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from drivers.escpos.interpreter import EscposInterpreter
-from drivers.escpos.paper_events import PRINTING, Cut, StatusRequest
+from drivers.escpos.paper_events import PRINTING, Cut, Drawer, StatusRequest
 from drivers.escpos.render import render_bytes
 from drivers.profiles import PrinterProfile, get_profile
 from drivers.sim.condition import SimCondition
@@ -64,11 +65,15 @@ class SimEscposPrinter(SimCondition):
 
     def __init__(self, profile: PrinterProfile | None = None, state: str = "ok", *,
                  slow_delay: float = 2.0, slow_read_pause: float = 0.05,
-                 on_job: Callable[[int, SimJob], None] | None = None) -> None:
+                 on_job: Callable[[int, SimJob], None] | None = None,
+                 on_drawer: Callable[[int], None] | None = None) -> None:
         super().__init__(state, slow_delay, slow_read_pause)
         self.profile = profile or get_profile("generic-cn-80")
         self.on_job = on_job
+        self.on_drawer = on_drawer
         self.drawer_open = False
+        self.kicks: list[int] = []
+        """The connector pin of every drawer pulse received (ESC p, DLE DC4 1), in order."""
         self.received = bytearray()
         self._all_jobs: list[SimJob] = []
         self._interp = EscposInterpreter(self.profile)
@@ -100,6 +105,10 @@ class SimEscposPrinter(SimCondition):
                 if value is not None:
                     reply.append(value)
             elif isinstance(event, PRINTING):
+                if isinstance(event, Drawer):
+                    self.kicks.append(event.pin)
+                    if self.on_drawer is not None:
+                        self.on_drawer(event.pin)
                 self._job_prints = True
                 self._job_dropped |= not ready
                 if isinstance(event, Cut):

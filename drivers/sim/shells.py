@@ -104,14 +104,20 @@ class _Shell:
 
 
 class TcpShell(_Shell):
-    """Serve `model` on host:port (port 0 picks a free one; read it from `.port` after start)."""
+    """Serve `model` on host:port (port 0 picks a free one; read it from `.port` after start).
+
+    `rcvbuf` (bytes) shrinks the socket's receive buffer the way a real printer's input buffer
+    is small: with a slow `read_pause`, the host's written bytes then wait on the host's side.
+    """
 
     name = "tcp-shell"
 
-    def __init__(self, model: DeviceModel, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, model: DeviceModel, host: str = "127.0.0.1", port: int = 0, *,
+                 rcvbuf: int | None = None) -> None:
         super().__init__(model)
         self.host = host
         self._port = port
+        self._rcvbuf = rcvbuf
         self._listener: socket.socket | None = None
         self._client: socket.socket | None = None
         self.connections = 0  # clients served so far
@@ -135,6 +141,8 @@ class TcpShell(_Shell):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self._rcvbuf is not None:  # set before listen: accepted sockets inherit it
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._rcvbuf)
             sock.bind((self.host, self._port))
             sock.listen(4)
         except OSError:

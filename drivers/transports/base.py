@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal, Protocol, get_args
+from typing import Literal, Protocol, get_args, runtime_checkable
 
 from drivers import DriverError, InvalidInput
 
@@ -82,6 +82,21 @@ def write_chunks(
             sleep(pause_s)
         t.write(chunk)
         first = False
+
+
+@runtime_checkable
+class OutputQueue(Protocol):
+    """A transport that can tell how many written bytes the device has not taken yet."""
+
+    def unsent(self) -> int | None:
+        """Bytes written but not yet taken by the device (None if unknown)."""
+        ...
+
+
+def unsent_bytes(t: Transport) -> int | None:
+    """How many written bytes `t`'s device has not taken yet; None where the transport cannot
+    tell (a busy printer is told from a silent one by these bytes draining)."""
+    return t.unsent() if isinstance(t, OutputQueue) else None
 
 
 def drain(t: Transport) -> int:

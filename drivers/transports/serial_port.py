@@ -54,8 +54,10 @@ class SerialTarget:
 class SerialTransport:
     """A blocking serial connection, opened exclusively so two processes never interleave jobs."""
 
-    def __init__(self, target: SerialTarget) -> None:
+    def __init__(self, target: SerialTarget, *, role: str = "printer") -> None:
         self.target = target
+        self.role = role
+        """What is on the port (printer, scanner, customer display), as error messages say."""
         t = target
         self.description = (
             f"serial://{t.device}?baud={t.baudrate}&mode={t.bytesize}{t.parity}{t.stopbits:g}"
@@ -94,7 +96,8 @@ class SerialTransport:
         if code in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
             return TransportError(
                 "not_found",
-                f"no serial device {device}: is the printer or its USB-serial adapter plugged in? "
+                f"no serial device {device}: is the {self.role} or its USB-serial adapter plugged "
+                "in? "
                 f"({e})",
             )
         if code in (errno.EACCES, errno.EPERM):
@@ -125,8 +128,9 @@ class SerialTransport:
             raise TransportError(
                 "timeout",
                 f"{self.description} took no more data for {self.target.write_timeout:g} s "
-                f"({sent} of {len(data)} bytes sent): flow control held, paper out or a stalled "
-                "printer",
+                f"({sent} of {len(data)} bytes sent): flow control held"
+                + (", paper out or a stalled printer" if self.role == "printer" else
+                   f" or a stalled {self.role}"),
             )
 
     def read(self, max_bytes: int, timeout: float) -> bytes:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import select
 import socket
+import struct
+import termios
 from dataclasses import dataclass
 
 from drivers import InvalidInput
@@ -119,6 +122,18 @@ class TcpTransport:
             self.close()
             raise TransportError("disconnected", f"{self.description} closed the connection")
         return data
+
+    def unsent(self) -> int | None:
+        """Bytes written that the printer has not acknowledged yet (Linux SIOCOUTQ; None
+        elsewhere or when closed): a printer whose input buffer is full takes them slowly."""
+        sock = self._sock
+        if sock is None or not hasattr(termios, "TIOCOUTQ"):
+            return None
+        try:
+            out = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, struct.pack("i", 0))
+        except OSError:
+            return None
+        return int(struct.unpack("i", out)[0])
 
     def close(self) -> None:
         """Close the socket (the kernel still delivers what was written); idempotent."""

@@ -2,7 +2,8 @@
 
 `python -m tests.e2e.printer_proc --log FILE [--port N]` prints `ready on http://127.0.0.1:PORT`
 (PORT is the printer's raw TCP port) and appends one JSON line per finished job:
-{"t": unix seconds, "printed": bool, "markers": [job ids found as JOB[id] in the bytes]}.
+{"t": unix seconds, "printed": bool, "markers": [job ids found as JOB[id] in the bytes]},
+and one per drawer pulse: {"t": unix seconds, "drawer": pin}.
 """
 
 from __future__ import annotations
@@ -34,9 +35,14 @@ def printed_ids(path: Path) -> list[str]:
     """The job ids found in printed jobs, one entry per time printed."""
     out: list[str] = []
     for rec in read_log(path):
-        if rec["printed"]:
+        if rec.get("printed"):
             out += [str(m) for m in rec["markers"]]  # type: ignore[attr-defined]
     return out
+
+
+def drawer_kicks(path: Path) -> list[int]:
+    """The connector pin of every drawer pulse the printer received, in order."""
+    return [int(str(rec["drawer"])) for rec in read_log(path) if "drawer" in rec]
 
 
 def main() -> None:
@@ -59,8 +65,13 @@ def serve(out: TextIO, port: int) -> None:
             out.write(line + "\n")
             out.flush()
 
-    shell = TcpShell(SimEscposPrinter(get_profile("generic-cn-80"), on_job=on_job),
-                     port=port)
+    def on_drawer(pin: int) -> None:
+        with lock:
+            out.write(json.dumps({"t": time.time(), "drawer": pin}) + "\n")
+            out.flush()
+
+    shell = TcpShell(SimEscposPrinter(get_profile("generic-cn-80"), on_job=on_job,
+                                      on_drawer=on_drawer), port=port)
     shell.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -10,6 +10,9 @@ from drivers import InvalidInput
 from drivers.escpos.document import QR, Block, Cut, Document, Feed, Text
 from drivers.profiles import PrinterProfile
 
+LOCAL_ONLY = "仅本机"
+"""What the self-test says for a box with no address but loopback: reachable on the box only."""
+
 
 def build(data: Mapping[str, object], profile: PrinterProfile) -> Document:
     """Box id, addresses, printer id and profile, time, and a QR to the box's local page."""
@@ -19,10 +22,13 @@ def build(data: Mapping[str, object], profile: PrinterProfile) -> Document:
                       Text(f"盒子编号: {f.text(data, 'box_id', 'data', max_len=64)}")]
     if data.get("store") is not None:
         b.append(Text(f"门店: {f.text(data, 'store', 'data')}"))
-    for i, addr in enumerate(f.items(data, "addresses", "data", required=False, max_items=8)):
+    addresses = f.items(data, "addresses", "data", required=False, max_items=8)
+    for i, addr in enumerate(addresses):
         if not isinstance(addr, str) or len(addr) > 64:
             raise InvalidInput(f"data.addresses[{i}]", "must be an address string")
         b.append(Text(f"IP 地址: {addr}"))
+    if not addresses:
+        b.append(Text(f"IP 地址: {LOCAL_ONLY}"))
     b += [Text(f"打印机: {f.text(data, 'printer_id', 'data', max_len=64)}"),
           Text(f"型号配置: {profile.name} ({profile.paper_dots} 点 / {profile.columns} 列)"),
           Text(f"中文模式: {profile.dbcs}"),
@@ -45,9 +51,11 @@ def label(data: Mapping[str, object], profile_name: str) -> dict[str, object]:
         return s if len(s) <= 24 else s[:23] + "…"
 
     addresses = data.get("addresses")
-    first = addresses[0] if isinstance(addresses, list) and addresses else "-"
+    # Every address that fits the row, as a technician needs them; none but loopback: say so.
+    ips = " ".join(map(str, addresses)) if isinstance(addresses, list) and addresses \
+        else LOCAL_ONLY
     rows = [f"盒子 {short(data.get('box_id'))}", f"打印机 {short(data.get('printer_id'))}",
-            f"型号 {short(profile_name)}", f"IP {short(first)}",
+            f"型号 {short(profile_name)}", f"IP {short(ips)}",
             short(str(data.get("time", ""))[:16].replace("T", " "))]
     elements: list[dict[str, object]] = [
         {"type": "box", "x": 0.5, "y": 0.5, "width": 59, "height": 39, "thickness": 0.3},
