@@ -14,6 +14,7 @@ from aiohttp import web
 
 from agent import AgentError
 from agent.api import make_app
+from agent.api.connections import GUARD, GuardedSite, install_accept_log
 from agent.api.context import AgentContext
 from agent.config import Config
 from agent.devices.discovery import DeviceEnv
@@ -139,16 +140,16 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
     """Run until `stop` is set: recover the queue, start the printers and the API, then shut
     down cleanly (the job in flight finishes or is left for `unknown`, devices are closed)."""
     stop = stop or asyncio.Event()
+    install_accept_log(asyncio.get_running_loop())
     async with running(config) as ctx:
-        runner = web.AppRunner(make_app(ctx), access_log=None, handle_signals=False)
+        app = make_app(ctx)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               keepalive_timeout=config.api.header_timeout_s)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, config.api.listen, config.api.port, reuse_address=True)
+            site = GuardedSite(runner, config.api.listen, config.api.port, app[GUARD])
             await site.start()
-            port = config.api.port
-            server = site._server
-            if isinstance(server, asyncio.Server) and server.sockets:
-                port = server.sockets[0].getsockname()[1]
+            port = site.port
             host = f"[{config.api.listen}]" if ":" in config.api.listen else config.api.listen
             print(f"storelink agent ready on http://{host}:{port}", flush=True)
             log.info("box %s: %d printer(s), state in %s", config.box.id, len(config.printers),

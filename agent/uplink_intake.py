@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.api.context import AgentContext
 from agent.jobs import parse_job
-from agent.queue.store import JobConflictError
+from agent.queue.store import JobConflictError, QueueFullError
 from drivers import DriverError
 from sync.protocol import ProtocolError
 from sync.protocol.commands import Command, CommandGuard, CommandRefusedError
@@ -78,6 +78,9 @@ class Intake:
         except JobConflictError:
             await self._append([_intake(pj.id, "refused", now, "job id: already used for a "
                                         "different job")], [])
+            return "refused"
+        except QueueFullError as e:
+            await self._append([_intake(pj.id, "refused", now, f"printer: {e}")], [])
             return "refused"
         result = "accepted" if submitted.created else "duplicate"
         async with self._lock:

@@ -6,8 +6,10 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from agent.api import devices, events, jobs, printers
+from agent.api.connections import GUARD, ConnectionGuard, busy_middleware
 from agent.api.context import AgentContext
-from agent.api.http import auth_middleware, errors_middleware
+from agent.api.edge import EdgePolicy, edge_middleware
+from agent.api.http import auth_middleware, errors_middleware, last_resort_middleware
 from agent.api.keys import CTX
 from agent.sales import api as sales_api
 from agent.sales.audit import audit_middleware
@@ -21,12 +23,18 @@ __all__ = ["CTX", "AgentContext", "make_app"]
 
 def make_app(ctx: AgentContext) -> web.Application:
     """The application for `ctx`; requests need the bearer token when one is configured."""
-    # The audit middleware records every state-changing request after the token check.
-    middlewares: list[Middleware] = [audit_middleware(ctx), errors_middleware]
-    if ctx.config.api.token:
-        middlewares.insert(0, auth_middleware(ctx.config.api.token))
+    api = ctx.config.api
+    # Outermost first: JSON for any failure, connection bookkeeping, the browser edge and the
+    # token check (refusals there are not audited), then the audit of what passed.
+    middlewares: list[Middleware] = [
+        last_resort_middleware, busy_middleware,
+        edge_middleware(EdgePolicy.of(api.allowed_hosts, api.allowed_origins))]
+    if api.token:
+        middlewares.append(auth_middleware(api.token))
+    middlewares += [audit_middleware(ctx), errors_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[CTX] = ctx
+    app[GUARD] = ConnectionGuard(api.max_connections, api.max_websockets, api.header_timeout_s)
     for table in (jobs.routes, printers.routes, events.routes, devices.routes,
                   sales_api.routes, page_routes):
         app.add_routes(table)

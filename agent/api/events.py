@@ -6,7 +6,8 @@ import asyncio
 
 from aiohttp import WSCloseCode, web
 
-from agent.api.http import dumps
+from agent.api.connections import websocket_slot
+from agent.api.http import dumps, error
 from agent.api.keys import CTX
 from agent.queue.service import wall_ms
 
@@ -14,8 +15,18 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/v1/events")
-async def events(request: web.Request) -> web.WebSocketResponse:
+async def events(request: web.Request) -> web.StreamResponse:
     """Send {"type": "hello"} once subscribed, then each event; a client too slow is closed."""
+    release = websocket_slot(request)
+    if release is None:
+        return error(503, None, "too many event subscribers; try again later")
+    try:
+        return await _serve(request)
+    finally:
+        release()
+
+
+async def _serve(request: web.Request) -> web.WebSocketResponse:
     ctx = request.app[CTX]
     ws = web.WebSocketResponse(heartbeat=30.0)
     await ws.prepare(request)

@@ -62,7 +62,7 @@ class PrintQueue:
         now = self.clock()
         expires = pj.expires_at_ms if pj.expires_at_ms is not None \
             else self.default_expiry_ms(pj.label, now)
-        result = await self.store.submit(pj, now, expires)
+        result = await self.store.submit(pj, now, expires, self.config.max_depth)
         if result.created:
             self._publish([Change(result.job, Action.SUBMIT)])
         return result

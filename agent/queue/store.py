@@ -76,6 +76,15 @@ class JobConflictError(AgentError):
         self.job = job
 
 
+class QueueFullError(AgentError):
+    """The printer already has `depth` jobs waiting; the job was not stored."""
+
+    def __init__(self, printer: str, depth: int) -> None:
+        super().__init__(f"printer {printer} already has {depth} jobs waiting")
+        self.printer = printer
+        self.depth = depth
+
+
 @dataclass(frozen=True)
 class Change:
     """One committed state change of one job, with what caused it."""
@@ -145,13 +154,19 @@ def _save(conn: sqlite3.Connection, job: Job, action: Action) -> Change:
     return Change(job, action)
 
 
-def _submit(conn: sqlite3.Connection, pj: PrintJob, now_ms: int, expires_at_ms: int) -> Submitted:
+def _submit(conn: sqlite3.Connection, pj: PrintJob, now_ms: int, expires_at_ms: int,
+            max_depth: int | None = None) -> Submitted:
     row = conn.execute(f"SELECT {_COLS}, body_hash FROM jobs WHERE id = ?", (pj.id,)).fetchone()
     if row is not None:
         existing = _row_job(row)
         if row[-1] != pj.body_hash:
             raise JobConflictError(existing)
         return Submitted(existing, False)
+    if max_depth is not None:
+        depth = conn.execute("SELECT count(*) FROM jobs WHERE printer = ? AND state IN "
+                             "('queued', 'printing')", (pj.printer,)).fetchone()[0]
+        if depth >= max_depth:
+            raise QueueFullError(pj.printer, depth)
     job = lc.admit(pj.id, pj.printer, pj.copies, pj.label, now_ms, expires_at_ms)
     cur = conn.execute(
         "INSERT INTO jobs (id, printer, label, body, body_hash, state, reason, version, copies, "
@@ -286,10 +301,11 @@ class Store:
             await asyncio.to_thread(self._writer.close)
             self._lock.close()
 
-    async def submit(self, job: PrintJob, now_ms: int, expires_at_ms: int) -> Submitted:
+    async def submit(self, job: PrintJob, now_ms: int, expires_at_ms: int,
+                     max_depth: int | None = None) -> Submitted:
         """Insert a new job, or return the stored one for the same id and body (JobConflictError if
-        the body differs)."""
-        return await self._call(lambda c: _submit(c, job, now_ms, expires_at_ms))
+        the body differs; QueueFullError if its printer has `max_depth` jobs waiting)."""
+        return await self._call(lambda c: _submit(c, job, now_ms, expires_at_ms, max_depth))
 
     async def get(self, job_id: str) -> Job | None:
         """The job with this id, or None."""

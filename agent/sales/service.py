@@ -334,7 +334,7 @@ class SalesService:
         """Opening the drawer outside a sale: approval record first when one is needed (403
         without a valid one); the request is audited as `drawer.open`."""
         raw: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
-        note(request, "drawer.open", actor=raw.get("clerk"), detail=f"drawer of {printer}")
+        note(request, "drawer.open", claimed=raw.get("clerk"), detail=f"drawer of {printer}")
         approved = await self.approve(raw.get("approval"), "drawer_open")
         if approved is None:
             return
@@ -343,7 +343,8 @@ class SalesService:
             check(text(1, 150), reason, "reason")
         subject = f"开钱箱 {printer}" + (f": {reason}" if reason else "")
         entry = await self.append_approval(approved, "drawer_open", subject[:200])
-        note(request, ref_seq=entry_seq(entry), detail=f"drawer of {printer}, approval "
+        note(request, actor=approved.approver, ref_seq=entry_seq(entry),
+             detail=f"drawer of {printer}, approval "
              f"{entry_seq(entry)} by {approved.approver} ({approved.via})")
 
     def order_no(self) -> str:
