@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -13,13 +15,16 @@ from typing import Any
 
 from aiohttp import web
 
-from hq.dashboard import PAGE_PATH, dashboard_page, recent_jobs
+from hq.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, recent_jobs
 from hq.dispatch import Dispatcher, DispatchError
+from hq.edge import EdgePolicy, edge_middleware
 from hq.registry import Registry
 from hq.settlement import Settlement, SettlementBook, on_day
 from hq.store import HqStore
+from sync.bounded_json import JsonLimitError, loads_bounded
 from sync.protocol.topics import BOX_ID
 
+log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -33,6 +38,8 @@ class ApiContext:
     token: str = ""
     boxes: tuple[str, ...] = ()
     """The configured boxes (settlements also cover boxes not yet born)."""
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
 
 
 CTX = web.AppKey("ctx", ApiContext)
@@ -41,13 +48,41 @@ MAX_BODY = 8 * 1024 * 1024
 DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
-def _error(status: int, field: str, reason: str) -> web.Response:
+def _error(status: int, field: str | None, reason: str) -> web.Response:
     return web.json_response({"error": {"field": field, "reason": reason}}, status=status,
                              dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 def _json(obj: Any, status: int = 200) -> web.Response:
     return web.json_response(obj, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+@web.middleware
+async def _last_resort(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Whatever escapes is answered in JSON: 507 for a full disk, else 500 (logged)."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as e:
+        if _disk_full(e):
+            log.error("disk full on %s %s: %s", request.method, request.path, e)
+            return _error(507, None, "HQ's disk is full; nothing was changed — free space and "
+                                     "try again")
+        log.exception("unexpected failure on %s %s", request.method, request.path)
+        return _error(500, None, "internal error; see HQ's log")
+
+
+def _disk_full(e: BaseException) -> bool:
+    seen: BaseException | None = e
+    for _ in range(8):
+        if seen is None:
+            return False
+        if (isinstance(seen, OSError) and seen.errno == errno.ENOSPC) \
+                or "disk is full" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @web.middleware
@@ -61,13 +96,32 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except DispatchError as e:
         return _error(e.status, e.field, e.reason)
+    except web.HTTPException as e:
+        if e.empty_body or e.status < 400:
+            raise
+        return _error(e.status, None, e.reason)
 
 
 async def _body(request: web.Request) -> object:
     try:
-        return json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError) as e:
-        raise DispatchError(400, "body", f"not valid JSON: {e}") from None
+        return loads_bounded(await request.read())
+    except JsonLimitError as e:
+        raise DispatchError(400, e.field, e.reason) from None
+
+
+def _int_query(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or not lo <= int(raw) <= hi:
+        raise DispatchError(400, name, f"must be a whole number from {lo} to {hi}")
+    return int(raw)
+
+
+def _only_queries(request: web.Request, allowed: frozenset[str]) -> None:
+    for name in request.query:
+        if name not in allowed:
+            raise DispatchError(400, name, "unknown query parameter")
 
 
 def _box_id(request: web.Request) -> str:
@@ -122,7 +176,10 @@ async def get_box(request: web.Request) -> web.Response:
 
 async def get_alarms(request: web.Request) -> web.Response:
     """GET /v1/alarms[?box=ID]: refusals with their evidence, newest first."""
+    _only_queries(request, frozenset({"box", "token"}))
     box = request.query.get("box")
+    if box is not None and not BOX_ID.match(box):
+        return _error(400, "box", "must be a box id")
     alarms = await asyncio.to_thread(request.app[CTX].store.alarms, box)
     return _json({"alarms": alarms})
 
@@ -145,11 +202,9 @@ async def get_command(request: web.Request) -> web.Response:
 async def get_journal(request: web.Request) -> web.StreamResponse:
     """GET /v1/boxes/{box}/journal[?from=SEQ&limit=N]: HQ's copy as JSON Lines export."""
     box = _box_id(request)
-    try:
-        start = int(request.query.get("from", "0"))
-        limit = min(int(request.query.get("limit", "10000")), 100_000)
-    except ValueError:
-        return _error(400, "from", "from and limit must be integers")
+    _only_queries(request, frozenset({"from", "limit", "token"}))
+    start = _int_query(request, "from", 0, 0, 2**62)
+    limit = _int_query(request, "limit", 10_000, 1, 100_000)
     rows = await asyncio.to_thread(request.app[CTX].store.journal_entries, box, start,
                                    start + limit)
     return web.Response(text="".join(r.export_line() for r in rows),
@@ -159,13 +214,11 @@ async def get_journal(request: web.Request) -> web.StreamResponse:
 async def get_jobs(request: web.Request) -> web.Response:
     """GET /v1/print-jobs[?box=ID&limit=N]: the newest jobs with state and history."""
     ctx = request.app[CTX]
+    _only_queries(request, frozenset({"box", "limit", "token"}))
     box = request.query.get("box")
     if box is not None and not BOX_ID.match(box):
         return _error(400, "box", "must be a box id")
-    try:
-        limit = int(request.query.get("limit", "50"))
-    except ValueError:
-        return _error(400, "limit", "must be an integer")
+    limit = _int_query(request, "limit", 50, 1, MAX_JOBS)
     jobs = await asyncio.to_thread(recent_jobs, ctx.store, ctx.dispatcher.clock(), limit, box)
     return _json({"jobs": jobs})
 
@@ -192,6 +245,7 @@ async def get_settlements(request: web.Request) -> web.Response:
     """GET /v1/settlements[?day=YYYY-MM-DD&box=ID]: takings per box, Z period and method,
     reconciled against each signed day close (docs/hq.md)."""
     ctx = request.app[CTX]
+    _only_queries(request, frozenset({"day", "box", "token"}))
     day = _day(request)
     box = request.query.get("box")
     if box is not None and not BOX_ID.match(box):
@@ -208,6 +262,7 @@ async def get_box_settlements(request: web.Request) -> web.Response:
     """GET /v1/boxes/{box}/settlements[?day=YYYY-MM-DD]: one box's settlements."""
     ctx = request.app[CTX]
     box = _box_id(request)
+    _only_queries(request, frozenset({"day", "token"}))
     day = _day(request)
     known = (box in ctx.boxes or await asyncio.to_thread(ctx.store.box_state, box) is not None
              or await asyncio.to_thread(ctx.store.journal_head, box) is not None)
@@ -218,7 +273,9 @@ async def get_box_settlements(request: web.Request) -> web.Response:
 
 def make_app(ctx: ApiContext) -> web.Application:
     """The aiohttp application."""
-    app = web.Application(middlewares=[_guard], client_max_size=MAX_BODY)
+    policy = EdgePolicy.of(ctx.allowed_hosts, ctx.allowed_origins)
+    app = web.Application(middlewares=[_last_resort, edge_middleware(policy), _guard],
+                          client_max_size=MAX_BODY)
     app[CTX] = ctx
     app[BOOK] = SettlementBook(ctx.store)
     app.router.add_get(PAGE_PATH, dashboard_page)

@@ -67,7 +67,8 @@ class HqService:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set."""
         ctx = ApiContext(self.store, self.registry, self.dispatcher, self.cfg.api_token,
-                         tuple(self.cfg.boxes))
+                         tuple(self.cfg.boxes), self.cfg.api_allowed_hosts,
+                         self.cfg.api_allowed_origins)
         runner = web.AppRunner(make_app(ctx), access_log=None, handle_signals=False)
         await runner.setup()
         try:

@@ -10,6 +10,7 @@ from aiohttp import web
 from agent.api.context import AgentContext
 from agent.api.http import error, job_json, json_response, read_json
 from agent.api.keys import CTX
+from agent.config import PrinterConfig
 from agent.jobs import parse_job, render_job
 from agent.preview import preview_png
 from agent.queue.lifecycle import JobState
@@ -21,10 +22,12 @@ routes = web.RouteTableDef()
 MAX_LIMIT = 500
 
 
-def _known_printer(ctx: AgentContext, printer_id: str) -> None:
-    if ctx.config.printer(printer_id) is None:
+def _known_printer(ctx: AgentContext, printer_id: str) -> PrinterConfig:
+    printer = ctx.config.printer(printer_id)
+    if printer is None:
         known = ", ".join(p.id for p in ctx.config.printers) or "none configured"
         raise InvalidInput("printer", f"unknown printer {printer_id!r} (known: {known})")
+    return printer
 
 
 @routes.post("/v1/print-jobs")
@@ -34,9 +37,7 @@ async def submit(request: web.Request) -> web.Response:
     if not ctx.accepting:
         return error(503, None, "the daemon is stopping; submit the job again later")
     job = parse_job(await read_json(request))
-    _known_printer(ctx, job.printer)
-    printer = ctx.config.printer(job.printer)
-    assert printer is not None
+    printer = _known_printer(ctx, job.printer)
     # Bad content gets its 400 here and is never stored.
     await asyncio.to_thread(render_job, job, printer.profile)
     result = await ctx.queue.submit(job)

@@ -61,9 +61,8 @@ async def drawer(request: web.Request) -> web.Response:
         if not isinstance(body, dict):
             raise InvalidInput("body", "must be a JSON object")
         pin = body.get("pin", 2)
-    if pin not in (2, 5) or isinstance(pin, bool):
-        raise InvalidInput("pin", "must be 2 or 5")
-    assert isinstance(pin, int)
+    if type(pin) is not int or pin not in (2, 5):
+        raise InvalidInput("pin", "must be the whole number 2 or 5")
     if ctx.sales is not None:  # approval record first (403 without a valid one), audited
         await ctx.sales.gate_drawer(request, body, sup.id)
     await sup.open_drawer(pin)
