@@ -16,6 +16,7 @@ from agent import AgentError
 from agent.api import make_app
 from agent.api.connections import GUARD, GuardedSite, install_accept_log
 from agent.api.context import AgentContext
+from agent.audit_outbox import AuditOutbox
 from agent.config import Config
 from agent.devices.discovery import DeviceEnv
 from agent.devices.runtime import DeviceServices
@@ -34,13 +35,17 @@ STOP_GRACE_S = 5.0
 PRUNE_EVERY_S = 6 * 3600.0
 
 
-async def _housekeeping(queue: PrintQueue, every_s: float) -> None:
-    """Expire overdue jobs of every printer (even dead ones) and prune old ids now and then."""
+async def _housekeeping(queue: PrintQueue, every_s: float,
+                        outbox: AuditOutbox | None = None) -> None:
+    """Expire overdue jobs of every printer (even dead ones), prune old ids now and then, and
+    move audit records left in the outbox into the journal."""
     loop = asyncio.get_running_loop()
     next_prune = loop.time() + PRUNE_EVERY_S
     while True:
         await asyncio.sleep(every_s)
         try:
+            if outbox is not None and outbox.behind:
+                await outbox.drain()
             for job in await queue.expire_due():
                 log.info("job %s expired unprinted on printer %s", job.id, job.printer)
             if loop.time() >= next_prune:
@@ -92,9 +97,12 @@ async def running(config: Config, *, env: DeviceEnv | None = None
                 config, queue, ctx.printers,
                 cosigners=config.sync.cosigners() if config.sync is not None else None)
             ctx.sales, ctx.journal = sales, sales.journal
+            ctx.audit_outbox = AuditOutbox(store, sales.journal)
+            await ctx.audit_outbox.drain()
         tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
                  for pid, s in ctx.printers.items()]
-        tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s),
+        tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s,
+                                                       ctx.audit_outbox),
                                          name="housekeeping"))
         if config.sync is not None:
             uplink = Uplink(ctx, config.sync, ctx.journal)

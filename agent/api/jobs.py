@@ -16,6 +16,7 @@ from agent.preview import preview_png
 from agent.queue.lifecycle import JobState
 from agent.queue.service import Resolution
 from agent.queue.store import JobNotFoundError
+from agent.sales.audit import audit_body, note
 from drivers import InvalidInput
 
 routes = web.RouteTableDef()
@@ -40,7 +41,11 @@ async def submit(request: web.Request) -> web.Response:
     printer = _known_printer(ctx, job.printer)
     # Bad content gets its 400 here and is never stored.
     await asyncio.to_thread(render_job, job, printer.profile)
-    result = await ctx.queue.submit(job)
+    # A new job and its audit record are committed together (agent/audit_outbox.py).
+    audit = audit_body(request, 202) if ctx.audit_outbox is not None else None
+    result = await ctx.queue.submit(job, audit)
+    if result.created and audit is not None:
+        note(request, outboxed=True)
     return json_response(job_json(result.job), 202 if result.created else 200)
 
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from agent.audit_outbox import AuditOutbox
 from agent.journal.store import JournalClosedError, JournalStore
 from agent.sales import SalesError, UnavailableError
 from agent.storage_errors import disk_full
@@ -50,20 +51,23 @@ class AuditNote:
     """Who the request says it comes from, unproven."""
     ref_seq: int | None = None
     detail: str = ""
+    outboxed: bool = False
+    """The handler committed the audit record with its action (agent/audit_outbox.py)."""
 
 
 AUDIT = web.RequestKey("storelink_audit", AuditNote)
 
 
 class HasJournal(Protocol):
-    """Where the middleware finds the journal (the AgentContext)."""
+    """Where the middleware finds the journal and the audit outbox (the AgentContext)."""
 
     journal: JournalStore | None
+    audit_outbox: AuditOutbox | None
 
 
 def note(request: web.Request, event: str | None = None, *, actor: object = None,
-         claimed: object = None, ref_seq: int | None = None, detail: str | None = None
-         ) -> None:
+         claimed: object = None, ref_seq: int | None = None, detail: str | None = None,
+         outboxed: bool | None = None) -> None:
     """Add to the request's audit note (only the values given change); `actor` only for an
     identity the handler authenticated, `claimed` for one the request merely names."""
     current = request.get(AUDIT, AuditNote())
@@ -78,6 +82,8 @@ def note(request: web.Request, event: str | None = None, *, actor: object = None
         changes["ref_seq"] = ref_seq
     if detail is not None:
         changes["detail"] = detail
+    if outboxed is not None:
+        changes["outboxed"] = outboxed
     request[AUDIT] = replace(current, **changes)
 
 
@@ -132,8 +138,13 @@ def audit_middleware(ctx: HasJournal) -> Middleware:
             raise
         finally:
             journal = ctx.journal
-            if journal is not None and request.method not in SAFE_METHODS \
+            outbox = ctx.audit_outbox
+            if request.get(AUDIT, AuditNote()).outboxed and outbox is not None:
+                await outbox.drain()
+            elif journal is not None and request.method not in SAFE_METHODS \
                     and status not in UNRECORDED:
+                if outbox is not None and outbox.behind:
+                    await outbox.drain()
                 try:
                     await journal.append("audit", audit_body(request, status))
                 except JournalClosedError:
