@@ -2,7 +2,8 @@
 
 A print job and its audit record are written in one queue transaction (both or neither), so a
 full journal disk cannot leave an accepted job unaudited; the record reaches the signed journal
-here, right after the request and again at start and in housekeeping until it succeeds. A crash
+here, right after the request and again at start and in housekeeping until it succeeds. The
+audit record of any other request that the journal could not take is kept here as well. A crash
 between the journal's commit and the outbox's delete appends that record twice (never zero
 times).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from agent.journal.store import JournalStore
 from agent.queue.store import Store
@@ -28,6 +30,16 @@ class AuditOutbox:
         self.behind = True
         """Records may be waiting (a drain failed or has not run yet)."""
         self._lock = asyncio.Lock()
+
+    async def keep(self, body: dict[str, Any]) -> bool:
+        """Put a record the journal could not take into the outbox; False if that failed too."""
+        try:
+            await self.store.audit_keep(body)
+        except Exception as e:
+            log.warning("the audit outbox cannot take a record either: %s", e)
+            return False
+        self.behind = True
+        return True
 
     async def drain(self) -> int:
         """Append every waiting record to the journal; how many were moved. A failure leaves

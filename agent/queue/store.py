@@ -326,6 +326,12 @@ class Store:
             return [(r[0], json.loads(r[1])) for r in rows]
         return await self._call(op)
 
+    async def audit_keep(self, body: dict[str, Any]) -> None:
+        """Add an audit record body to the outbox on its own."""
+        text = json.dumps(body, ensure_ascii=False)
+        await self._call(lambda c: c.execute("INSERT INTO audit_outbox (body) VALUES (?)",
+                                             (text,)))
+
     async def audit_sent(self, seq: int) -> None:
         """The outbox row `seq` is in the journal now."""
         await self._call(lambda c: c.execute("DELETE FROM audit_outbox WHERE seq = ?", (seq,)))

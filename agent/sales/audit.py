@@ -145,13 +145,16 @@ def audit_middleware(ctx: HasJournal) -> Middleware:
                     and status not in UNRECORDED:
                 if outbox is not None and outbox.behind:
                     await outbox.drain()
+                body = audit_body(request, status)
                 try:
-                    await journal.append("audit", audit_body(request, status))
+                    await journal.append("audit", body)
                 except JournalClosedError:
                     log.warning("the journal is closed: %s %s → %d is not audited",
                                 request.method, request.path, status)
-                except Exception:
-                    log.exception("could not record the audit of %s %s", request.method,
-                                  request.path)
+                except Exception as e:
+                    # The journal's disk may be full: keep the record for a later drain.
+                    if outbox is None or not await outbox.keep(body):
+                        log.error("could not record the audit of %s %s: %s", request.method,
+                                  request.path, e)
 
     return audit

@@ -84,6 +84,8 @@ def test_a_full_disk_answers_json_507_and_loses_no_audit_record(
             break
         time.sleep(0.1)
     assert audited_paths(tmp_path).count("POST /v1/print-jobs") == 1
+    # The refused sale's audit record waited in the outbox too.
+    assert audited_paths(tmp_path).count("POST /v1/sales") == 1
     assert not [r for r in journal_records(tmp_path / "state" / "journal.db", "sale")]
     assert post_json(box.port, "/v1/sales", sale("XS-FULL-2")).status == 201
     assert raw_http(box.port, "GET", "/v1/print-jobs/full-1").status == 200
