@@ -27,8 +27,9 @@ def estimated_bits(token: str) -> float:
 
 
 def _sequence(token: str) -> bool:
-    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(token)}
-    return len(steps) == 1
+    """Mostly runs (`abcd`, `4321`) or repeats: half the neighbours a code point apart or less."""
+    close = sum(abs(ord(b) - ord(a)) <= 1 for a, b in itertools.pairwise(token))
+    return close * 2 >= len(token) - 1
 
 
 def token_weakness(token: str) -> str | None:

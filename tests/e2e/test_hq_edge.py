@@ -66,7 +66,7 @@ def test_foreign_origins_and_rebound_names_are_refused(hq: Proc) -> None:
 def test_bombs_floats_and_odd_queries_are_json_400s_naming_the_field(hq: Proc) -> None:
     huge = "9" * 5000
     cases = [
-        ("/v1/print-jobs", '{"box": "%s", "printer": %s}' % (BOX, huge), "printer"),
+        ("/v1/print-jobs", f'{{"box": "{BOX}", "printer": {huge}}}', "printer"),
         ("/v1/print-jobs", "[" * 100_000 + "]" * 100_000, "[0]"),
         (f"/v1/boxes/{BOX}/commands", '{"name": "open_drawer", "args": {"pin": 2.0}}', "args"),
     ]
