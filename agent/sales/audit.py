@@ -3,9 +3,8 @@
 Who: only an authenticated identity is the `actor` — the supervisor whose PIN or badge a
 handler verified — else `anonymous`; a clerk named in the body or the `X-Storelink-Clerk`
 header is not proven, so it is written into `detail` as `claimed clerk …`. What: the event
-(named by the handler, else `api.<method>`), method,
-path and the HTTP status, and the record the request made (`ref_seq`). From where: the peer
-address. GET, HEAD and OPTIONS are not recorded — reads change nothing, and recording them
+(named by the handler, else `api.<method>`), method, path and the HTTP status, and the record
+the request made (`ref_seq`). From where: the peer address. GET, HEAD and OPTIONS are not recorded — reads change nothing, and recording them
 would fill the journal with status polls. Requests refused by the bearer-token check or by the
 edge policy (foreign Host or Origin, not JSON) never reach this middleware, and a 404 or 405
 (no such endpoint or method) is not recorded: it changed nothing and names nothing.
