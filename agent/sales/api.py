@@ -118,7 +118,7 @@ def _int_param(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 16:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 16:
         raise InvalidInput(name, "must be a record seq (a whole number ≥ 0)")
     return int(raw)
 

@@ -1,13 +1,14 @@
 """The audit trail (行为过程记录): an `audit` record for every state-changing local-API request.
 
-Who: only an authenticated identity is the `actor` — the supervisor whose PIN or badge a
-handler verified — else `anonymous`; a clerk named in the body or the `X-Storelink-Clerk`
-header is not proven, so it is written into `detail` as `claimed clerk …`. What: the event
-(named by the handler, else `api.<method>`), method, path and the HTTP status, and the record
-the request made (`ref_seq`). From where: the peer address. GET, HEAD and OPTIONS are not recorded — reads change nothing, and recording them
-would fill the journal with status polls. Requests refused by the bearer-token check or by the
-edge policy (foreign Host or Origin, not JSON) never reach this middleware, and a 404 or 405
-(no such endpoint or method) is not recorded: it changed nothing and names nothing.
+Who: only an authenticated identity is the `actor` — the supervisor whose PIN or badge a handler
+verified — else `anonymous`; a clerk named in the body or the `X-Storelink-Clerk` header is not
+proven, so it is written into `detail` as `claimed clerk …`. What: the event (named by the
+handler, else `api.<method>`), method, path and the HTTP status, and the record the request made
+(`ref_seq`). From where: the peer address. GET, HEAD and OPTIONS are not recorded — reads change
+nothing, and recording them would fill the journal with status polls. Requests refused by the
+bearer-token check or by the edge policy (foreign Host or Origin, not JSON) never reach this
+middleware, and a 404 or 405 (no such endpoint or method) is not recorded: it changed nothing
+and names nothing.
 
 The middleware also answers the sales service's refusals (403 approval, 409 conflict, 503, and
 a journal closed at shutdown) in the API's error shape, so they are audited with their status.

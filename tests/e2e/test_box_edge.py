@@ -118,6 +118,15 @@ def test_number_bombs_deep_nesting_and_floats_are_json_400s_naming_the_field(box
             assert got.startswith(("[0]", "note")), got
 
 
+def test_odd_query_parameters_are_json_400s_naming_them(box: Proc) -> None:
+    for path, field in (("/v1/journal?from=%C2%B2", "from"), ("/v1/journal?to=-1", "to"),
+                        ("/v1/print-jobs?limit=-1", "limit"),
+                        ("/v1/print-jobs?limit=" + "9" * 5000, "limit"),
+                        ("/v1/print-jobs?before=0", "before")):
+        a = raw_http(box.port, "GET", path)
+        assert (a.status, a.field()) == (400, field), path
+
+
 def test_unknown_paths_and_methods_answer_json_and_are_not_audited(box: Proc,
                                                                   tmp_path: Path) -> None:
     before = journal_size(tmp_path)
