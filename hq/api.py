@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hq.connections import busy_middleware
 from hq.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, recent_jobs
 from hq.dispatch import Dispatcher, DispatchError
 from hq.edge import EdgePolicy, edge_middleware
@@ -274,8 +275,8 @@ async def get_box_settlements(request: web.Request) -> web.Response:
 def make_app(ctx: ApiContext) -> web.Application:
     """The aiohttp application."""
     policy = EdgePolicy.of(ctx.allowed_hosts, ctx.allowed_origins)
-    app = web.Application(middlewares=[_last_resort, edge_middleware(policy), _guard],
-                          client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[_last_resort, busy_middleware, edge_middleware(policy),
+                                       _guard], client_max_size=MAX_BODY)
     app[CTX] = ctx
     app[BOOK] = SettlementBook(ctx.store)
     app.router.add_get(PAGE_PATH, dashboard_page)

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from hq.api import ApiContext, make_app
 from hq.config import HqConfig, load_or_create_key
+from hq.connections import GUARD, ConnectionGuard, GuardedSite
 from hq.dispatch import Dispatcher
 from hq.ingest import JournalIngest, wall_ms
 from hq.registry import Registry
@@ -69,16 +70,17 @@ class HqService:
         ctx = ApiContext(self.store, self.registry, self.dispatcher, self.cfg.api_token,
                          tuple(self.cfg.boxes), self.cfg.api_allowed_hosts,
                          self.cfg.api_allowed_origins)
-        runner = web.AppRunner(make_app(ctx), access_log=None, handle_signals=False)
+        app = make_app(ctx)
+        # HQ serves no WebSockets: one slot is the least the guard takes.
+        guard = ConnectionGuard(self.cfg.api_max_connections, 1, self.cfg.api_header_timeout_s)
+        app[GUARD] = guard
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               keepalive_timeout=self.cfg.api_header_timeout_s)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.cfg.api_listen, self.cfg.api_port,
-                               reuse_address=True)
+            site = GuardedSite(runner, self.cfg.api_listen, self.cfg.api_port, guard)
             await site.start()
-            server = site._server
-            self.port = self.cfg.api_port
-            if isinstance(server, asyncio.Server) and server.sockets:
-                self.port = server.sockets[0].getsockname()[1]
+            self.port = site.port
             await self.session.start()
             print(f"storelink hq {self.cfg.id} ready on http://{self.cfg.api_listen}:{self.port}",
                   flush=True)

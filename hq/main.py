@@ -33,9 +33,11 @@ def run(config_path: str | Path) -> int:
 
     async def main() -> None:
         from hq.app import HqService
+        from hq.connections import install_accept_log
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        install_accept_log(loop)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await HqService(cfg).run(stop)

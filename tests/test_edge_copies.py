@@ -1,4 +1,5 @@
-"""The box and HQ keep one edge policy in two copies (hq/ may not import agent/): the same code."""
+"""The box and HQ keep the edge policy and the connection guard in two copies each (hq/ may not
+import agent/): the same code."""
 
 from __future__ import annotations
 
@@ -14,3 +15,7 @@ def _code(path: Path) -> str:
 
 def test_the_box_and_hq_edge_policies_are_the_same_code() -> None:
     assert _code(ROOT / "agent" / "api" / "edge.py") == _code(ROOT / "hq" / "edge.py")
+
+
+def test_the_box_and_hq_connection_guards_are_the_same_code() -> None:
+    assert _code(ROOT / "agent" / "api" / "connections.py") == _code(ROOT / "hq" / "connections.py")
