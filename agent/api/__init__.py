@@ -11,6 +11,7 @@ from agent.api.context import AgentContext
 from agent.api.edge import EdgePolicy, edge_middleware
 from agent.api.http import auth_middleware, errors_middleware, last_resort_middleware
 from agent.api.keys import CTX
+from agent.devices.network import box_host_name
 from agent.sales import api as sales_api
 from agent.sales.audit import audit_middleware
 from agent.status_page import routes as page_routes
@@ -28,7 +29,9 @@ def make_app(ctx: AgentContext) -> web.Application:
     # token check (refusals there are not audited), then the audit of what passed.
     middlewares: list[Middleware] = [
         last_resort_middleware, busy_middleware,
-        edge_middleware(EdgePolicy.of(api.allowed_hosts, api.allowed_origins))]
+        # The name the box advertises over mDNS is its own, like its addresses.
+        edge_middleware(EdgePolicy.of((*api.allowed_hosts, box_host_name(ctx.config.box.id)),
+                                      api.allowed_origins))]
     if api.token:
         middlewares.append(auth_middleware(api.token))
     middlewares += [audit_middleware(ctx), errors_middleware]

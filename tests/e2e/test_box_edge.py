@@ -72,7 +72,8 @@ def test_a_rebound_dns_name_cannot_read_the_journal(box: Proc) -> None:
         assert (a.status, a.field()) == (403, "Host"), host
         assert b"genesis" not in a.body
     for host in (f"localhost:{box.port}", f"[::1]:{box.port}", "192.168.1.20:8470",
-                 "box-1.shop.example.cn:8470", "BOX-1.shop.example.cn."):
+                 "box-1.shop.example.cn:8470", "BOX-1.shop.example.cn.",
+                 "storelink-cq-jb-001-b1.local:8470"):
         a = raw_http(box.port, "GET", "/v1/journal/head", headers={"Host": host})
         assert a.status == 200, host
 
