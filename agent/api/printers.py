@@ -9,6 +9,7 @@ from agent.api.http import error, job_json, json_response, read_json
 from agent.api.keys import CTX
 from agent.printers import PrinterSnapshot, PrinterSupervisor
 from agent.queue.service import wall_ms
+from agent.sales.audit import audit_body, note
 from drivers import InvalidInput
 
 routes = web.RouteTableDef()
@@ -76,7 +77,11 @@ async def self_test(request: web.Request) -> web.Response:
     if not ctx.accepting:
         return error(503, None, "the daemon is stopping")
     sup = _printer(ctx, request.match_info["id"])
-    result = await ctx.self_test(sup.id)
+    # Like any print job, committed together with its audit record.
+    audit = audit_body(request, 202) if ctx.audit_outbox is not None else None
+    result = await ctx.queue.submit(ctx.self_test_job(sup.id), audit)
+    if audit is not None:
+        note(request, outboxed=True)
     return json_response(job_json(result.job), 202)
 
 

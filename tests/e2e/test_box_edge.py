@@ -145,9 +145,13 @@ def test_a_claimed_clerk_is_recorded_as_claimed_not_as_the_actor(box: Proc,
                                                                 tmp_path: Path) -> None:
     a = post_json(box.port, "/v1/print-jobs", job("claimed-1"), **{"X-Storelink-Clerk": "M001"})
     assert a.status == 202
-    [audit] = [r["body"] for r in journal_records(tmp_path / "state" / "journal.db", "audit")]
-    assert audit["actor"] == "anonymous"
-    assert "claimed clerk M001" in audit["detail"]
+    a = post_json(box.port, "/v1/printers/front/self-test", {}, **{"X-Storelink-Clerk": "M001"})
+    assert a.status == 202
+    trail = [r["body"] for r in journal_records(tmp_path / "state" / "journal.db", "audit")]
+    assert [t["detail"].split(" → ")[0] for t in trail] == [
+        "POST /v1/print-jobs", "POST /v1/printers/front/self-test"]
+    assert {t["actor"] for t in trail} == {"anonymous"}
+    assert all("claimed clerk M001" in t["detail"] for t in trail)
 
 
 def test_a_full_printer_queue_answers_429_with_retry_after(box: Proc) -> None:
