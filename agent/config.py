@@ -25,6 +25,7 @@ from drivers.transports.file import FileTarget
 from drivers.transports.serial_port import Flow, SerialTarget
 from drivers.transports.tcp import TcpTarget
 from drivers.transports.usb import UsbTarget
+from sync.api_access import HOW_TO_MAKE, allowed_names, token_weakness
 from sync.protocol.topics import BOX_ID
 
 Target = TcpTarget | SerialTarget | UsbTarget | FileTarget
@@ -55,6 +56,16 @@ class ApiConfig:
     listen: str = "127.0.0.1"
     port: int = 8470
     token: str = ""
+    allowed_hosts: tuple[str, ...] = ()
+    """DNS names the API is reached by besides IP literals and loopback names."""
+    allowed_origins: tuple[str, ...] = ()
+    """Other web sites (`scheme://host[:port]`) whose pages may call the API."""
+    max_connections: int = 256
+    """Open connections at most; beyond, a half-sent request is dropped, else the newcomer."""
+    max_websockets: int = 64
+    """Event subscribers at most (each holds a connection for as long as it likes)."""
+    header_timeout_s: float = 10.0
+    """How long a connection may take to send a request's head, and may idle between requests."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,8 @@ class QueueConfig:
     default_expiry_s: int = 900
     expiry_by_template: Mapping[str, int] = field(default_factory=dict)
     backoff_max_s: float = 30.0
+    max_depth: int = 500
+    """Jobs waiting (queued or printing) per printer at most; more are refused with 429."""
 
 
 @dataclass(frozen=True)
@@ -237,16 +250,29 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
                     Path(r.text(b, "state_dir", "box", "/var/lib/storelink")))
 
     a = r.table(raw, "api", "api")
-    r.unknown(a, "api", {"listen", "port", "token"})
+    r.unknown(a, "api", {"listen", "port", "token", "allowed_hosts", "allowed_origins",
+                         "max_connections", "max_websockets", "header_timeout_s"})
     api = ApiConfig(r.text(a, "listen", "api", "127.0.0.1"),
-                    r.integer(a, "port", "api", 8470, 1, 65535), r.text(a, "token", "api", ""))
-    if not _is_loopback(api.listen) and len(api.token) < 16:
-        errors.append("api.token: a token of at least 16 characters is required when api.listen "
-                      "is not a loopback address")
+                    r.integer(a, "port", "api", 8470, 1, 65535), r.text(a, "token", "api", ""),
+                    allowed_names(a, "allowed_hosts", "api", errors, origins=False),
+                    allowed_names(a, "allowed_origins", "api", errors, origins=True),
+                    r.integer(a, "max_connections", "api", 256, 8, 65536),
+                    r.integer(a, "max_websockets", "api", 64, 1, 65536),
+                    r.number(a, "header_timeout_s", "api", 10.0, 0.5, 300.0))
+    if api.max_websockets >= api.max_connections:
+        errors.append("api.max_websockets: must be below api.max_connections (the rest serve "
+                      "requests such as /v1/health)")
+    if api.token:
+        weak = token_weakness(api.token)
+        if weak is not None:
+            errors.append(f"api.token: {weak}")
+    elif not _is_loopback(api.listen):
+        errors.append("api.token: a token is required when api.listen is not a loopback "
+                      f"address; {HOW_TO_MAKE}")
 
     q = r.table(raw, "queue", "queue")
     r.unknown(q, "queue", {"poll_interval_s", "retention_days", "default_expiry_s",
-                           "expiry_by_template", "backoff_max_s"})
+                           "expiry_by_template", "backoff_max_s", "max_depth"})
     exp_raw = r.table(q, "expiry_by_template", "queue.expiry_by_template")
     expiry = {k: r.integer(exp_raw, k, "queue.expiry_by_template", None, 1, 90 * 86400)
               for k in exp_raw}
@@ -254,7 +280,8 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
                         r.integer(q, "retention_days", "queue", 30, 1, 3650),
                         r.integer(q, "default_expiry_s", "queue", 900, 1, 90 * 86400),
                         {"receipt": 900, "sales_slip": 86400, "picking_list": 86400, **expiry},
-                        r.number(q, "backoff_max_s", "queue", 30.0, 1.0, 3600.0))
+                        r.number(q, "backoff_max_s", "queue", 30.0, 1.0, 3600.0),
+                        r.integer(q, "max_depth", "queue", 500, 1, 100_000))
 
     profiles: dict[str, PrinterProfile] = {}
     praw = r.table(raw, "profiles", "profiles")

@@ -13,6 +13,7 @@ from aiohttp import web
 from agent import AgentError
 from agent.api import make_app
 from agent.api.context import AgentContext
+from agent.audit_outbox import AuditOutbox
 from agent.config import Config
 from agent.devices.discovery import DeviceEnv
 from agent.devices.runtime import DeviceServices
@@ -25,6 +26,7 @@ from agent.sales.service import SalesService
 from agent.uplink.link import Uplink
 from drivers.transports.open import open_transport
 from sync.service import run_until_signalled
+from sync.web.connections import GUARD, GuardedSite, install_accept_log
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +35,17 @@ STOP_GRACE_S = 5.0
 PRUNE_EVERY_S = 6 * 3600.0
 
 
-async def _housekeeping(queue: PrintQueue, every_s: float) -> None:
-    """Expire overdue jobs of every printer (even dead ones) and prune old ids now and then."""
+async def _housekeeping(queue: PrintQueue, every_s: float,
+                        outbox: AuditOutbox | None = None) -> None:
+    """Expire overdue jobs of every printer (even dead ones), prune old ids now and then, and
+    move audit records left in the outbox into the journal."""
     loop = asyncio.get_running_loop()
     next_prune = loop.time() + PRUNE_EVERY_S
     while True:
         await asyncio.sleep(every_s)
         try:
+            if outbox is not None and outbox.behind:
+                await outbox.drain()
             for job in await queue.expire_due():
                 log.info("job %s expired unprinted on printer %s", job.id, job.printer)
             if loop.time() >= next_prune:
@@ -94,9 +100,12 @@ async def running(config: Config, *, env: DeviceEnv | None = None
                 cosigners=config.sync.cosigners() if config.sync is not None else None,
                 scans=scans)
             ctx.sales, ctx.journal = sales, sales.journal
+            ctx.audit_outbox = AuditOutbox(store, sales.journal)
+            await ctx.audit_outbox.drain()
         tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
                  for pid, s in ctx.printers.items()]
-        tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s),
+        tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s,
+                                                       ctx.audit_outbox),
                                          name="housekeeping"))
         if config.sync is not None:
             uplink = Uplink(ctx, config.sync, ctx.journal)
@@ -142,16 +151,16 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
     """Run until `stop` is set: recover the queue, start the printers and the API, then shut
     down cleanly (the job in flight finishes or is left for `unknown`, devices are closed)."""
     stop = stop or asyncio.Event()
+    install_accept_log(asyncio.get_running_loop())
     async with running(config) as ctx:
-        runner = web.AppRunner(make_app(ctx), access_log=None, handle_signals=False)
+        app = make_app(ctx)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               keepalive_timeout=config.api.header_timeout_s)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, config.api.listen, config.api.port, reuse_address=True)
+            site = GuardedSite(runner, config.api.listen, config.api.port, app[GUARD])
             await site.start()
-            port = config.api.port
-            server = site._server
-            if isinstance(server, asyncio.Server) and server.sockets:
-                port = server.sockets[0].getsockname()[1]
+            port = site.port
             host = f"[{config.api.listen}]" if ":" in config.api.listen else config.api.listen
             print(f"storelink agent ready on http://{host}:{port}", flush=True)
             log.info("box %s: %d printer(s), state in %s", config.box.id, len(config.printers),

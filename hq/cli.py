@@ -13,6 +13,7 @@ from pathlib import Path
 from hq import HqError
 from hq.config import HqConfigError, load_hq_config, load_or_create_key
 from sync.service import run_until_signalled
+from sync.web.connections import install_accept_log
 
 log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -31,6 +32,7 @@ def run(config_path: str | Path) -> int:
     async def serve(stop: asyncio.Event) -> None:
         from hq.service import HqService
 
+        install_accept_log(asyncio.get_running_loop())
         await HqService(cfg).run(stop)
 
     try:

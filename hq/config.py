@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from hq import HqError
+from sync.api_access import HOW_TO_MAKE, allowed_names, token_weakness
 from sync.protocol.topics import BOX_ID
 
 NOTE_NAME = re.compile(r"^[!-*,-~]{1,128}$")
@@ -73,6 +74,14 @@ class HqConfig:
     default_expiry_s: int
     command_lifetime_s: int
     boxes: Mapping[str, BoxEntry]
+    api_allowed_hosts: tuple[str, ...] = ()
+    """DNS names HQ's API is reached by besides IP literals and loopback names."""
+    api_allowed_origins: tuple[str, ...] = ()
+    """Other web sites whose pages may call HQ's API."""
+    api_max_connections: int = 256
+    """Open API connections at most (half-sent or idle ones make room for new ones)."""
+    api_header_timeout_s: float = 10.0
+    """How long a request head may take to arrive, and a connection may idle between requests."""
 
 
 def _key_bytes(text: object, where: str, errors: list[str]) -> bytes | None:
@@ -159,15 +168,30 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
                       opt["username"], opt["password"], opt["tls_ca"], opt["tls_cert"],
                       opt["tls_key"], keepalive, group)
 
-    a = table("api", {"listen", "port", "token"})
+    a = table("api", {"listen", "port", "token", "allowed_hosts", "allowed_origins",
+                      "max_connections", "header_timeout_s"})
     listen = str(_get(a, "listen", "api", str, "127.0.0.1", errors))
     api_port = int(str(_get(a, "port", "api", int, 8480, errors)))
     token = str(_get(a, "token", "api", str, "", errors))
     if not 0 <= api_port <= 65535:
         errors.append("api.port: must be 0-65535 (0 picks a free port)")
-    if not _loopback(listen) and len(token) < 16:
-        errors.append("api.token: a token of at least 16 characters is required when api.listen "
-                      "is not a loopback address")
+    if token:
+        weak = token_weakness(token)
+        if weak is not None:
+            errors.append(f"api.token: {weak}")
+    elif not _loopback(listen):
+        errors.append("api.token: a token is required when api.listen is not a loopback "
+                      f"address; {HOW_TO_MAKE}")
+    hosts = allowed_names(a, "allowed_hosts", "api", errors, origins=False)
+    origins = allowed_names(a, "allowed_origins", "api", errors, origins=True)
+    max_conns = int(str(_get(a, "max_connections", "api", int, 256, errors)))
+    if not 8 <= max_conns <= 65536:
+        errors.append("api.max_connections: must be 8-65536")
+    header_s = a.get("header_timeout_s", 10.0)
+    if isinstance(header_s, bool) or not isinstance(header_s, int | float) \
+            or not 0.5 <= header_s <= 300:
+        errors.append("api.header_timeout_s: must be a number of seconds from 0.5 to 300")
+        header_s = 10.0
 
     d = table("dispatch", {"default_expiry_s", "command_lifetime_s"})
     expiry = int(str(_get(d, "default_expiry_s", "dispatch", int, 86_400, errors)))
@@ -208,7 +232,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
     if errors:
         raise HqConfigError(errors)
     return HqConfig(hq_id, cosigner, key_file, db, mqtt, listen, api_port, token, expiry,
-                    lifetime, boxes)
+                    lifetime, boxes, hosts, origins, max_conns, float(header_s))
 
 
 def _loopback(host: str) -> bool:

@@ -24,6 +24,7 @@ from sync.mqtt_session import Connected, Message, MqttSession, SessionConfig, Wi
 from sync.protocol import ProtocolError
 from sync.protocol.messages import Birth, Death, EventsBatch, HqState, JournalBatch, Telemetry
 from sync.protocol.topics import Down, Up, down, hq_filters, hq_state, parse_topic
+from sync.web.connections import GUARD, ConnectionGuard, GuardedSite
 
 log = logging.getLogger(__name__)
 PUBLISH_WAIT_S = 10.0
@@ -67,17 +68,19 @@ class HqService:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set."""
         ctx = ApiContext(self.store, self.registry, self.dispatcher, self.cfg.api_token,
-                         tuple(self.cfg.boxes))
-        runner = web.AppRunner(make_app(ctx), access_log=None, handle_signals=False)
+                         tuple(self.cfg.boxes), self.cfg.api_allowed_hosts,
+                         self.cfg.api_allowed_origins)
+        app = make_app(ctx)
+        # HQ serves no WebSockets: one slot is the least the guard takes.
+        guard = ConnectionGuard(self.cfg.api_max_connections, 1, self.cfg.api_header_timeout_s)
+        app[GUARD] = guard
+        runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                               keepalive_timeout=self.cfg.api_header_timeout_s)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.cfg.api_listen, self.cfg.api_port,
-                               reuse_address=True)
+            site = GuardedSite(runner, self.cfg.api_listen, self.cfg.api_port, guard)
             await site.start()
-            server = site._server
-            self.port = self.cfg.api_port
-            if isinstance(server, asyncio.Server) and server.sockets:
-                self.port = server.sockets[0].getsockname()[1]
+            self.port = site.port
             await self.session.start()
             print(f"storelink hq {self.cfg.id} ready on http://{self.cfg.api_listen}:{self.port}",
                   flush=True)

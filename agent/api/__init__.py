@@ -10,12 +10,15 @@ from aiohttp.typedefs import Middleware
 
 from agent.api import events
 from agent.api.context import CTX, AgentContext
-from agent.api.http import auth_middleware, errors_middleware
+from agent.api.http import auth_middleware, errors_middleware, last_resort_middleware
 from agent.devices import api as devices_api
+from agent.devices.network import box_host_name
 from agent.printing import api_jobs, api_printers
 from agent.sales import api as sales_api
 from agent.sales.audit import audit_middleware
 from sync.static import inline_shared
+from sync.web.connections import GUARD, ConnectionGuard, busy_middleware
+from sync.web.edge import EdgePolicy, edge_middleware
 
 MAX_BODY = 8 * 1024 * 1024
 """Largest request body: a 4 MiB raw job is about 5.6 MiB of base64."""
@@ -42,12 +45,20 @@ async def status_page(request: web.Request) -> web.Response:
 
 def make_app(ctx: AgentContext) -> web.Application:
     """The application for `ctx`; requests need the bearer token when one is configured."""
-    # The audit middleware records every state-changing request after the token check.
-    middlewares: list[Middleware] = [audit_middleware(ctx), errors_middleware]
-    if ctx.config.api.token:
-        middlewares.insert(0, auth_middleware(ctx.config.api.token))
+    api = ctx.config.api
+    # Outermost first: JSON for any failure, connection bookkeeping, the browser edge and the
+    # token check (refusals there are not audited), then the audit of what passed.
+    middlewares: list[Middleware] = [
+        last_resort_middleware, busy_middleware,
+        # The name the box advertises over mDNS is its own, like its addresses.
+        edge_middleware(EdgePolicy.of((*api.allowed_hosts, box_host_name(ctx.config.box.id)),
+                                      api.allowed_origins))]
+    if api.token:
+        middlewares.append(auth_middleware(api.token))
+    middlewares += [audit_middleware(ctx), errors_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[CTX] = ctx
+    app[GUARD] = ConnectionGuard(api.max_connections, api.max_websockets, api.header_timeout_s)
     for table in (api_jobs.routes, api_printers.routes, events.routes, devices_api.routes,
                   sales_api.routes, page_routes):
         app.add_routes(table)

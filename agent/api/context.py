@@ -21,6 +21,7 @@ from agent.printing.supervisor import PrinterSupervisor
 from agent.printing.templates.self_test import label as self_test_label
 
 if TYPE_CHECKING:
+    from agent.audit_outbox import AuditOutbox
     from agent.devices.runtime import DeviceServices
     from agent.journal.store import JournalStore
     from agent.sales.service import SalesService
@@ -60,6 +61,8 @@ class AgentContext:
     """The signed journal (None when journal.enabled is false)."""
     sales: SalesService | None = None
     """Sales, refunds, voids, day close, handovers and approvals on the journal."""
+    audit_outbox: AuditOutbox | None = None
+    """Audit records committed with their print job, on their way to the journal."""
 
     def base_url(self) -> str:
         """Where staff reach the status page."""

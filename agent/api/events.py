@@ -7,15 +7,26 @@ import asyncio
 from aiohttp import WSCloseCode, web
 
 from agent.api.context import CTX
-from agent.api.http import dumps
+from agent.api.http import dumps, error
 from agent.printing.queue.service import wall_ms
+from sync.web.connections import websocket_slot
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/v1/events")
-async def events(request: web.Request) -> web.WebSocketResponse:
+async def events(request: web.Request) -> web.StreamResponse:
     """Send {"type": "hello"} once subscribed, then each event; a client too slow is closed."""
+    release = websocket_slot(request)
+    if release is None:
+        return error(503, None, "too many event subscribers; try again later")
+    try:
+        return await _serve(request)
+    finally:
+        release()
+
+
+async def _serve(request: web.Request) -> web.WebSocketResponse:
     ctx = request.app[CTX]
     ws = web.WebSocketResponse(heartbeat=30.0)
     await ws.prepare(request)

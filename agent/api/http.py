@@ -11,15 +11,24 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from agent.printing.queue.lifecycle import IllegalTransitionError, Job
-from agent.printing.queue.store import JobConflictError, JobNotFoundError, StoreError
+from agent.printing.queue.store import (
+    JobConflictError,
+    JobNotFoundError,
+    QueueFullError,
+    StoreError,
+)
 from agent.printing.supervisor import PrinterUnavailableError
+from agent.storage_errors import disk_full
 from drivers import InvalidInput
 from drivers.print_budget import JobTooLarge
+from sync.bounded_json import JsonLimitError, loads_bounded
 
 log = logging.getLogger(__name__)
 
-
-
+RETRY_AFTER_S = 10
+"""What a 429 for a full print queue suggests (a receipt prints in a few seconds)."""
+DISK_FULL = "the box's disk is full; nothing was changed — free space (old logs, exports) " \
+            "and try again"
 
 def dumps(value: object) -> str:
     """JSON with Chinese left readable."""
@@ -46,12 +55,35 @@ def job_json(job: Job) -> dict[str, object]:
 
 
 async def read_json(request: web.Request) -> object:
-    """The request body as JSON; InvalidInput("body") if it is not."""
+    """The request body as JSON (nesting and number length bounded); InvalidInput naming the
+    field otherwise."""
     raw = await request.read()
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InvalidInput("body", f"not valid JSON: {e}") from None
+        return loads_bounded(raw)
+    except JsonLimitError as e:
+        raise InvalidInput(e.field, e.reason) from None
+
+
+def failure_status(e: BaseException) -> int:
+    """The status of an unexpected failure: 507 for a full disk, else 500."""
+    return 507 if disk_full(e) else 500
+
+
+@web.middleware
+async def last_resort_middleware(request: web.Request, handler: Handler
+                                 ) -> web.StreamResponse:
+    """Whatever still escapes is answered in JSON: 507 for a full disk, else 500 (logged)."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as e:
+        if disk_full(e):
+            log.error("disk full on %s %s: %s", request.method, request.path, e)
+            return error(507, None, DISK_FULL)
+        log.exception("unexpected failure on %s %s", request.method, request.path)
+        return error(500, None, "internal error; nothing is known to have changed — see the "
+                                "box's log")
 
 
 @web.middleware
@@ -73,8 +105,14 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
                      job=job_json(e.job))
     except PrinterUnavailableError as e:
         return error(503, "printer", str(e), state=e.state)
+    except QueueFullError as e:
+        resp = error(429, "printer", f"{e}; try again later", depth=e.depth)
+        resp.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return resp
     except StoreError as e:
         log.error("store error on %s %s: %s", request.method, request.path, e)
+        if disk_full(e):
+            return error(507, None, DISK_FULL)
         return error(500, None, "the job store failed; nothing was changed")
     except web.HTTPException as e:
         if e.empty_body or e.status < 400:

@@ -39,17 +39,22 @@ def ip_version(interfaces: Sequence[str]) -> IPVersion:
     return IPVersion.All
 
 
+def box_host_name(box_id: str) -> str:
+    """The host name the box advertises for itself: `storelink-<box id>.local`."""
+    label = re.sub(r"[^A-Za-z0-9-]", "-", box_id).strip("-").lower() or "box"
+    return f"storelink-{label}.local"
+
+
 def box_service_info(box_id: str, api_port: int, interfaces: Sequence[str],
                      store: str = "") -> ServiceInfo:
     """The box's advertisement: instance `box_id`, TXT id / port (/ store), the interfaces."""
-    label = re.sub(r"[^A-Za-z0-9-]", "-", box_id).strip("-").lower() or "box"
     props = {"id": box_id, "port": str(api_port)}
     if store:
         props["store"] = store
     return ServiceInfo(BOX_SERVICE, f"{box_id}.{BOX_SERVICE}",
                        addresses=[socket.inet_pton(socket.AF_INET6 if ":" in a
                                                    else socket.AF_INET, a) for a in interfaces],
-                       port=api_port, properties=props, server=f"storelink-{label}.local.")
+                       port=api_port, properties=props, server=box_host_name(box_id) + ".")
 
 
 def _txt(info: AsyncServiceInfo) -> dict[str, str]:

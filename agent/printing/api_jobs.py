@@ -9,11 +9,13 @@ from aiohttp import web
 
 from agent.api.context import CTX, AgentContext
 from agent.api.http import error, job_json, json_response, read_json
+from agent.config import PrinterConfig
 from agent.printing.jobs import parse_job, render_job
 from agent.printing.preview import preview_png
 from agent.printing.queue.lifecycle import JobState
 from agent.printing.queue.service import Resolution
 from agent.printing.queue.store import JobNotFoundError
+from agent.sales.audit import audit_body, note
 from agent.sales.drawer import admit_local, job_kick
 from drivers import DriverError, InvalidInput
 
@@ -23,10 +25,12 @@ GATE_FIELDS = ("approval", "reason", "clerk")
 """Request fields beside the job: the drawer approval (docs/local-api.md, "Cash drawer")."""
 
 
-def _known_printer(ctx: AgentContext, printer_id: str) -> None:
-    if ctx.config.printer(printer_id) is None:
+def _known_printer(ctx: AgentContext, printer_id: str) -> PrinterConfig:
+    printer = ctx.config.printer(printer_id)
+    if printer is None:
         known = ", ".join(p.id for p in ctx.config.printers) or "none configured"
         raise InvalidInput("printer", f"unknown printer {printer_id!r} (known: {known})")
+    return printer
 
 
 @routes.post("/v1/print-jobs")
@@ -42,9 +46,7 @@ async def submit(request: web.Request) -> web.Response:
     # The approval for a job that opens the cash drawer is not part of the job (never stored).
     gate = {k: body.pop(k) for k in GATE_FIELDS if k in body} if isinstance(body, dict) else {}
     job = parse_job(body)
-    _known_printer(ctx, job.printer)
-    printer = ctx.config.printer(job.printer)
-    assert printer is not None
+    printer = _known_printer(ctx, job.printer)
     # Bad content gets its 400 here and is never stored.
     encoded = await asyncio.to_thread(render_job, job, printer.profile)
     kick = await asyncio.to_thread(job_kick, job, printer.profile, encoded.data)
@@ -55,7 +57,11 @@ async def submit(request: web.Request) -> web.Response:
         field, what = kick
         await admit_local(ctx.sales, request, gate, job.printer, f"print job {job.id} opens "
                           f"the cash drawer ({what})", field)
-    result = await ctx.queue.submit(job)
+    # A new job and its audit record are committed together (agent/audit_outbox.py).
+    audit = audit_body(request, 202) if ctx.audit_outbox is not None else None
+    result = await ctx.queue.submit(job, audit)
+    if result.created and audit is not None:
+        note(request, outboxed=True)
     return json_response(job_json(result.job), 202 if result.created else 200)
 
 

@@ -8,6 +8,7 @@ from agent.api.context import CTX, AgentContext
 from agent.api.http import error, job_json, json_response, read_json
 from agent.printing.queue.service import wall_ms
 from agent.printing.supervisor import PrinterSnapshot, PrinterSupervisor
+from agent.sales.audit import audit_body, note
 from drivers import InvalidInput
 
 routes = web.RouteTableDef()
@@ -60,9 +61,8 @@ async def drawer(request: web.Request) -> web.Response:
         if not isinstance(body, dict):
             raise InvalidInput("body", "must be a JSON object")
         pin = body.get("pin", 2)
-    if pin not in (2, 5) or isinstance(pin, bool):
-        raise InvalidInput("pin", "must be 2 or 5")
-    assert isinstance(pin, int)
+    if type(pin) is not int or pin not in (2, 5):
+        raise InvalidInput("pin", "must be the whole number 2 or 5")
     if ctx.sales is not None:  # approval record first (403 without a valid one), audited
         await ctx.sales.gate_drawer(request, body, sup.id)
     await sup.open_drawer(pin)
@@ -76,7 +76,11 @@ async def self_test(request: web.Request) -> web.Response:
     if not ctx.accepting:
         return error(503, None, "the daemon is stopping")
     sup = _printer(ctx, request.match_info["id"])
-    result = await ctx.self_test(sup.id)
+    # Like any print job, committed together with its audit record.
+    audit = audit_body(request, 202) if ctx.audit_outbox is not None else None
+    result = await ctx.queue.submit(ctx.self_test_job(sup.id), audit)
+    if audit is not None:
+        note(request, outboxed=True)
     return json_response(job_json(result.job), 202)
 
 

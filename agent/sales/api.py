@@ -64,7 +64,7 @@ def _detail(out: Outcome, key: str | None) -> str:
 async def _write(request: web.Request, event: str, action: Action) -> web.Response:
     svc = _service(request)
     body = await _object(request)
-    note(request, event, actor=body.get("clerk"))
+    note(request, event, claimed=body.get("clerk"))
     key = _key(request)
     out = await action(svc, body, key, request_hash(request.method, request.path, body))
     note(request, ref_seq=out.json()["seq"], detail=_detail(out, key))
@@ -106,9 +106,9 @@ async def post_day_reopen(request: web.Request) -> web.Response:
     """Re-open the last closed day (supervisor approval)."""
     svc = _service(request)
     body = await _object(request)
-    note(request, "day.reopen", actor=body.get("clerk"))
+    note(request, "day.reopen", claimed=body.get("clerk"))
     out = await closing.day_reopen(svc, body)
-    note(request, ref_seq=out.json()["seq"],
+    note(request, actor=out.extra["approver"], ref_seq=out.json()["seq"],
          detail=f"{out.extra['day']} re-opened, approval {out.json()['seq']} by "
                 f"{out.extra['approver']}")
     return json_response(out.json(), 201)
@@ -118,7 +118,7 @@ def _int_param(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 16:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 16:
         raise InvalidInput(name, "must be a record seq (a whole number ≥ 0)")
     return int(raw)
 

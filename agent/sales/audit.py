@@ -1,11 +1,14 @@
 """The audit trail (行为过程记录): an `audit` record for every state-changing local-API request.
 
-Who: the clerk or supervisor the handler found in the body, else the `X-Storelink-Clerk`
-header, else `anonymous`. What: the event (named by the handler, else `api.<method>`), method,
-path and the HTTP status, and the record the request made (`ref_seq`). From where: the peer
-address. GET, HEAD and OPTIONS are not recorded — reads change nothing, and recording them
-would fill the journal with status polls. Requests refused by the bearer-token check never
-reach this middleware (an unauthenticated client cannot fill the journal either).
+Who: only an authenticated identity is the `actor` — the supervisor whose PIN or badge a handler
+verified — else `anonymous`; a clerk named in the body or the `X-Storelink-Clerk` header is not
+proven, so it is written into `detail` as `claimed clerk …`. What: the event (named by the
+handler, else `api.<method>`), method, path and the HTTP status, and the record the request made
+(`ref_seq`). From where: the peer address. GET, HEAD and OPTIONS are not recorded — reads change
+nothing, and recording them would fill the journal with status polls. Requests refused by the
+bearer-token check or by the edge policy (foreign Host or Origin, not JSON) never reach this
+middleware, and a 404 or 405 (no such endpoint or method) is not recorded: it changed nothing
+and names nothing.
 
 The middleware also answers the sales service's refusals (403 approval, 409 conflict, 503, and
 a journal closed at shutdown) in the API's error shape, so they are audited with their status.
@@ -22,12 +25,15 @@ from typing import Any, Protocol
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from agent.audit_outbox import AuditOutbox
 from agent.journal.store import JournalClosedError, JournalStore
 from agent.sales import SalesError, UnavailableError
+from agent.storage_errors import disk_full
 
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+UNRECORDED = frozenset({404, 405})
 CLERK_HEADER = "X-Storelink-Clerk"
 ANONYMOUS = "anonymous"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -40,32 +46,44 @@ class AuditNote:
 
     event: str | None = None
     actor: str | None = None
+    """An authenticated identity (a supervisor whose credential was checked)."""
+    claimed: str | None = None
+    """Who the request says it comes from, unproven."""
     ref_seq: int | None = None
     detail: str = ""
+    outboxed: bool = False
+    """The handler committed the audit record with its action (agent/audit_outbox.py)."""
 
 
 AUDIT = web.RequestKey("storelink_audit", AuditNote)
 
 
 class HasJournal(Protocol):
-    """Where the middleware finds the journal (the AgentContext)."""
+    """Where the middleware finds the journal and the audit outbox (the AgentContext)."""
 
     journal: JournalStore | None
+    audit_outbox: AuditOutbox | None
 
 
 def note(request: web.Request, event: str | None = None, *, actor: object = None,
-         ref_seq: int | None = None, detail: str | None = None) -> None:
-    """Add to the request's audit note (only the values given change)."""
+         claimed: object = None, ref_seq: int | None = None, detail: str | None = None,
+         outboxed: bool | None = None) -> None:
+    """Add to the request's audit note (only the values given change); `actor` only for an
+    identity the handler authenticated, `claimed` for one the request merely names."""
     current = request.get(AUDIT, AuditNote())
     changes: dict[str, Any] = {}
     if event is not None:
         changes["event"] = event
     if isinstance(actor, str) and actor.strip():
         changes["actor"] = actor
+    if isinstance(claimed, str) and claimed.strip():
+        changes["claimed"] = claimed
     if ref_seq is not None:
         changes["ref_seq"] = ref_seq
     if detail is not None:
         changes["detail"] = detail
+    if outboxed is not None:
+        changes["outboxed"] = outboxed
     request[AUDIT] = replace(current, **changes)
 
 
@@ -77,10 +95,13 @@ def actor_id(value: str) -> str:
 def audit_body(request: web.Request, status: int) -> dict[str, Any]:
     """The audit record body for a request answered with `status`."""
     n = request.get(AUDIT, AuditNote())
-    actor = n.actor or request.headers.get(CLERK_HEADER, "") or ANONYMOUS
+    actor = n.actor or ANONYMOUS
+    claimed = n.claimed or request.headers.get(CLERK_HEADER, "").strip()
     detail = f"{request.method} {request.path} → {status}"
     if n.detail:
         detail += f"; {n.detail}"
+    if claimed and claimed != n.actor:
+        detail += f"; claimed clerk {actor_id(claimed)}"
     detail += f"; from {request.remote or 'unknown'}"
     body: dict[str, Any] = {"event": n.event or f"api.{request.method.lower()}",
                             "actor": actor_id(actor), "detail": _CONTROL.sub("?", detail)[:500]}
@@ -112,16 +133,28 @@ def audit_middleware(ctx: HasJournal) -> Middleware:
         except web.HTTPException as e:
             status = e.status
             raise
+        except Exception as e:
+            status = 507 if disk_full(e) else 500
+            raise
         finally:
             journal = ctx.journal
-            if journal is not None and request.method not in SAFE_METHODS:
+            outbox = ctx.audit_outbox
+            if request.get(AUDIT, AuditNote()).outboxed and outbox is not None:
+                await outbox.drain()
+            elif journal is not None and request.method not in SAFE_METHODS \
+                    and status not in UNRECORDED:
+                if outbox is not None and outbox.behind:
+                    await outbox.drain()
+                body = audit_body(request, status)
                 try:
-                    await journal.append("audit", audit_body(request, status))
+                    await journal.append("audit", body)
                 except JournalClosedError:
                     log.warning("the journal is closed: %s %s → %d is not audited",
                                 request.method, request.path, status)
-                except Exception:
-                    log.exception("could not record the audit of %s %s", request.method,
-                                  request.path)
+                except Exception as e:
+                    # The journal's disk may be full: keep the record for a later drain.
+                    if outbox is None or not await outbox.keep(body):
+                        log.error("could not record the audit of %s %s: %s", request.method,
+                                  request.path, e)
 
     return audit

@@ -153,7 +153,8 @@ async def day_reopen(svc: SalesService, raw: object) -> Outcome:
         if earlier is not None:
             raise ConflictError("day", f"{closed} was re-opened already (approval {earlier})")
         approved = await svc.approve(req.get("approval"), "day_reopen")
-        assert approved is not None  # re-opening always needs one
+        if approved is None:  # the rules always ask for one; never re-open without it
+            raise InvalidInput("approval", "re-opening a day needs a supervisor's approval")
         entry = await svc.append_approval(approved, "day_reopen",
                                           f"重开营业日 {closed} (Z{z}): {reason}",
                                           ref_seq=last["seq"])

@@ -85,7 +85,7 @@ async def admit_local(sales: SalesService | None, request: web.Request, body: Ma
     """
     if sales is None:
         return
-    note(request, EVENT, actor=body.get("clerk"), detail=f"{what} (drawer of {printer})")
+    note(request, EVENT, claimed=body.get("clerk"), detail=f"{what} (drawer of {printer})")
     raw = body.get("approval")
     if raw is None and sales.approval_needed(ACTION):
         raise DrawerRefusedError(field, f"{what}: opening the cash drawer outside a cash sale "
@@ -99,8 +99,9 @@ async def admit_local(sales: SalesService | None, request: web.Request, body: Ma
     subject = f"开钱箱 {printer}" + (f": {reason}" if reason else "")
     entry = await sales.append_approval(approved, ACTION, subject[:200])
     seq = int(entry.record()["seq"])
-    note(request, ref_seq=seq, detail=f"{what} (drawer of {printer}), approval {seq} by "
-         f"{approved.approver} ({approved.via})")
+    note(request, actor=approved.approver, ref_seq=seq,
+         detail=f"{what} (drawer of {printer}), approval {seq} by {approved.approver} "
+         f"({approved.via})")
 
 
 def refuse_remote_job(sales: SalesService | None, job: PrintJob, field: str,

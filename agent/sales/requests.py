@@ -184,6 +184,12 @@ class Handover:
     body: dict[str, Any]
 
 
+def _count(value: object, name: str) -> int:
+    if type(value) is not int or value < 0:
+        raise InvalidInput(name, "must be a whole number ≥ 0")
+    return value
+
+
 def handover_body(raw: Mapping[str, Any], worker: str, seq: int) -> Handover:
     """The `handover` body for a scanned flow card; `worker` is the resolved worker id."""
     payload = raw.get("flow_card")
@@ -193,11 +199,8 @@ def handover_body(raw: Mapping[str, Any], worker: str, seq: int) -> Handover:
         card = parse_flow_card(payload)
     except InvalidInput as e:
         raise InvalidInput("flow_card" + e.field.removeprefix("payload"), e.reason) from None
-    good, defective = raw.get("good"), raw.get("defective", 0)
-    for name, value in (("good", good), ("defective", defective)):
-        if type(value) is not int or value < 0:
-            raise InvalidInput(name, "must be a whole number ≥ 0")
-    assert isinstance(good, int) and isinstance(defective, int)
+    good = _count(raw.get("good"), "good")
+    defective = _count(raw.get("defective", 0), "defective")
     if good + defective > card.qty:
         raise InvalidInput("good", f"good + defective = {good + defective} is more than the "
                                    f"{card.qty} on flow card {card.task} {card.split}/{card.of}")

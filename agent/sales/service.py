@@ -318,7 +318,8 @@ class SalesService:
     def check_receipt(self, request: PrintRequest, body: Mapping[str, Any]) -> None:
         """Refuse a receipt that would not print, before its sale is written."""
         printer = self.config.printer(request.printer)
-        assert printer is not None
+        if printer is None:
+            raise InvalidInput("print.printer", f"unknown printer {request.printer!r}")
         check_receipt(request, body, printer, self.store_name())
 
     async def print_receipt(self, request: PrintRequest, entry: Entry) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.api.context import AgentContext
 from agent.printing.jobs import PrintJob, parse_job, render_job
-from agent.printing.queue.store import JobConflictError
+from agent.printing.queue.store import JobConflictError, QueueFullError
 from agent.sales.drawer import DrawerRefusedError, job_kick, journal_remote, refuse_remote_job
 from drivers import DriverError
 from drivers.profiles import PrinterProfile
@@ -95,6 +95,9 @@ class Intake:
         except JobConflictError:
             await self._append([_intake(pj.id, "refused", now, "job id: already used for a "
                                         "different job")], [])
+            return "refused"
+        except QueueFullError as e:
+            await self._append([_intake(pj.id, "refused", now, f"printer: {e}")], [])
             return "refused"
         result = "accepted" if submitted.created else "duplicate"
         async with self._lock:

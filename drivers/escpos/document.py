@@ -153,9 +153,8 @@ def _str(o: Mapping[str, object], key: str, path: str, default: str | None = Non
 def _choice(o: Mapping[str, object], key: str, path: str, default: str,
             choices: Sequence[str]) -> str:
     v = o.get(key, default)
-    if v not in choices:
+    if not isinstance(v, str) or v not in choices:
         raise InvalidInput(f"{path}.{key}", f"must be one of {', '.join(choices)}")
-    assert isinstance(v, str)
     return v
 
 

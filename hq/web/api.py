@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,8 +20,12 @@ from hq.fleet.registry import Registry
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore
 from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, recent_jobs
+from sync.bounded_json import JsonLimitError, loads_bounded
 from sync.protocol.topics import BOX_ID
+from sync.web.connections import busy_middleware
+from sync.web.edge import EdgePolicy, edge_middleware
 
+log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -33,6 +39,8 @@ class ApiContext:
     token: str = ""
     boxes: tuple[str, ...] = ()
     """The configured boxes (settlements also cover boxes not yet born)."""
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
 
 
 CTX = web.AppKey("ctx", ApiContext)
@@ -43,13 +51,41 @@ MAX_JOURNAL_PAGE = 100_000
 DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
-def _error(status: int, field: str, reason: str) -> web.Response:
+def _error(status: int, field: str | None, reason: str) -> web.Response:
     return web.json_response({"error": {"field": field, "reason": reason}}, status=status,
                              dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 def _json(obj: Any, status: int = 200) -> web.Response:
     return web.json_response(obj, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+@web.middleware
+async def _last_resort(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Whatever escapes is answered in JSON: 507 for a full disk, else 500 (logged)."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as e:
+        if _disk_full(e):
+            log.error("disk full on %s %s: %s", request.method, request.path, e)
+            return _error(507, None, "HQ's disk is full; nothing was changed — free space and "
+                                     "try again")
+        log.exception("unexpected failure on %s %s", request.method, request.path)
+        return _error(500, None, "internal error; see HQ's log")
+
+
+def _disk_full(e: BaseException) -> bool:
+    seen: BaseException | None = e
+    for _ in range(8):
+        if seen is None:
+            return False
+        if (isinstance(seen, OSError) and seen.errno == errno.ENOSPC) \
+                or "disk is full" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @web.middleware
@@ -63,27 +99,34 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except DispatchError as e:
         return _error(e.status, e.field, e.reason)
+    except web.HTTPException as e:
+        if e.empty_body or e.status < 400:
+            raise
+        return _error(e.status, None, e.reason)
 
 
 async def _body(request: web.Request) -> object:
     try:
-        return json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError) as e:
-        raise DispatchError(400, "body", f"not valid JSON: {e}") from None
+        return loads_bounded(await request.read())
+    except JsonLimitError as e:
+        raise DispatchError(400, e.field, e.reason) from None
 
 
 def _int_query(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
-    """Query parameter `name` as an integer in [lo, hi]; 400 naming it otherwise."""
+    """Query parameter `name` as a whole number in [lo, hi] (ASCII digits); 400 naming it."""
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        v = int(raw)
-    except ValueError:
-        raise DispatchError(400, name, f"must be an integer {lo}-{hi}") from None
-    if not lo <= v <= hi:
-        raise DispatchError(400, name, f"must be an integer {lo}-{hi}")
-    return v
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or not lo <= int(raw) <= hi:
+        raise DispatchError(400, name, f"must be a whole number from {lo} to {hi}")
+    return int(raw)
+
+
+def _only_queries(request: web.Request, allowed: frozenset[str]) -> None:
+    """400 naming the first query parameter that is not in `allowed`."""
+    for name in request.query:
+        if name not in allowed:
+            raise DispatchError(400, name, "unknown query parameter")
 
 
 def _box_query(request: web.Request) -> str | None:
@@ -146,6 +189,7 @@ async def get_box(request: web.Request) -> web.Response:
 
 async def get_alarms(request: web.Request) -> web.Response:
     """GET /v1/alarms[?box=ID&limit=N]: refusals with their evidence, newest first."""
+    _only_queries(request, frozenset({"box", "limit", "token"}))
     box = _box_query(request)
     limit = _int_query(request, "limit", 100, 1, MAX_ALARMS)
     alarms = await asyncio.to_thread(request.app[CTX].store.alarms, box, limit)
@@ -171,6 +215,7 @@ async def get_journal(request: web.Request) -> web.StreamResponse:
     """GET /v1/boxes/{box}/journal[?from=SEQ&limit=N]: HQ's copy as JSON Lines export."""
     ctx = request.app[CTX]
     box = _box_id(request)
+    _only_queries(request, frozenset({"from", "limit", "token"}))
     start = _int_query(request, "from", 0, 0, 2**53 - 1)
     limit = _int_query(request, "limit", 10_000, 1, MAX_JOURNAL_PAGE)
     if not await asyncio.to_thread(_known_box, ctx, box):
@@ -183,6 +228,7 @@ async def get_journal(request: web.Request) -> web.StreamResponse:
 async def get_jobs(request: web.Request) -> web.Response:
     """GET /v1/print-jobs[?box=ID&limit=N]: the newest jobs with state and history."""
     ctx = request.app[CTX]
+    _only_queries(request, frozenset({"box", "limit", "token"}))
     box = _box_query(request)
     limit = _int_query(request, "limit", 50, 1, MAX_JOBS)
     jobs = await asyncio.to_thread(recent_jobs, ctx.store, ctx.dispatcher.clock(), limit, box)
@@ -211,6 +257,7 @@ async def get_settlements(request: web.Request) -> web.Response:
     """GET /v1/settlements[?day=YYYY-MM-DD&box=ID]: takings per box, Z period and method,
     reconciled against each signed day close (docs/hq.md)."""
     ctx = request.app[CTX]
+    _only_queries(request, frozenset({"day", "box", "token"}))
     day = _day(request)
     box = _box_query(request)
 
@@ -225,6 +272,7 @@ async def get_box_settlements(request: web.Request) -> web.Response:
     """GET /v1/boxes/{box}/settlements[?day=YYYY-MM-DD]: one box's settlements."""
     ctx = request.app[CTX]
     box = _box_id(request)
+    _only_queries(request, frozenset({"day", "token"}))
     day = _day(request)
     if not await asyncio.to_thread(_known_box, ctx, box):
         return _error(404, "box", f"no box {box!r}")
@@ -239,7 +287,9 @@ def _known_box(ctx: ApiContext, box: str) -> bool:
 
 def make_app(ctx: ApiContext) -> web.Application:
     """The aiohttp application."""
-    app = web.Application(middlewares=[_guard], client_max_size=MAX_BODY)
+    policy = EdgePolicy.of(ctx.allowed_hosts, ctx.allowed_origins)
+    app = web.Application(middlewares=[_last_resort, busy_middleware, edge_middleware(policy),
+                                       _guard], client_max_size=MAX_BODY)
     app[CTX] = ctx
     app[BOOK] = SettlementBook(ctx.store)
     app.router.add_get(PAGE_PATH, dashboard_page)

@@ -148,5 +148,7 @@ async def agent_client(config: Config) -> AsyncIterator[tuple[AgentContext, Clie
     from agent.api import make_app
     from agent.daemon import running
 
-    async with running(config) as ctx, TestClient(TestServer(make_app(ctx))) as client:
+    # Like every client of the API (the status page, the tills), writes are sent as JSON.
+    async with running(config) as ctx, TestClient(
+            TestServer(make_app(ctx)), headers={"Content-Type": "application/json"}) as client:
         yield ctx, client

@@ -228,3 +228,20 @@ def test_sigterm_is_a_death_at_hq_and_a_restart_a_birth(world: DaemonWorld) -> N
     assert view["bdseq"] > first and view["offline_reason"] == ""
     sell(world, 1)
     wait_for(world.settled, what="a sale after the restart cosigned")
+
+
+def test_a_cloud_job_beyond_the_queue_depth_is_refused_at_intake(world: DaemonWorld) -> None:
+    # Issue 11, point 10: cloud jobs obey queue.max_depth like local ones, and HQ is told.
+    world.box_config.write_text(world.box_config.read_text(encoding="utf-8").replace(
+        "default_expiry_s = 3600\n", "default_expiry_s = 3600\nmax_depth = 1\n"),
+        encoding="utf-8")
+    world.printer.stop()  # nothing prints: the first job keeps waiting
+    world.start_box()
+    wait_for(world.online, what="box online")
+    for n in (1, 2):
+        body = {"box": BOX, "printer": "front", "job": job(f"ck-depth-{n}")}
+        assert world.hq_api("POST", "/v1/print-jobs", body)[0] == 201
+    wait_for(lambda: world.job_state("ck-depth-2") == "refused", what="second job refused")
+    assert world.job_state("ck-depth-1") != "refused"
+    status, answer = world.box_api("GET", "/v1/print-jobs/ck-depth-2")
+    assert status == 404, answer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from agent.config import QueueConfig
 from agent.events import Event, EventBus
@@ -57,12 +57,13 @@ class PrintQueue:
             if c.job.state is JobState.QUEUED and (wake := self._wakers.get(c.job.printer)):
                 wake()
 
-    async def submit(self, pj: PrintJob) -> Submitted:
-        """Accept a job (committed on return) or return the one already stored under its id."""
+    async def submit(self, pj: PrintJob, audit: dict[str, Any] | None = None) -> Submitted:
+        """Accept a job (committed on return, with its `audit` record body in the outbox) or
+        return the one already stored under its id."""
         now = self.clock()
         expires = pj.expires_at_ms if pj.expires_at_ms is not None \
             else self.default_expiry_ms(pj.label, now)
-        result = await self.store.submit(pj, now, expires)
+        result = await self.store.submit(pj, now, expires, self.config.max_depth, audit)
         if result.created:
             self._publish([Change(result.job, Action.SUBMIT)])
         return result

@@ -54,6 +54,10 @@ CREATE TABLE IF NOT EXISTS job_events (
   at_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS job_events_job ON job_events (job_id, version);
+CREATE TABLE IF NOT EXISTS audit_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  body TEXT NOT NULL
+);
 """
 
 _COLS = ("id, printer, state, reason, version, copies, copies_done, created_ms, updated_ms, "
@@ -74,6 +78,15 @@ class JobConflictError(AgentError):
     def __init__(self, job: Job) -> None:
         super().__init__(f"job {job.id} already exists with a different body")
         self.job = job
+
+
+class QueueFullError(AgentError):
+    """The printer already has `depth` jobs waiting; the job was not stored."""
+
+    def __init__(self, printer: str, depth: int) -> None:
+        super().__init__(f"printer {printer} already has {depth} jobs waiting")
+        self.printer = printer
+        self.depth = depth
 
 
 @dataclass(frozen=True)
@@ -145,13 +158,19 @@ def _save(conn: sqlite3.Connection, job: Job, action: Action) -> Change:
     return Change(job, action)
 
 
-def _submit(conn: sqlite3.Connection, pj: PrintJob, now_ms: int, expires_at_ms: int) -> Submitted:
+def _submit(conn: sqlite3.Connection, pj: PrintJob, now_ms: int, expires_at_ms: int,
+            max_depth: int | None = None, audit: dict[str, Any] | None = None) -> Submitted:
     row = conn.execute(f"SELECT {_COLS}, body_hash FROM jobs WHERE id = ?", (pj.id,)).fetchone()
     if row is not None:
         existing = _row_job(row)
         if row[-1] != pj.body_hash:
             raise JobConflictError(existing)
         return Submitted(existing, False)
+    if max_depth is not None:
+        depth = conn.execute("SELECT count(*) FROM jobs WHERE printer = ? AND state IN "
+                             "('queued', 'printing')", (pj.printer,)).fetchone()[0]
+        if depth >= max_depth:
+            raise QueueFullError(pj.printer, depth)
     job = lc.admit(pj.id, pj.printer, pj.copies, pj.label, now_ms, expires_at_ms)
     cur = conn.execute(
         "INSERT INTO jobs (id, printer, label, body, body_hash, state, reason, version, copies, "
@@ -162,6 +181,9 @@ def _submit(conn: sqlite3.Connection, pj: PrintJob, now_ms: int, expires_at_ms: 
          job.updated_ms, job.expires_at_ms))
     job = replace(job, seq=cur.lastrowid or 0)
     _record(conn, job, Action.SUBMIT)
+    if audit is not None:  # committed with the job, or neither is
+        conn.execute("INSERT INTO audit_outbox (body) VALUES (?)",
+                     (json.dumps(audit, ensure_ascii=False),))
     return Submitted(job, True)
 
 
@@ -286,10 +308,33 @@ class Store:
             await asyncio.to_thread(self._writer.close)
             self._lock.close()
 
-    async def submit(self, job: PrintJob, now_ms: int, expires_at_ms: int) -> Submitted:
+    async def submit(self, job: PrintJob, now_ms: int, expires_at_ms: int,
+                     max_depth: int | None = None, audit: dict[str, Any] | None = None
+                     ) -> Submitted:
         """Insert a new job, or return the stored one for the same id and body (JobConflictError if
-        the body differs)."""
-        return await self._call(lambda c: _submit(c, job, now_ms, expires_at_ms))
+        the body differs; QueueFullError if its printer has `max_depth` jobs waiting). A new
+        job's `audit` record body is committed with it into the audit outbox."""
+        return await self._call(lambda c: _submit(c, job, now_ms, expires_at_ms, max_depth,
+                                                  audit))
+
+    async def audit_outbox(self, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:
+        """Audit record bodies committed with their action, not yet in the journal (oldest
+        first)."""
+        def op(c: sqlite3.Connection) -> list[tuple[int, dict[str, Any]]]:
+            rows = c.execute("SELECT seq, body FROM audit_outbox ORDER BY seq LIMIT ?",
+                             (limit,)).fetchall()
+            return [(r[0], json.loads(r[1])) for r in rows]
+        return await self._call(op)
+
+    async def audit_keep(self, body: dict[str, Any]) -> None:
+        """Add an audit record body to the outbox on its own."""
+        text = json.dumps(body, ensure_ascii=False)
+        await self._call(lambda c: c.execute("INSERT INTO audit_outbox (body) VALUES (?)",
+                                             (text,)))
+
+    async def audit_sent(self, seq: int) -> None:
+        """The outbox row `seq` is in the journal now."""
+        await self._call(lambda c: c.execute("DELETE FROM audit_outbox WHERE seq = ?", (seq,)))
 
     async def get(self, job_id: str) -> Job | None:
         """The job with this id, or None."""

@@ -44,7 +44,8 @@ def devices_config(state_dir: Path, *, scanners: Sequence[Mapping[str, object]] 
 async def daemon_client(config: Config, env: DeviceEnv | None = None
                         ) -> AsyncIterator[tuple[AgentContext, Client]]:
     """The box's services (with `env` for devices) behind a real aiohttp server."""
-    async with running(config, env=env) as ctx, TestClient(TestServer(make_app(ctx))) as client:
+    async with running(config, env=env) as ctx, TestClient(
+            TestServer(make_app(ctx)), headers={"Content-Type": "application/json"}) as client:
         yield ctx, client
 
 

@@ -126,7 +126,9 @@ async def test_the_drawer_outside_a_sale_needs_an_approval(tmp_path: Path,
     trail = audits(db, "drawer.open")
     assert [a["detail"].split(";")[0] for a in trail] == [
         "POST /v1/printers/front/drawer → 403"] * 2 + ["POST /v1/printers/front/drawer → 200"]
-    assert trail[-1]["actor"] == "C002" and trail[-1]["ref_seq"] == approval["seq"]
+    # The supervisor whose PIN was checked is the actor; the clerk only claimed to be C002.
+    assert trail[-1]["actor"] == "M001" and trail[-1]["ref_seq"] == approval["seq"]
+    assert "claimed clerk C002" in trail[-1]["detail"]
 
 
 async def _ready(client: Any) -> bool:

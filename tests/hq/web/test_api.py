@@ -59,7 +59,7 @@ async def make_client(store: HqStore, broker: Broker, token: str = "") -> Client
     clock = lambda: NOW  # noqa: E731
     disp = Dispatcher(store, broker.publish, clock, HQ_KEY, 86_400, 300)
     app = make_app(ApiContext(store, Registry(store, clock), disp, token))
-    client: Client = TestClient(TestServer(app))
+    client: Client = TestClient(TestServer(app), headers={"Content-Type": "application/json"})
     await client.start_server()
     return client
 

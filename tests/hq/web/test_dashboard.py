@@ -66,7 +66,7 @@ def store(tmp_path: Path) -> HqStore:
 async def start(store: HqStore, token: str = "") -> Client:
     disp = Dispatcher(store, _published, lambda: NOW, HQ, 86_400, 300)
     app = make_app(ApiContext(store, Registry(store, lambda: NOW), disp, token, (BOX, OTHER)))
-    client: Client = TestClient(TestServer(app))
+    client: Client = TestClient(TestServer(app), headers={"Content-Type": "application/json"})
     await client.start_server()
     return client
 
