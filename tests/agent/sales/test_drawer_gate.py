@@ -81,7 +81,8 @@ async def test_print_jobs_that_kick_the_drawer_need_an_approval(tmp_path: Path,
     trail = audits(db, "drawer.open")
     admitted = [a for a in trail if " → 202" in a["detail"]]
     assert [a["ref_seq"] for a in admitted] == [a["seq"] for a in approvals]
-    assert admitted[0]["actor"] == "C002"
+    # The actor is who was authenticated (the approving supervisor); the clerk only claimed.
+    assert admitted[0]["actor"] == "M001" and "claimed clerk C002" in admitted[0]["detail"]
     assert "print job doc-ok opens the cash drawer (ESC p at byte" in admitted[0]["detail"]
     assert "by M001 (pin)" in admitted[0]["detail"]
     assert sum(" → 403" in a["detail"] for a in trail) == 5
