@@ -19,11 +19,12 @@ from agent import AgentError
 from agent.journal.keys import load_key
 from agent.journal.sqlite_ledger import read_rows
 from sync.journal import RecordError
-from sync.journal.canonical import parse
+from sync.journal.canonical import parse_canonical_fast
 from sync.journal.checkpoint import cosigner_keys, origin, parse_note, parse_vkey, vkey
 from sync.journal.parallel import Item, verify_source
 from sync.journal.receipt_qr import from_entry, parse_receipt, verify_receipt
 from sync.journal.record import Entry, key_id, parse_export_line, public_bytes, record_hash
+from sync.journal.schema import check_envelope, validate_body, validate_record
 from sync.journal.verify import Verifier
 
 VALID, INVALID, UNUSABLE = 0, 1, 2
@@ -51,19 +52,22 @@ def _is_sqlite(path: Path) -> bool:
 
 
 def _source(path: Path) -> Callable[[], Iterable[Item]]:
-    """Entries of a journal database or a JSON Lines export."""
+    """Entries of a journal database or a JSON Lines export (an empty file is an export
+    without entries)."""
     if not path.is_file():
         raise _UnusableError(f"{path}: no such file")
     if _is_sqlite(path):
         return lambda: read_rows(path)
     with path.open("rb") as f:
-        first = f.readline().lstrip()
-    if not first.startswith(b'{"'):
+        first = f.read(2)
+    if first not in (b"", b'{"'):
         raise _UnusableError(f"{path}: neither a journal database nor a JSON Lines export")
 
     def lines() -> Iterable[Item]:
-        with path.open(encoding="utf-8") as f:
-            yield from (line for line in f if line.strip())
+        # Every line as it is, LF included (§8: blank lines and CRs make it non-canonical);
+        # bytes that are not UTF-8 reach the verifier, which calls them non-canonical.
+        with path.open("rb") as f:
+            yield from (line.decode("utf-8", "surrogateescape") for line in f)
 
     return lines
 
@@ -170,18 +174,30 @@ def cmd_export(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return VALID
 
 
-def _record_at(path: Path, seq: int) -> tuple[Entry, dict[str, Any]]:
-    for raw, sig, stored in read_rows(path, seq):
-        entry = Entry(raw, stored or record_hash(raw), sig)
-        return entry, parse(raw)
+def _record_at(path: Path, seq: int) -> tuple[bytes, bytes, bytes | None]:
+    for row in read_rows(path, seq):
+        return row
     raise _UnusableError(f"{path}: no record {seq}")
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Print one record readably (Chinese as is), with its hash, signature and receipt code."""
+    """Print one record readably (Chinese as is), with its hash, signature and receipt code;
+    a record that is not canonical or not well formed gets its verdict instead (exit 1)."""
     out = out or sys.stdout
-    entry, record = _record_at(Path(args.db), args.seq)
+    raw, sig, stored = _record_at(Path(args.db), args.seq)
+    entry = Entry(raw, stored or record_hash(raw), sig)
+    try:
+        record = parse_canonical_fast(raw)
+    except RecordError as e:
+        print(raw.decode("utf-8", "replace"), file=out)
+        print(f"invalid: seq {args.seq}: canonical: {e.field}: {e.reason}", file=out)
+        return INVALID
     print(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True), file=out)
+    try:
+        check_envelope(record)
+    except RecordError as e:
+        print(f"invalid: seq {args.seq}: malformed: {e.field}: {e.reason}", file=out)
+        return INVALID
     print(f"time: {_when(record['time'])}", file=out)
     print(f"hash: {entry.hash.hex()}", file=out)
     print(f"sig: {entry.sig.hex()}", file=out)
@@ -198,6 +214,7 @@ def cmd_head(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if last is None:
         raise _UnusableError(f"{args.db}: the journal is empty")
     r = last.record()
+    validate_record(r)
     key = r["body"]["new_key"] if r["type"] == "key_rotate" else r["key"]
     print(json.dumps({"log": r["log"], "size": r["seq"] + 1, "head": last.hash.hex(),
                       "time": r["time"], "time_utc": _when(r["time"]), "key": key,
@@ -219,8 +236,10 @@ def cmd_pubkey(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if b'"type":"genesis"' not in entry.raw and b'"type":"key_rotate"' not in entry.raw:
             continue
         r = entry.record()
+        check_envelope(r)
         if r["type"] not in ("genesis", "key_rotate"):
             continue
+        validate_body(r["type"], r["body"], r["seq"])
         log = r["log"]
         pub = bytes.fromhex(r["body"]["pubkey" if r["type"] == "genesis" else "new_pubkey"])
         current = key_id(pub)

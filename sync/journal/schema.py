@@ -325,7 +325,8 @@ def _envelope_ok(r: Any) -> bool:
             and _HEX.fullmatch(r["prev"]) is not None and type(r["key"]) is str
             and len(r["key"]) == 16 and _HEX.fullmatch(r["key"]) is not None
             and type(r["boot"]) is str and _BOOT_RX.fullmatch(r["boot"]) is not None
-            and r["type"] in _TYPE_SET and type(r["body"]) is dict and type(r["totals"]) is dict)
+            and type(r["type"]) is str and r["type"] in _TYPE_SET and type(r["body"]) is dict
+            and type(r["totals"]) is dict)
 
 
 def check_envelope(record: Any) -> None:
