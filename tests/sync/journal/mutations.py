@@ -85,7 +85,10 @@ def mutants(draw: st.DrawFn) -> Mutant:
     """A record of the vectors with one member (at any depth) replaced or removed."""
     seq = draw(st.integers(0, len(OBJECTS) - 1))
     record = copy.deepcopy(OBJECTS[seq]["record"])
-    where = draw(st.sampled_from([(), *paths(record)]))
+    # Half the time one of the record's own members (or all of it), else any depth.
+    every = paths(record)
+    where = draw(st.sampled_from([(), *(p for p in every if len(p) == 1)])
+                 | st.sampled_from(every))
     if where == ():
         record = draw(JSON)  # the whole record replaced
     else:
