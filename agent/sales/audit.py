@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -24,14 +23,13 @@ from aiohttp.typedefs import Handler, Middleware
 
 from agent.journal.store import JournalClosedError, JournalStore
 from agent.sales import SalesError, UnavailableError
+from sync.journal.schema import scrub
 
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CLERK_HEADER = "X-Storelink-Clerk"
 ANONYMOUS = "anonymous"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_NOT_ID = re.compile(r"[\x00-\x20\x7f]")
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ def note(request: web.Request, event: str | None = None, *, actor: object = None
 
 def actor_id(value: str) -> str:
     """A journal id (1-64 characters, no spaces or controls) for whoever a request names."""
-    return _NOT_ID.sub("_", value.strip())[:64] or ANONYMOUS
+    return scrub(value.strip(), ident=True, replacement="_")[:64] or ANONYMOUS
 
 
 def audit_body(request: web.Request, status: int) -> dict[str, Any]:
@@ -83,7 +81,7 @@ def audit_body(request: web.Request, status: int) -> dict[str, Any]:
         detail += f"; {n.detail}"
     detail += f"; from {request.remote or 'unknown'}"
     body: dict[str, Any] = {"event": n.event or f"api.{request.method.lower()}",
-                            "actor": actor_id(actor), "detail": _CONTROL.sub("?", detail)[:500]}
+                            "actor": actor_id(actor), "detail": scrub(detail)[:500]}
     if n.ref_seq is not None:
         body["ref_seq"] = n.ref_seq
     return body
