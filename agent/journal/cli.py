@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -30,6 +31,7 @@ from sync.journal.verify import Verifier
 VALID, INVALID, UNUSABLE = 0, 1, 2
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _AUTO_PARALLEL_BYTES = 14_000_000
+_LOG = re.compile(r"[0-9a-f]{32}")
 
 
 class _UnusableError(Exception):
@@ -135,7 +137,15 @@ def cmd_verify(args: argparse.Namespace, out: TextIO | None = None) -> int:
     jobs = args.jobs
     if jobs == 0:  # worker start-up pays off from roughly 20,000 records (~700 bytes each)
         jobs = (os.cpu_count() or 1) if path.stat().st_size >= _AUTO_PARALLEL_BYTES else 1
-    v = Verifier(trusted=_pubkeys(args.pubkey), cosigners=cosigners)
+    receipts = []
+    for text in args.receipt:
+        try:
+            receipts.append(parse_receipt(text))
+        except RecordError as e:
+            raise _UnusableError(f"--receipt: not a journal receipt code: {e}") from None
+    if args.log is not None and _LOG.fullmatch(args.log) is None:
+        raise _UnusableError("--log: a log id is 32 lowercase hex digits")
+    v = Verifier(log=args.log, trusted=_pubkeys(args.pubkey), cosigners=cosigners)
     verify_source(source, v, processes=jobs)
     failure = v.finish()
     if failure is None and checkpoint is not None:
@@ -144,6 +154,13 @@ def cmd_verify(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 checkpoint, {name: pub for (name, _), pub in cosigners.items()})
         except RecordError as e:
             raise _UnusableError(f"--checkpoint: {e}") from None
+    for code in receipts:
+        if failure is not None:
+            break
+        try:
+            failure = v.check_receipt(code)
+        except RecordError as e:
+            raise _UnusableError(f"--receipt: {e}") from None
     if failure is not None:
         print(f"invalid: seq {failure.seq}: {failure.code}: {failure.reason}", file=out)
         return INVALID
@@ -156,6 +173,8 @@ def cmd_verify(args: argparse.Namespace, out: TextIO | None = None) -> int:
     print("keys: " + ", ".join(v.keys) + f" (current {head.key})", file=out)
     if checkpoint is not None:
         print(f"checkpoint: size {checkpoint.checkpoint.size} is consistent", file=out)
+    for code in receipts:
+        print(f"receipt: record {code.seq} is in the journal as printed", file=out)
     if not cosigners:
         print("note: cosign records were not checked against HQ's key (no --hq-pubkey)", file=out)
     return VALID
@@ -319,6 +338,10 @@ def add_journal_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
                    help="HQ's cosigner vkey (name+hash+key, or a file): cosignatures are checked")
     p.add_argument("--jobs", type=int, default=0,
                    help="worker processes (0: all cores for large journals)")
+    p.add_argument("--log", help="the log id the journal must have (32 hex digits)")
+    p.add_argument("--receipt", action="append", default=[], metavar="QR_TEXT",
+                   help="a receipt's QR text: the journal must hold that very record "
+                        "(detects a cut-off tail or a rewrite); repeatable")
     p.set_defaults(func=_guard(cmd_verify))
     p = sub.add_parser("export", help="write the journal as JSON Lines")
     p.add_argument("db")

@@ -3,9 +3,8 @@ the verifier's one-pass acceptance, the writer's member-by-member encoding, tota
 
 from __future__ import annotations
 
-import json
-
 import copy
+import json
 from typing import Any
 
 import pytest
