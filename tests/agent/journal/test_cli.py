@@ -186,7 +186,7 @@ def test_a_receipt_holder_detects_a_cut_off_tail_and_a_rewrite(
     code, text, _ = run(capsys, "journal", "verify", str(VECTORS / "tampered/forked.jsonl"),
                         "--receipt", by_seq[18])
     assert (code, text.split(":")[:3]) == (1, ["invalid", " seq 18", " fork"])
-    forged = [r["qr"] for r in MANIFEST["receipts"] if r["verdict"] == "invalid"][0]
+    forged = next(r["qr"] for r in MANIFEST["receipts"] if r["verdict"] == "invalid")
     code, _, err = run(capsys, "journal", "verify", journal, "--receipt", forged)
     assert code == 2 and "does not verify" in err
     other_log = by_seq[2].replace(KEYS_LOG.upper(), "0" * 32)
