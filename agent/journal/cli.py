@@ -131,7 +131,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO | None = None) -> int:
     checkpoint = None
     if args.checkpoint:
         try:
-            checkpoint = parse_note(Path(args.checkpoint).read_text(encoding="utf-8"))
+            checkpoint = parse_note(Path(args.checkpoint).read_bytes().decode("utf-8"))
         except (OSError, RecordError) as e:
             raise _UnusableError(f"--checkpoint: {e}") from None
     jobs = args.jobs
