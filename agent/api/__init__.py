@@ -10,6 +10,7 @@ from agent.api.context import AgentContext
 from agent.api.http import auth_middleware, errors_middleware
 from agent.api.keys import CTX
 from agent.sales import api as sales_api
+from agent.sales import rotation
 from agent.sales.audit import audit_middleware
 from agent.status_page import routes as page_routes
 
@@ -28,6 +29,6 @@ def make_app(ctx: AgentContext) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[CTX] = ctx
     for table in (jobs.routes, printers.routes, events.routes, devices.routes,
-                  sales_api.routes, page_routes):
+                  sales_api.routes, rotation.routes, page_routes):
         app.add_routes(table)
     return app

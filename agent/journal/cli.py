@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from agent import AgentError
 from agent.journal.keys import load_key
+from agent.journal.rotate_cli import add_rotate_command
 from agent.journal.sqlite_ledger import read_rows
 from sync.journal import RecordError
 from sync.journal.canonical import parse_canonical_fast
@@ -323,7 +324,8 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 
 
 def add_journal_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `journal verify|export|show|head|pubkey|checkpoint|check-receipt`; each sets `func`.
+    """Add `journal verify|export|show|head|pubkey|checkpoint|check-receipt|rotate-key`; each
+    sets `func`.
 
     `func(args) -> int` is the exit status: 0 valid/ok, 1 invalid, 2 unusable input.
     """
@@ -367,6 +369,7 @@ def add_journal_commands(subparsers: argparse._SubParsersAction[argparse.Argumen
     p.add_argument("--pubkey", action="append", required=True,
                    help="the box's public key (hex, vkey, PEM, JSON; or a file); repeatable")
     p.set_defaults(func=_guard(cmd_check_receipt))
+    add_rotate_command(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
