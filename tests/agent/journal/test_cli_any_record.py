@@ -71,6 +71,9 @@ def test_verify_and_show_give_a_verdict_for_any_record(m: Mutant) -> None:
         assert code in (0, 1, 2) and "Traceback" not in err
         if code == 1:
             assert f"invalid: seq {m.seq}: " in out
+        for command in ("head", "pubkey", "export"):
+            code, out, err = cli("journal", command, str(db))
+            assert code in (0, 2), (command, err)
 
 
 FIELDS = st.fixed_dictionaries({
