@@ -62,8 +62,8 @@ def _source(path: Path) -> Callable[[], Iterable[Item]]:
     if _is_sqlite(path):
         return lambda: read_rows(path)
     with path.open("rb") as f:
-        first = f.read(2)
-    if first not in (b"", b'{"'):
+        first = f.read(1)
+    if first not in (b"", b"{", b"\n", b"\r", b" ", b"\t"):
         raise _UnusableError(f"{path}: neither a journal database nor a JSON Lines export")
 
     def lines() -> Iterable[Item]:

@@ -213,3 +213,10 @@ def test_an_empty_export_is_an_empty_journal(tmp_path: Path,
     conn.close()
     code, text2, _ = run(capsys, "journal", "verify", str(tmp_path / "empty.db"))
     assert (code, text2) == (1, text)
+    blank_first = tmp_path / "blank.jsonl"
+    blank_first.write_text("\n" + (VECTORS / "journal.jsonl").read_text(encoding="utf-8"))
+    code, text, _ = run(capsys, "journal", "verify", str(blank_first))
+    assert (code, text.split(":")[:3]) == (1, ["invalid", " seq 0", " canonical"])
+    other = tmp_path / "notes.txt"
+    other.write_text("会员名单\n", encoding="utf-8")
+    assert run(capsys, "journal", "verify", str(other))[0] == 2
