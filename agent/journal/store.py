@@ -37,7 +37,13 @@ from sync.journal.chain import (
     key_rotate_body,
     restore_head,
 )
-from sync.journal.checkpoint import SignedCheckpoint, cosignature_time, parse_note, sign_checkpoint
+from sync.journal.checkpoint import (
+    SignedCheckpoint,
+    cosignature_time,
+    origin,
+    parse_note,
+    sign_checkpoint,
+)
 from sync.journal.record import Entry, key_id, public_bytes, record_hash
 from sync.journal.rules import ChainHead, Cosigners
 from sync.journal.totals import signed_amount
@@ -403,9 +409,14 @@ class JournalStore:
             signed = self._check_cosigned(note, cosigner)
             appended = self._write("cosign", cosign_body(signed, cosigner), self._stamp())
             self._flush()
+            own = self._own_note(signed)
+            both = own
+            for line in signed.signatures:  # HQ's note may carry only its cosignature
+                if line not in both.signatures:
+                    both = both.with_signature(line)
             self._conn.execute("INSERT INTO checkpoints(size, note, cosigned) VALUES (?, ?, ?) "
                                "ON CONFLICT(size) DO UPDATE SET cosigned = excluded.cosigned",
-                               (signed.checkpoint.size, signed.text(), signed.text()))
+                               (signed.checkpoint.size, own.text(), both.text()))
             return appended
         if req.kind == "rotate":
             new, reason = req.args
@@ -415,6 +426,18 @@ class JournalStore:
             after.append(lambda: keyfile.install_next(self._key_path))
             return appended
         raise AssertionError(req.kind)
+
+    def _own_note(self, signed: SignedCheckpoint) -> SignedCheckpoint:
+        """The box-signed note of `signed`'s checkpoint: the stored one, else signed now, so
+        a cosigned checkpoint still verifies with the box's key alone (docs/journal.md §10)."""
+        row = self._conn.execute("SELECT note FROM checkpoints WHERE size = ?",
+                                 (signed.checkpoint.size,)).fetchone()
+        if row is not None:
+            stored = parse_note(row[0])
+            mine = tuple(s for s in stored.signatures if s.name == origin(stored.checkpoint.log))
+            if stored.checkpoint == signed.checkpoint and mine:
+                return SignedCheckpoint(stored.checkpoint, mine)
+        return sign_checkpoint(signed.checkpoint, self._signer)
 
     def _check_cosigned(self, note: str, cosigner: str) -> SignedCheckpoint:
         signed = parse_note(note)

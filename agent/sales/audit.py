@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -31,6 +30,7 @@ from agent.audit_outbox import AuditOutbox
 from agent.journal.store import JournalClosedError, JournalStore
 from agent.sales import SalesError, UnavailableError
 from agent.storage_errors import disk_full
+from sync.journal.schema import scrub
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,6 @@ CLERK_HEADER = "X-Storelink-Clerk"
 KEY_HEADER = "Idempotency-Key"
 _SEQ = "\u27e8seq\u27e9"  # where the action's seq goes once the writer knows it
 ANONYMOUS = "anonymous"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_NOT_ID = re.compile(r"[\x00-\x20\x7f]")
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ def note(request: web.Request, event: str | None = None, *, actor: object = None
 
 def actor_id(value: str) -> str:
     """A journal id (1-64 characters, no spaces or controls) for whoever a request names."""
-    return _NOT_ID.sub("_", value.strip())[:64] or ANONYMOUS
+    return scrub(value.strip(), ident=True, replacement="_")[:64] or ANONYMOUS
 
 
 def audit_body(request: web.Request, status: int) -> dict[str, Any]:
@@ -117,7 +115,7 @@ def _audit_body(request: web.Request, n: AuditNote, status: int) -> dict[str, An
         detail += f"; claimed clerk {actor_id(claimed)}"
     detail += f"; from {request.remote or 'unknown'}"
     body: dict[str, Any] = {"event": n.event or f"api.{request.method.lower()}",
-                            "actor": actor_id(actor), "detail": _CONTROL.sub("?", detail)[:500]}
+                            "actor": actor_id(actor), "detail": scrub(detail)[:500]}
     if n.ref_seq is not None:
         body["ref_seq"] = n.ref_seq
     return body
