@@ -47,9 +47,10 @@ def run(config_path: str | Path) -> int:
     return EXIT_OK
 
 
-def pubkey(config_path: str | Path) -> int:
-    """Print HQ's public key (base64 of 32 bytes) for the boxes' `sync.hq_pubkey`; the key
-    is created on first use."""
+def pubkey(config_path: str | Path, verifier: bool = False) -> int:
+    """Print HQ's public key (base64 of 32 bytes) for the boxes' `sync.hq_pubkey`, or with
+    `verifier` its C2SP verifier key `name+hash+base64(0x04 ‖ key)` for `journal verify
+    --hq-pubkey` (docs/journal.md §10); the key is created on first use."""
     try:
         cfg = load_hq_config(Path(config_path))
         key = load_or_create_key(cfg.key_file)
@@ -57,22 +58,36 @@ def pubkey(config_path: str | Path) -> int:
         for line in e.errors:
             print(line, file=sys.stderr)
         return EXIT_USAGE
+    from sync.journal.checkpoint import ALG_COSIGNATURE_V1, vkey
     from sync.journal.record import public_bytes
 
-    print(base64.b64encode(public_bytes(key)).decode())
+    if verifier:
+        print(vkey(cfg.cosigner, public_bytes(key), ALG_COSIGNATURE_V1))
+    else:
+        print(base64.b64encode(public_bytes(key)).decode())
     return EXIT_OK
+
+
+def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, text in (("run", "run one HQ worker until SIGTERM"),
+                       ("pubkey", "print HQ's public key for the boxes' sync.hq_pubkey")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", required=True, help="HQ configuration (TOML)")
+        if name == "pubkey":
+            p.add_argument("--verifier", action="store_true",
+                           help="print the cosigner's verifier key (name+hash+base64) for "
+                                "`storelink journal verify --hq-pubkey`")
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    return run(args.config) if args.action == "run" else pubkey(args.config, args.verifier)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m hq.cli run|pubkey --config FILE` (the same as `storelink hq …`)."""
     ap = argparse.ArgumentParser(prog="storelink hq", description="The Storelink HQ service.")
-    sub = ap.add_subparsers(dest="action", required=True)
-    for name, text in (("run", "run one HQ worker until SIGTERM"),
-                       ("pubkey", "print HQ's public key for the boxes' sync.hq_pubkey")):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("--config", required=True, help="HQ configuration (TOML)")
-    args = ap.parse_args(argv)
-    return run(args.config) if args.action == "run" else pubkey(args.config)
+    _add_actions(ap.add_subparsers(dest="action", required=True))
+    return _dispatch(ap.parse_args(argv))
 
 
 if __name__ == "__main__":
@@ -83,10 +98,5 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     """Register `storelink hq run|pubkey` (found by the `storelink` CLI as an entry point)."""
     hq = subparsers.add_parser("hq", help="the HQ service (journal witness, cloud print, "
                                "device registry)")
-    sub = hq.add_subparsers(dest="action", required=True)
-    for name, text, func in (("run", "run one HQ worker until SIGTERM", run),
-                             ("pubkey", "print HQ's public key for the boxes' sync.hq_pubkey",
-                              pubkey)):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("--config", required=True, help="HQ configuration (TOML)")
-        p.set_defaults(func=lambda args, f=func: f(args.config))
+    _add_actions(hq.add_subparsers(dest="action", required=True))
+    hq.set_defaults(func=_dispatch)

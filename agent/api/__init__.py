@@ -15,6 +15,7 @@ from agent.devices import api as devices_api
 from agent.devices.network import box_host_name
 from agent.printing import api_jobs, api_printers
 from agent.sales import api as sales_api
+from agent.sales import rotation
 from agent.sales.audit import audit_middleware
 from sync.static import inline_shared
 from sync.web.connections import GUARD, ConnectionGuard, busy_middleware
@@ -60,6 +61,6 @@ def make_app(ctx: AgentContext) -> web.Application:
     app[CTX] = ctx
     app[GUARD] = ConnectionGuard(api.max_connections, api.max_websockets, api.header_timeout_s)
     for table in (api_jobs.routes, api_printers.routes, events.routes, devices_api.routes,
-                  sales_api.routes, page_routes):
+                  sales_api.routes, rotation.routes, page_routes):
         app.add_routes(table)
     return app

@@ -5,30 +5,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from agent import AgentError
 from agent.journal.keys import load_key
+from agent.journal.rotate_cli import add_rotate_command
 from agent.journal.sqlite_ledger import read_rows
 from sync.journal import RecordError
-from sync.journal.canonical import parse
+from sync.journal.canonical import parse_canonical_fast
 from sync.journal.checkpoint import cosigner_keys, origin, parse_note, parse_vkey, vkey
 from sync.journal.parallel import Item, verify_source
 from sync.journal.receipt_qr import from_entry, parse_receipt, verify_receipt
 from sync.journal.record import Entry, key_id, parse_export_line, public_bytes, record_hash
+from sync.journal.schema import check_envelope, validate_body, validate_record
 from sync.journal.verify import Verifier
 
 VALID, INVALID, UNUSABLE = 0, 1, 2
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _AUTO_PARALLEL_BYTES = 14_000_000
+_LOG = re.compile(r"[0-9a-f]{32}")
 
 
 class _UnusableError(Exception):
@@ -51,19 +55,22 @@ def _is_sqlite(path: Path) -> bool:
 
 
 def _source(path: Path) -> Callable[[], Iterable[Item]]:
-    """Entries of a journal database or a JSON Lines export."""
+    """Entries of a journal database or a JSON Lines export (an empty file is an export
+    without entries)."""
     if not path.is_file():
         raise _UnusableError(f"{path}: no such file")
     if _is_sqlite(path):
         return lambda: read_rows(path)
     with path.open("rb") as f:
-        first = f.readline().lstrip()
-    if not first.startswith(b'{"'):
+        first = f.read(1)
+    if first not in (b"", b"{", b"\n", b"\r", b" ", b"\t"):
         raise _UnusableError(f"{path}: neither a journal database nor a JSON Lines export")
 
     def lines() -> Iterable[Item]:
-        with path.open(encoding="utf-8") as f:
-            yield from (line for line in f if line.strip())
+        # Every line as it is, LF included (§8: blank lines and CRs make it non-canonical);
+        # bytes that are not UTF-8 reach the verifier, which calls them non-canonical.
+        with path.open("rb") as f:
+            yield from (line.decode("utf-8", "surrogateescape") for line in f)
 
     return lines
 
@@ -125,13 +132,21 @@ def cmd_verify(args: argparse.Namespace, out: TextIO | None = None) -> int:
     checkpoint = None
     if args.checkpoint:
         try:
-            checkpoint = parse_note(Path(args.checkpoint).read_text(encoding="utf-8"))
+            checkpoint = parse_note(Path(args.checkpoint).read_bytes().decode("utf-8"))
         except (OSError, RecordError) as e:
             raise _UnusableError(f"--checkpoint: {e}") from None
     jobs = args.jobs
     if jobs == 0:  # worker start-up pays off from roughly 20,000 records (~700 bytes each)
         jobs = (os.cpu_count() or 1) if path.stat().st_size >= _AUTO_PARALLEL_BYTES else 1
-    v = Verifier(trusted=_pubkeys(args.pubkey), cosigners=cosigners)
+    receipts = []
+    for text in args.receipt:
+        try:
+            receipts.append(parse_receipt(text))
+        except RecordError as e:
+            raise _UnusableError(f"--receipt: not a journal receipt code: {e}") from None
+    if args.log is not None and _LOG.fullmatch(args.log) is None:
+        raise _UnusableError("--log: a log id is 32 lowercase hex digits")
+    v = Verifier(log=args.log, trusted=_pubkeys(args.pubkey), cosigners=cosigners)
     verify_source(source, v, processes=jobs)
     failure = v.finish()
     if failure is None and checkpoint is not None:
@@ -140,6 +155,13 @@ def cmd_verify(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 checkpoint, {name: pub for (name, _), pub in cosigners.items()})
         except RecordError as e:
             raise _UnusableError(f"--checkpoint: {e}") from None
+    for code in receipts:
+        if failure is not None:
+            break
+        try:
+            failure = v.check_receipt(code)
+        except RecordError as e:
+            raise _UnusableError(f"--receipt: {e}") from None
     if failure is not None:
         print(f"invalid: seq {failure.seq}: {failure.code}: {failure.reason}", file=out)
         return INVALID
@@ -152,6 +174,8 @@ def cmd_verify(args: argparse.Namespace, out: TextIO | None = None) -> int:
     print("keys: " + ", ".join(v.keys) + f" (current {head.key})", file=out)
     if checkpoint is not None:
         print(f"checkpoint: size {checkpoint.checkpoint.size} is consistent", file=out)
+    for code in receipts:
+        print(f"receipt: record {code.seq} is in the journal as printed", file=out)
     if not cosigners:
         print("note: cosign records were not checked against HQ's key (no --hq-pubkey)", file=out)
     return VALID
@@ -170,18 +194,30 @@ def cmd_export(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return VALID
 
 
-def _record_at(path: Path, seq: int) -> tuple[Entry, dict[str, Any]]:
-    for raw, sig, stored in read_rows(path, seq):
-        entry = Entry(raw, stored or record_hash(raw), sig)
-        return entry, parse(raw)
+def _record_at(path: Path, seq: int) -> tuple[bytes, bytes, bytes | None]:
+    for row in read_rows(path, seq):
+        return row
     raise _UnusableError(f"{path}: no record {seq}")
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Print one record readably (Chinese as is), with its hash, signature and receipt code."""
+    """Print one record readably (Chinese as is), with its hash, signature and receipt code;
+    a record that is not canonical or not well formed gets its verdict instead (exit 1)."""
     out = out or sys.stdout
-    entry, record = _record_at(Path(args.db), args.seq)
+    raw, sig, stored = _record_at(Path(args.db), args.seq)
+    entry = Entry(raw, stored or record_hash(raw), sig)
+    try:
+        record = parse_canonical_fast(raw)
+    except RecordError as e:
+        print(raw.decode("utf-8", "replace"), file=out)
+        print(f"invalid: seq {args.seq}: canonical: {e.field}: {e.reason}", file=out)
+        return INVALID
     print(json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True), file=out)
+    try:
+        check_envelope(record)
+    except RecordError as e:
+        print(f"invalid: seq {args.seq}: malformed: {e.field}: {e.reason}", file=out)
+        return INVALID
     print(f"time: {_when(record['time'])}", file=out)
     print(f"hash: {entry.hash.hex()}", file=out)
     print(f"sig: {entry.sig.hex()}", file=out)
@@ -198,6 +234,7 @@ def cmd_head(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if last is None:
         raise _UnusableError(f"{args.db}: the journal is empty")
     r = last.record()
+    validate_record(r)
     key = r["body"]["new_key"] if r["type"] == "key_rotate" else r["key"]
     print(json.dumps({"log": r["log"], "size": r["seq"] + 1, "head": last.hash.hex(),
                       "time": r["time"], "time_utc": _when(r["time"]), "key": key,
@@ -219,8 +256,10 @@ def cmd_pubkey(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if b'"type":"genesis"' not in entry.raw and b'"type":"key_rotate"' not in entry.raw:
             continue
         r = entry.record()
+        check_envelope(r)
         if r["type"] not in ("genesis", "key_rotate"):
             continue
+        validate_body(r["type"], r["body"], r["seq"])
         log = r["log"]
         pub = bytes.fromhex(r["body"]["pubkey" if r["type"] == "genesis" else "new_pubkey"])
         current = key_id(pub)
@@ -285,7 +324,8 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `journal verify|export|show|head|pubkey|checkpoint|check-receipt`; each sets `func`.
+    """Add `journal verify|export|show|head|pubkey|checkpoint|check-receipt|rotate-key`; each
+    sets `func`.
 
     `func(args) -> int` is the exit status: 0 valid/ok, 1 invalid, 2 unusable input.
     """
@@ -300,6 +340,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
                    help="HQ's cosigner vkey (name+hash+key, or a file): cosignatures are checked")
     p.add_argument("--jobs", type=int, default=0,
                    help="worker processes (0: all cores for large journals)")
+    p.add_argument("--log", help="the log id the journal must have (32 hex digits)")
+    p.add_argument("--receipt", action="append", default=[], metavar="QR_TEXT",
+                   help="a receipt's QR text: the journal must hold that very record "
+                        "(detects a cut-off tail or a rewrite); repeatable")
     p.set_defaults(func=_guard(cmd_verify))
     p = sub.add_parser("export", help="write the journal as JSON Lines")
     p.add_argument("db")
@@ -325,6 +369,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--pubkey", action="append", required=True,
                    help="the box's public key (hex, vkey, PEM, JSON; or a file); repeatable")
     p.set_defaults(func=_guard(cmd_check_receipt))
+    add_rotate_command(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -37,7 +37,13 @@ from sync.journal.chain import (
     key_rotate_body,
     restore_head,
 )
-from sync.journal.checkpoint import SignedCheckpoint, cosignature_time, parse_note, sign_checkpoint
+from sync.journal.checkpoint import (
+    SignedCheckpoint,
+    cosignature_time,
+    origin,
+    parse_note,
+    sign_checkpoint,
+)
 from sync.journal.record import Entry, key_id, public_bytes, record_hash
 from sync.journal.rules import ChainHead, Cosigners
 from sync.journal.totals import signed_amount
@@ -54,6 +60,18 @@ def _boot_id() -> str:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or uuid.uuid4().hex
     except OSError:
         return uuid.uuid4().hex
+
+
+AuditOf = Callable[[int], dict[str, Any]]
+"""Makes the body of the `audit` record of an action from the action record's seq."""
+
+STORE_MADE = frozenset({"genesis", "clock_set", "key_rotate", "cosign", "day_close"})
+"""Record types only the store itself writes."""
+
+
+def _check_appendable(type_: str) -> None:
+    if type_ in STORE_MADE:
+        raise RecordError("type", f"{type_} records are made by the store itself", "type")
 
 
 class JournalStore:
@@ -199,9 +217,18 @@ class JournalStore:
         result: Appended = self._call_sync("append", type_, body, timeout=timeout)
         return result
 
-    async def day_close(self, day: str, **extra: Any) -> tuple[Appended, SignedCheckpoint]:
-        """Append a day close (Z report; period figures computed here) and checkpoint after it."""
-        result: tuple[Appended, SignedCheckpoint] = await self._call("day_close", day, extra)
+    async def append_audited(self, type_: str, body: dict[str, Any], audit: AuditOf) -> Appended:
+        """Append one record and the `audit` record `audit(seq)` makes for it in one commit:
+        both or neither. Returns the first; RecordError if either is bad (nothing written)."""
+        result: Appended = await self._call("append_audited", type_, body, audit)
+        return result
+
+    async def day_close(self, day: str, audit: AuditOf | None = None, **extra: Any
+                        ) -> tuple[Appended, SignedCheckpoint]:
+        """Append a day close (Z report; period figures computed here), with `audit(seq)`'s
+        record in the same commit when given, and checkpoint after it."""
+        result: tuple[Appended, SignedCheckpoint] = await self._call("day_close", day, extra,
+                                                                     audit)
         return result
 
     async def checkpoint(self) -> SignedCheckpoint:
@@ -310,6 +337,20 @@ class JournalStore:
         self._head = built.head
         return pending
 
+    def _write_audited(self, type_: str, body: dict[str, Any], audit: AuditOf) -> Pending:
+        # The record and its audit record stand or fall together: a refused audit record takes
+        # the first one (and a clock_set written for them) back out of the open batch.
+        head0, signer0, n0 = self._head, self._signer, len(self._pending)
+        time = self._stamp()
+        first = self._write(type_, body, time)
+        try:
+            self._write("audit", audit(first.built.head.size - 1), time)
+        except RecordError:
+            self._head, self._signer = head0, signer0
+            del self._pending[n0:]
+            raise
+        return first
+
     def _flush(self) -> None:
         # Sign what the batch built so far (on several cores), then insert it with one
         # statement: fewer round trips, and fewer GIL hand-offs to the event loop.
@@ -343,15 +384,24 @@ class JournalStore:
     def _handle(self, req: Request, after: list[Callable[[], None]]) -> Any:
         if req.kind == "append":
             type_, body = req.args
-            if type_ in ("genesis", "clock_set", "key_rotate", "cosign", "day_close"):
-                raise RecordError("type", f"{type_} records are made by the store itself",
-                                    "type")
+            _check_appendable(type_)
             return self._write(type_, body, self._stamp())
+        if req.kind == "append_audited":
+            type_, body, audit = req.args
+            _check_appendable(type_)
+            return self._write_audited(type_, body, audit)
         if req.kind == "day_close":
-            day, extra = req.args
+            day, extra, audit = req.args
             time = self._stamp()
             appended = self._write("day_close", day_close_body(self._head, day, **extra), time)
-            return appended, self._store_checkpoint()
+            checkpoint = self._store_checkpoint()  # ends at the day close itself
+            if audit is not None:
+                try:
+                    self._write("audit", audit(appended.built.head.size - 1), time)
+                except RecordError as e:
+                    # The close is flushed already: fail the whole batch so neither stays.
+                    raise AgentError(f"the day close's audit record is refused: {e}") from e
+            return appended, checkpoint
         if req.kind == "checkpoint":
             return self._store_checkpoint()
         if req.kind == "cosign":
@@ -359,9 +409,14 @@ class JournalStore:
             signed = self._check_cosigned(note, cosigner)
             appended = self._write("cosign", cosign_body(signed, cosigner), self._stamp())
             self._flush()
+            own = self._own_note(signed)
+            both = own
+            for line in signed.signatures:  # HQ's note may carry only its cosignature
+                if line not in both.signatures:
+                    both = both.with_signature(line)
             self._conn.execute("INSERT INTO checkpoints(size, note, cosigned) VALUES (?, ?, ?) "
                                "ON CONFLICT(size) DO UPDATE SET cosigned = excluded.cosigned",
-                               (signed.checkpoint.size, signed.text(), signed.text()))
+                               (signed.checkpoint.size, own.text(), both.text()))
             return appended
         if req.kind == "rotate":
             new, reason = req.args
@@ -371,6 +426,18 @@ class JournalStore:
             after.append(lambda: keyfile.install_next(self._key_path))
             return appended
         raise AssertionError(req.kind)
+
+    def _own_note(self, signed: SignedCheckpoint) -> SignedCheckpoint:
+        """The box-signed note of `signed`'s checkpoint: the stored one, else signed now, so
+        a cosigned checkpoint still verifies with the box's key alone (docs/journal.md §10)."""
+        row = self._conn.execute("SELECT note FROM checkpoints WHERE size = ?",
+                                 (signed.checkpoint.size,)).fetchone()
+        if row is not None:
+            stored = parse_note(row[0])
+            mine = tuple(s for s in stored.signatures if s.name == origin(stored.checkpoint.log))
+            if stored.checkpoint == signed.checkpoint and mine:
+                return SignedCheckpoint(stored.checkpoint, mine)
+        return sign_checkpoint(signed.checkpoint, self._signer)
 
     def _check_cosigned(self, note: str, cosigner: str) -> SignedCheckpoint:
         signed = parse_note(note)

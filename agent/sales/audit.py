@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -29,15 +30,16 @@ from agent.audit_outbox import AuditOutbox
 from agent.journal.store import JournalClosedError, JournalStore
 from agent.sales import SalesError, UnavailableError
 from agent.storage_errors import disk_full
+from sync.journal.schema import scrub
 
 log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 UNRECORDED = frozenset({404, 405})
 CLERK_HEADER = "X-Storelink-Clerk"
+KEY_HEADER = "Idempotency-Key"
+_SEQ = "\u27e8seq\u27e9"  # where the action's seq goes once the writer knows it
 ANONYMOUS = "anonymous"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_NOT_ID = re.compile(r"[\x00-\x20\x7f]")
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,13 @@ class AuditNote:
     detail: str = ""
     outboxed: bool = False
     """The handler committed the audit record with its action (agent/audit_outbox.py)."""
+    recorded: bool = False
+    """The audit record is on the journal already, committed with the action's record."""
 
 
 AUDIT = web.RequestKey("storelink_audit", AuditNote)
+CURRENT: ContextVar[web.Request | None] = ContextVar("storelink_audited_request", default=None)
+"""The state-changing request being handled (set by the middleware), for `action_audit`."""
 
 
 class HasJournal(Protocol):
@@ -67,7 +73,7 @@ class HasJournal(Protocol):
 
 def note(request: web.Request, event: str | None = None, *, actor: object = None,
          claimed: object = None, ref_seq: int | None = None, detail: str | None = None,
-         outboxed: bool | None = None) -> None:
+         outboxed: bool | None = None, recorded: bool | None = None) -> None:
     """Add to the request's audit note (only the values given change); `actor` only for an
     identity the handler authenticated, `claimed` for one the request merely names."""
     current = request.get(AUDIT, AuditNote())
@@ -84,17 +90,22 @@ def note(request: web.Request, event: str | None = None, *, actor: object = None
         changes["detail"] = detail
     if outboxed is not None:
         changes["outboxed"] = outboxed
+    if recorded is not None:
+        changes["recorded"] = recorded
     request[AUDIT] = replace(current, **changes)
 
 
 def actor_id(value: str) -> str:
     """A journal id (1-64 characters, no spaces or controls) for whoever a request names."""
-    return _NOT_ID.sub("_", value.strip())[:64] or ANONYMOUS
+    return scrub(value.strip(), ident=True, replacement="_")[:64] or ANONYMOUS
 
 
 def audit_body(request: web.Request, status: int) -> dict[str, Any]:
     """The audit record body for a request answered with `status`."""
-    n = request.get(AUDIT, AuditNote())
+    return _audit_body(request, request.get(AUDIT, AuditNote()), status)
+
+
+def _audit_body(request: web.Request, n: AuditNote, status: int) -> dict[str, Any]:
     actor = n.actor or ANONYMOUS
     claimed = n.claimed or request.headers.get(CLERK_HEADER, "").strip()
     detail = f"{request.method} {request.path} → {status}"
@@ -104,10 +115,40 @@ def audit_body(request: web.Request, status: int) -> dict[str, Any]:
         detail += f"; claimed clerk {actor_id(claimed)}"
     detail += f"; from {request.remote or 'unknown'}"
     body: dict[str, Any] = {"event": n.event or f"api.{request.method.lower()}",
-                            "actor": actor_id(actor), "detail": _CONTROL.sub("?", detail)[:500]}
+                            "actor": actor_id(actor), "detail": scrub(detail)[:500]}
     if n.ref_seq is not None:
         body["ref_seq"] = n.ref_seq
     return body
+
+
+def action_audit(type_: str, body: Mapping[str, Any]) -> Callable[[int], dict[str, Any]] | None:
+    """For the request being handled, what makes the audit record of its `type_` record `body`
+    at a seq (to commit both together, answered 201); None outside an audited request or once
+    the request has its audit record."""
+    request = CURRENT.get()
+    if request is None or request.get(AUDIT, AuditNote()).recorded:
+        return None
+    parts = [f"{type_} {_SEQ}"]
+    if "approval_seq" in body:
+        parts.append(f"approval {body['approval_seq']}")
+    key = request.headers.get(KEY_HEADER)
+    if key:
+        parts.append(f"key {key}")
+    n = replace(request.get(AUDIT, AuditNote()), detail="; ".join(parts))
+    template = _audit_body(request, n, 201)  # read here, on the loop: `make` runs on the writer
+
+    def make(seq: int) -> dict[str, Any]:
+        return {**template, "ref_seq": seq,
+                "detail": template["detail"].replace(_SEQ, str(seq), 1)[:500]}
+
+    return make
+
+
+def audited(seq: int) -> None:
+    """The request being handled has its audit record, committed with its record at `seq`."""
+    request = CURRENT.get()
+    if request is not None:
+        note(request, ref_seq=seq, recorded=True)
 
 
 def _refusal(e: SalesError) -> web.Response:
@@ -121,6 +162,7 @@ def audit_middleware(ctx: HasJournal) -> Middleware:
     @web.middleware
     async def audit(request: web.Request, handler: Handler) -> web.StreamResponse:
         status = 500
+        token = CURRENT.set(request if request.method not in SAFE_METHODS else None)
         try:
             try:
                 response = await handler(request)
@@ -137,9 +179,12 @@ def audit_middleware(ctx: HasJournal) -> Middleware:
             status = 507 if disk_full(e) else 500
             raise
         finally:
+            CURRENT.reset(token)
             journal = ctx.journal
             outbox = ctx.audit_outbox
-            if request.get(AUDIT, AuditNote()).outboxed and outbox is not None:
+            if request.get(AUDIT, AuditNote()).recorded:
+                pass  # committed with the action's record
+            elif request.get(AUDIT, AuditNote()).outboxed and outbox is not None:
                 await outbox.drain()
             elif journal is not None and request.method not in SAFE_METHODS \
                     and status not in UNRECORDED:

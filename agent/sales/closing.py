@@ -8,6 +8,7 @@ from typing import Any
 
 from agent.config import PrinterConfig
 from agent.sales import ConflictError
+from agent.sales.audit import action_audit, audited
 from agent.sales.receipts import receipt_printer, zreport_job
 from agent.sales.requests import (
     DAY_CLOSE_FIELDS,
@@ -112,9 +113,12 @@ async def day_close(svc: SalesService, raw: object, key: str | None, request: st
 
         async def commit() -> Entry:
             try:
-                appended, _ = await svc.journal.day_close(the_day, **extra)
+                audit = action_audit("day_close", extra)
+                appended, _ = await svc.journal.day_close(the_day, audit, **extra)
             except RecordError as e:
                 raise input_error(e) from None
+            if audit is not None:
+                audited(appended.seq)
             return appended.entry
 
         return Prepared("day_close", {"day": the_day, **extra}, commit)

@@ -30,6 +30,7 @@ from agent.printing.supervisor import PrinterSupervisor, PrinterUnavailableError
 from agent.sales import ConflictError, SalesError
 from agent.sales.approvals import ApprovalRefused, Approvals, Approved, approval_body
 from agent.sales.attempts import AttemptLog
+from agent.sales.audit import action_audit, audited
 from agent.sales.drawer import admit_local
 from agent.sales.idempotency import Claim, IdempotencyMap, resolve
 from agent.sales.ledger import JournalReader
@@ -52,6 +53,8 @@ from sync.journal.schema import ID, run, text
 log = logging.getLogger(__name__)
 
 RETENTION_MS = 90 * 86400 * 1000
+AUDITED_WITH_ACTION = frozenset({"sale", "refund", "void", "handover"})
+"""Records whose request's audit record commits with them (docs/local-api.md, audit)."""
 """Done idempotency keys are forgotten after 90 days."""
 
 
@@ -261,11 +264,18 @@ class SalesService:
 
     async def append(self, type_: str, body: dict[str, Any],
                      renames: Mapping[str, str] = RENAMES) -> Entry:
-        """Append one record; a journal rule's refusal is InvalidInput naming the request field."""
+        """Append one record (an action with its request's audit record, in one commit); a journal
+        rule's refusal is InvalidInput naming the request field."""
+        audit = action_audit(type_, body) if type_ in AUDITED_WITH_ACTION else None
         try:
-            appended = await self.journal.append(type_, body)
+            if audit is None:
+                appended = await self.journal.append(type_, body)
+            else:
+                appended = await self.journal.append_audited(type_, body, audit)
         except RecordError as e:
             raise input_error(e, renames) from None
+        if audit is not None:
+            audited(appended.seq)
         return appended.entry
 
     def approval_needed(self, action: str, amount: int = 0) -> bool:

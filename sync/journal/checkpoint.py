@@ -131,7 +131,13 @@ def cosign(signed: SignedCheckpoint, name: str, key: Ed25519PrivateKey,
 
 
 def parse_note(text: str) -> SignedCheckpoint:
-    """Parse a signed checkpoint note strictly (three body lines, then signature lines)."""
+    """Parse a signed checkpoint note strictly (three body lines, then signature lines).
+
+    CR LF line ends are read as LF (the signatures cover the LF form); any other CR is refused.
+    """
+    text = text.replace("\r\n", "\n")
+    if "\r" in text:
+        raise RecordError("checkpoint", "holds a CR that does not end a line (notes use LF)")
     if not text.endswith("\n") or "\n\n" not in text:
         raise RecordError("checkpoint", "a signed note is text, a blank line, signature lines")
     body, _, sigs = text.partition("\n\n")

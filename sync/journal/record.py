@@ -109,13 +109,21 @@ def _hex_field(obj: dict[str, Any], name: str, size: int) -> bytes:
 
 
 def parse_export_line(line: str | bytes) -> tuple[dict[str, Any], Entry]:
-    """Parse one JSON Lines entry: the record object and the Entry (raw = its canonical bytes)."""
+    """Parse one JSON Lines entry: the record object and the Entry (raw = its canonical bytes).
+
+    The line must be the canonical encoding of its object, optionally followed by one LF
+    (docs/journal.md §8): no spaces, CR, reordered members or escapes a writer would not make.
+    """
     obj = parse(line, domain=False)  # ranges and key names are the schema's business (§9.2)
     if not isinstance(obj, dict) or set(obj) != {"hash", "record", "sig"}:
         raise RecordError("line", 'must be an object with exactly "hash", "record", "sig"')
     record = obj["record"]
     if not isinstance(record, dict):
         raise RecordError("record", "must be an object")
+    text = line.decode("utf-8") if isinstance(line, bytes | bytearray) else line
+    encoded = encode_unchecked(obj)
+    if text != encoded and text != encoded + "\n":
+        raise RecordError("line", "is not canonical JSON followed by LF")
     try:
         raw = encode_unchecked(record).encode("utf-8")
     except UnicodeEncodeError:

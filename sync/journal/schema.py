@@ -46,12 +46,24 @@ def integer(lo: int, hi: int) -> Check:
     return check
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+# The characters docs/journal.md §5 refuses, listed once here and in the spec (not taken from
+# the running Python's Unicode tables, so every verifier refuses the same ones):
+# Cc (C0, DEL, C1), Cf as of Unicode 15.0 except U+200D ZERO WIDTH JOINER (emoji sequences),
+# and the line and paragraph separators U+2028, U+2029.
+_INVISIBLE = ("\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+              "\u180e\u200b\u200c\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+              "\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+              "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
+# Spaces (Zs) an identifier may not hold either, U+3000 IDEOGRAPHIC SPACE among them.
+_SPACES = "\x20\xa0\u1680\u2000-\u200a\u202f\u205f\u3000"
+TEXT_REFUSED = re.compile(f"[{_INVISIBLE}]")
+"""What a *text* may not hold: control, format (but U+200D) and line-separator characters."""
+ID_REFUSED = re.compile(f"[{_INVISIBLE}{_SPACES}\u200d]")
+"""What an *id* may not hold: what a text may not, every space, and U+200D."""
 
 
 def text(lo: int, hi: int) -> Check:
-    """A string of lo..hi characters without control characters (Chinese welcome)."""
+    """A string of lo..hi code points without control or invisible format characters."""
 
     def check(v: Any) -> None:
         if type(v) is not str:
@@ -59,26 +71,38 @@ def text(lo: int, hi: int) -> Check:
         if not lo <= len(v) <= hi:
             raise _BadValueError(f"must have {lo} to {hi} characters")
         # isprintable() is the fast common case; the regex is the rule (docs/journal.md §5).
-        if not v.isprintable() and _CONTROL.search(v) is not None:
-            raise _BadValueError("must not contain control characters")
+        if not v.isprintable():
+            bad = TEXT_REFUSED.search(v)
+            if bad is not None:
+                raise _BadValueError("must not contain control or invisible characters "
+                                     f"(U+{ord(bad[0]):04X})")
 
-    fc.register(check, fc.text_form(lo, hi, _CONTROL))
+    fc.register(check, fc.text_form(lo, hi, TEXT_REFUSED))
     return check
 
 
 def ident() -> Check:
-    """An identifier (order no, sku, staff id): 1..64 characters, no spaces or controls."""
+    """An identifier (order no, sku, staff id): 1..64 code points, no spaces or invisibles."""
 
     def check(v: Any) -> None:
         if type(v) is not str:
             raise _BadValueError("must be a string")
         if not 1 <= len(v) <= 64:
             raise _BadValueError("must have 1 to 64 characters")
-        if (" " in v or not v.isprintable()) and _CONTROL_OR_SPACE.search(v) is not None:
-            raise _BadValueError("must not contain spaces or control characters")
+        if " " in v or not v.isprintable():
+            bad = ID_REFUSED.search(v)
+            if bad is not None:
+                raise _BadValueError("must not contain spaces, control or invisible "
+                                     f"characters (U+{ord(bad[0]):04X})")
 
-    fc.register(check, fc.ident_form(_CONTROL_OR_SPACE))
+    fc.register(check, fc.ident_form(ID_REFUSED))
     return check
+
+
+def scrub(value: str, *, ident: bool = False, replacement: str = "?") -> str:
+    """`value` with every character a text (or id) may not hold replaced (for texts made from
+    what others sent: paths, device messages)."""
+    return (ID_REFUSED if ident else TEXT_REFUSED).sub(replacement, value)
 
 
 def pattern(regex: str, what: str) -> Check:
@@ -325,7 +349,8 @@ def _envelope_ok(r: Any) -> bool:
             and _HEX.fullmatch(r["prev"]) is not None and type(r["key"]) is str
             and len(r["key"]) == 16 and _HEX.fullmatch(r["key"]) is not None
             and type(r["boot"]) is str and _BOOT_RX.fullmatch(r["boot"]) is not None
-            and r["type"] in _TYPE_SET and type(r["body"]) is dict and type(r["totals"]) is dict)
+            and type(r["type"]) is str and r["type"] in _TYPE_SET and type(r["body"]) is dict
+            and type(r["totals"]) is dict)
 
 
 def check_envelope(record: Any) -> None:

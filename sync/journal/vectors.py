@@ -28,6 +28,7 @@ from sync.journal.record import (
     sign_record,
 )
 from sync.journal.totals import Totals, apply
+from sync.journal.vectors_edge import add_cases, text_rules
 
 BASE = 1795914000000
 """2026-11-29 09:00 in Chongqing (01:00 UTC), in ms."""
@@ -229,6 +230,8 @@ def generate() -> dict[str, str]:
 
     case("bad_rotation_proof", [*good[:17], resigned(good[17], bad_proof, BOX1), *good[18:]], 17,
          "rotation", "a key rotation whose proof is not signed by the new key")
+    add_cases(files, cases, good, tip, case, forge, BASE + 1442 * MIN)
+    files["text-rules.json"] = text_rules()
     receipts = [from_entry(good[2]), from_entry(good[18]), from_entry(good[6])]
     tampered = receipts[0].text().replace(":59200:", ":5920:")
     files["manifest.json"] = json.dumps({
@@ -314,7 +317,7 @@ def write(directory: Path) -> list[Path]:
     for name, content in generate().items():
         path = directory / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
+        path.write_text(content, encoding="utf-8", newline="")  # CR LF vectors stay CR LF
         written.append(path)
     return written
 

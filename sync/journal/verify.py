@@ -17,6 +17,7 @@ from sync.journal import RecordError
 from sync.journal.canonical import parse_canonical_fast
 from sync.journal.checkpoint import SignedCheckpoint, box_signature_valid, cosignature_time
 from sync.journal.fastparse import split_record
+from sync.journal.receipt_qr import ReceiptCode, verify_receipt
 from sync.journal.record import (
     key_id,
     parse_export_line,
@@ -249,6 +250,27 @@ class Verifier:
         if self.ledger.hash_at(cp.size - 1) != cp.head:
             return self._fail(cp.size - 1, "fork", f"record {cp.size - 1} is not the head the "
                               "checkpoint names: the history was rewritten")
+        return None
+
+
+    def check_receipt(self, code: ReceiptCode) -> Failure | None:
+        """Compare a receipt's code with the journal fed so far (docs/journal.md §11): a
+        receipt for a record the journal lacks is a cut-off tail, one whose hash differs a fork.
+
+        Raises RecordError if the receipt is of another log or its signature does not verify
+        with this journal's keys or a trusted key (the receipt is then no evidence).
+        """
+        if self.head is None or code.log != self.head.log:
+            raise RecordError("receipt.log", "is not this journal's log", "receipt")
+        if not verify_receipt(code, [*self.keys.values(), *self._trusted_keys]):
+            raise RecordError("receipt.sig", "does not verify with this journal's keys",
+                              "receipt")
+        if code.seq >= self.size:
+            return self._fail(self.size, "truncated", f"a receipt shows record {code.seq}, "
+                              f"the journal has {self.size} records")
+        if self.ledger.hash_at(code.seq) != code.hash:
+            return self._fail(code.seq, "fork", f"record {code.seq} is not the one the "
+                              "receipt shows: the history was rewritten")
         return None
 
 

@@ -206,7 +206,10 @@ def test_a_rewritten_box_journal_is_refused_with_the_evidence(world: World) -> N
     ev = alarms[0]["evidence"]
     assert '"cashier":"C001"' in ev["held"] and '"cashier":"C999"' in ev["presented"]
     assert world.hq_journal()[:len(before)] == before
-    assert world.api("GET", f"/v1/commands/{cmd['nonce']}")[1]["result"] == "done"
+    # The box answers the command once the re-upload is sent; the alarm may be raised first.
+    result = wait_for(lambda: world.api("GET", f"/v1/commands/{cmd['nonce']}")[1]["result"],
+                      what="the command's answer")
+    assert result == "done"
 
 
 def test_forged_and_replayed_commands_do_nothing(world: World) -> None:

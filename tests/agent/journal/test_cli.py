@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 
 from agent.journal.cli import add_commands, main
+from agent.journal.sqlite_ledger import SCHEMA
 from agent.journal.store import JournalStore
 
 ROOT = Path(__file__).resolve().parents[3]
 VECTORS = ROOT / "docs" / "vectors"
 KEYS = json.loads((VECTORS / "keys.json").read_text(encoding="utf-8"))
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
+KEYS_LOG = MANIFEST["log"]
 T = 1795914000000
 
 
@@ -124,6 +126,8 @@ def test_vectors_through_the_command(capsys: pytest.CaptureFixture[str]) -> None
         args = ["journal", "verify", str(VECTORS / case["file"]), *hq]
         if "checkpoint" in case:
             args += ["--checkpoint", str(VECTORS / case["checkpoint"])]
+        if "log" in case:
+            args += ["--log", case["log"]]
         code, text, _ = run(capsys, *args)
         if case["verdict"] == "valid":
             assert code == 0, text
@@ -167,3 +171,52 @@ def test_the_module_runs_as_a_program(db: Path) -> None:
         [sys.executable, "-m", "agent.journal.cli", "journal", "head", str(db)], cwd=ROOT,
         capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0 and json.loads(done.stdout)["size"] == 5
+
+
+def test_a_receipt_holder_detects_a_cut_off_tail_and_a_rewrite(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    by_seq = {r["seq"]: r["qr"] for r in MANIFEST["receipts"] if r["verdict"] == "valid"}
+    journal = str(VECTORS / "journal.jsonl")
+    code, text, _ = run(capsys, "journal", "verify", journal, "--receipt", by_seq[18],
+                        "--receipt", by_seq[2].lower())
+    assert code == 0 and "receipt: record 18 is in the journal as printed" in text
+    code, text, _ = run(capsys, "journal", "verify", str(VECTORS / "tampered/truncated.jsonl"),
+                        "--receipt", by_seq[18])
+    assert (code, text.split(":")[:3]) == (1, ["invalid", " seq 18", " truncated"])
+    code, text, _ = run(capsys, "journal", "verify", str(VECTORS / "tampered/forked.jsonl"),
+                        "--receipt", by_seq[18])
+    assert (code, text.split(":")[:3]) == (1, ["invalid", " seq 18", " fork"])
+    forged = next(r["qr"] for r in MANIFEST["receipts"] if r["verdict"] == "invalid")
+    code, _, err = run(capsys, "journal", "verify", journal, "--receipt", forged)
+    assert code == 2 and "does not verify" in err
+    other_log = by_seq[2].replace(KEYS_LOG.upper(), "0" * 32)
+    assert run(capsys, "journal", "verify", journal, "--receipt", other_log)[0] == 2
+    assert run(capsys, "journal", "verify", journal, "--receipt", "SLJ1:x")[0] == 2
+
+
+def test_verify_with_the_expected_log_id(capsys: pytest.CaptureFixture[str]) -> None:
+    journal = str(VECTORS / "journal.jsonl")
+    assert run(capsys, "journal", "verify", journal, "--log", KEYS_LOG)[0] == 0
+    code, text, _ = run(capsys, "journal", "verify", journal, "--log", "1" * 32)
+    assert (code, text.split(":")[:3]) == (1, ["invalid", " seq 0", " log"])
+    assert run(capsys, "journal", "verify", journal, "--log", "XYZ")[0] == 2
+
+
+def test_an_empty_export_is_an_empty_journal(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    code, text, _ = run(capsys, "journal", "verify", str(empty))
+    assert (code, text.split(":")[:3]) == (1, ["invalid", " seq 0", " genesis"])
+    conn = sqlite3.connect(tmp_path / "empty.db")
+    conn.executescript(SCHEMA)
+    conn.close()
+    code, text2, _ = run(capsys, "journal", "verify", str(tmp_path / "empty.db"))
+    assert (code, text2) == (1, text)
+    blank_first = tmp_path / "blank.jsonl"
+    blank_first.write_text("\n" + (VECTORS / "journal.jsonl").read_text(encoding="utf-8"))
+    code, text, _ = run(capsys, "journal", "verify", str(blank_first))
+    assert (code, text.split(":")[:3]) == (1, ["invalid", " seq 0", " canonical"])
+    other = tmp_path / "notes.txt"
+    other.write_text("会员名单\n", encoding="utf-8")
+    assert run(capsys, "journal", "verify", str(other))[0] == 2

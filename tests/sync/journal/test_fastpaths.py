@@ -4,6 +4,7 @@ the verifier's one-pass acceptance, the writer's member-by-member encoding, tota
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -240,8 +241,16 @@ LINES = [e.export_line() for e in ENTRIES]
 def test_export_lines_get_the_general_verdicts() -> None:
     assert _line_verdicts(LINES) == (None, None)
     assert _line_verdicts([line.rstrip("\n") for line in LINES]) == (None, None)
-    spaced = LINES[3].replace('"record":{', '"record": {', 1)  # readable, not canonical: fine
-    assert _line_verdicts([*LINES[:3], spaced, *LINES[4:]]) == (None, None)
+    # §8: an export line is itself canonical JSON (then LF): spaces, CR, member order refused.
+    spaced = LINES[3].replace('"record":{', '"record": {', 1)
+    crlf = LINES[3].replace("\n", "\r\n")
+    obj = json.loads(LINES[3])
+    reordered = json.dumps({"sig": obj["sig"], "hash": obj["hash"], "record": obj["record"]},
+                           ensure_ascii=False, separators=(",", ":")) + "\n"
+    escaped = json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n"  # \\u escapes
+    for bad in (spaced, crlf, reordered, escaped, "\n"):
+        fast, general = _line_verdicts([*LINES[:3], bad, *LINES[4:]])
+        assert fast == general and fast is not None and (fast.seq, fast.code) == (3, "canonical")
     upper = LINES[3].replace(LINES[3][9:73], LINES[3][9:73].upper(), 1)
     fast, general = _line_verdicts([*LINES[:3], upper, *LINES[4:]])
     assert fast == general and fast is not None and (fast.seq, fast.code) == (3, "canonical")

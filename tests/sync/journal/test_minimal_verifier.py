@@ -118,9 +118,41 @@ def lines_ok(b: dict[str, Any]) -> bool:  # §5 rules L and P
     return ("lines" not in b or total == want) and paid == want
 
 
+SAFE = 2**53 - 1
+# §5: what a text refuses (Cc; Cf but U+200D; U+2028, U+2029); an id also every space, U+200D.
+REFUSED = {*range(0x20), *range(0x7F, 0xA0), 0xAD, *range(0x600, 0x606), 0x61C, 0x6DD, 0x70F,
+           0x890, 0x891, 0x8E2, 0x180E, 0x200B, 0x200C, 0x200E, 0x200F, *range(0x2028, 0x202F),
+           *range(0x2060, 0x2065), *range(0x2066, 0x2070), 0xFEFF, 0xFFF9, 0xFFFA, 0xFFFB,
+           0x110BD, 0x110CD, *range(0x13430, 0x13440), *range(0x1BCA0, 0x1BCA4),
+           *range(0x1D173, 0x1D17B), 0xE0001, *range(0xE0020, 0xE0080)}
+SPACES = {0x20, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000, 0x200D}
+IDS = {"order", "sku", "ref", "till", "cashier", "customer", "salesperson", "actor", "approver",
+       "device", "task", "from_worker", "to_worker", "product", "batch", "store"}
+TEXTS = {"name": 120, "unit": 16, "note": 200, "reason": 200, "subject": 200, "detail": 500,
+         "step_name": 64, "software": 64}
+
+
+def strings_ok(v: Any, name: str = "") -> bool:  # §5 id and text, lengths in code points
+    if isinstance(v, dict):
+        return all(strings_ok(x, k) for k, x in v.items())
+    if isinstance(v, list):
+        return all(strings_ok(x, name) for x in v)
+    if isinstance(v, str) and name in IDS:
+        return 1 <= len(v) <= 64 and not any(ord(c) in REFUSED | SPACES for c in v)
+    if isinstance(v, str) and name in TEXTS:
+        return len(v) <= TEXTS[name] and not any(ord(c) in REFUSED for c in v)
+    return True
+
+
+def export_lines(text: str) -> list[str]:  # §8: lines end in LF (the last one's may be missing)
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
 class Minimal:
-    def __init__(self, hq: tuple[str, bytes] | None) -> None:
+    def __init__(self, hq: tuple[str, bytes] | None, log: str | None = None) -> None:
         self.hq = hq
+        self.want_log = log
         self.n = 0
         self.hashes: list[bytes] = []
         self.types: list[str] = []
@@ -139,20 +171,22 @@ class Minimal:
             obj = json.loads(line, object_pairs_hook=no_dups, parse_float=no_float,
                              parse_constant=no_float)
             assert isinstance(obj, dict) and set(obj) == {"hash", "record", "sig"}
+            assert line.removesuffix("\n").encode() == canon(obj)
             assert is_hex(obj["hash"], 64) and is_hex(obj["sig"], 128)
             r = obj["record"]
             assert isinstance(r, dict)
             raw = canon(r)
-        except (ValueError, AssertionError):
+        except (ValueError, AssertionError, UnicodeError):
             raise Bad(n, "canonical") from None
         if not (set(r) == FIELDS and r["v"] == 1 and is_int(r["v"]) and is_hex(r["log"], 32)
-                and is_int(r["seq"]) and is_int(r["time"]) and r["time"] >= 0
+                and is_int(r["seq"]) and is_int(r["time"]) and 0 <= r["time"] <= SAFE
+                and isinstance(r["type"], str)
                 and r["type"] in TYPES and isinstance(r["body"], dict) and is_hex(r["prev"], 64)
                 and isinstance(r["totals"], dict) and is_hex(r["key"], 16)):
             raise Bad(n, "malformed")
         if r["seq"] != n:
             raise Bad(n, "seq")
-        if n and r["log"] != self.log:
+        if (n and r["log"] != self.log) or (not n and self.want_log not in (None, r["log"])):
             raise Bad(n, "log")
         if n and r["prev"] != self.hashes[-1].hex():
             raise Bad(n, "prev")
@@ -192,6 +226,8 @@ class Minimal:
     def rules(self, r: dict[str, Any], n: int) -> None:
         t, b = r["type"], r["body"]
         if t == "genesis" or (t in ("sale", "refund", "void") and not lines_ok(b)):
+            raise Bad(n, "body")
+        if not strings_ok(b):
             raise Bad(n, "body")
         if any(b.get(k, -1) >= n for k in ("sale_seq", "approval_seq", "ref_seq")):
             raise Bad(n, "body")
@@ -276,11 +312,14 @@ class Minimal:
             raise Bad(size - 1, "fork")
 
 
-def run(file: str, checkpoint: str | None, hq: tuple[str, bytes] | None) -> tuple[Any, ...]:
-    v = Minimal(hq)
+def run(file: str, checkpoint: str | None, hq: tuple[str, bytes] | None,
+        log: str | None = None) -> tuple[Any, ...]:
+    v = Minimal(hq, log)
     try:
-        for line in (VECTORS / file).read_text(encoding="utf-8").splitlines():
+        for line in export_lines((VECTORS / file).read_bytes().decode("utf-8")):
             v.feed(line)
+        if v.n == 0:
+            raise Bad(0, "genesis")  # §9.2: no entry at all
         if checkpoint:
             v.checkpoint((VECTORS / checkpoint).read_text(encoding="utf-8"))
     except Bad as b:
@@ -299,7 +338,17 @@ def test_the_minimal_verifier_agrees_with_the_manifest(case: dict[str, Any], wit
                                                        ) -> None:
     want = (("valid",) if case["verdict"] == "valid"
             else ("invalid", case["seq"], case["code"]))
-    assert run(case["file"], case.get("checkpoint"), HQ if with_hq else None) == want
+    assert run(case["file"], case.get("checkpoint"), HQ if with_hq else None,
+               case.get("log")) == want
+
+
+TEXT_RULES = json.loads((VECTORS / "text-rules.json").read_text(encoding="utf-8"))["values"]
+
+
+@pytest.mark.parametrize("case", TEXT_RULES, ids=[c["why"] for c in TEXT_RULES])
+def test_the_text_rules_of_the_vectors(case: dict[str, Any]) -> None:
+    name = "order" if case["kind"] == "id" else "detail"
+    assert strings_ok({name: case["value"]}) == case["valid"]
 
 
 def test_a_wrong_hq_key_fails_the_cosign_record() -> None:

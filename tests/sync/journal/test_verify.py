@@ -181,7 +181,10 @@ def test_checkpoint_checks() -> None:
 
 def test_lines_and_rows_give_the_same_verdicts() -> None:
     manifest = json.loads((VECTORS / "manifest.json").read_text(encoding="utf-8"))
+    framing = {"crlf_lines", "spaced_line", "blank_line_at_end", "empty"}  # exports only (§8)
     for case in manifest["cases"]:
+        if case["name"] in framing:
+            continue
         text = (VECTORS / case["file"]).read_text(encoding="utf-8").splitlines()
         by_line, by_row = Verifier(), Verifier()
         for line in text:
