@@ -17,6 +17,7 @@ from agent.devices.config import (
     parse_displays,
     parse_scanners,
 )
+from agent.devices.scale_config import ScaleConfig, parse_scales
 from agent.sales.config import JournalConfig, parse_journal
 from agent.uplink.config import SyncConfig, parse_sync_table
 from drivers import InvalidInput
@@ -91,6 +92,7 @@ class Config:
     source: Path | None = None
     scanners: tuple[ScannerConfig, ...] = ()
     displays: tuple[DisplayConfig, ...] = ()
+    scales: tuple[ScaleConfig, ...] = ()
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
     sync: SyncConfig | None = None
@@ -228,7 +230,7 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     errors: list[str] = []
     r = _Reader(errors)
     r.unknown(raw, "", {"box", "api", "queue", "printers", "profiles", "scanners", "displays",
-                        "discovery", "journal", "sync"})
+                        "scales", "scale_protocols", "discovery", "journal", "sync"})
 
     b = r.table(raw, "box", "box")
     r.unknown(b, "box", {"id", "store", "name", "state_dir"})
@@ -302,6 +304,7 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
                                           r.flag(p, "self_test_on_attach", path, False)))
     scanners = parse_scanners(r, raw)
     displays = parse_displays(r, raw)
+    scales = parse_scales(r, raw)
     discovery = parse_discovery(r, raw)
     journal = parse_journal(r, raw, {p.id: p for p in printers})
     sync = parse_sync_table(r.table(raw, "sync", "sync"), errors)
@@ -310,7 +313,8 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     if errors:
         raise ConfigError(errors)
     return Config(box, api, queue, tuple(printers), profiles, source, scanners=scanners,
-                  displays=displays, discovery=discovery, journal=journal, sync=sync)
+                  displays=displays, scales=scales, discovery=discovery, journal=journal,
+                  sync=sync)
 
 
 def load_config(path: Path) -> Config:
