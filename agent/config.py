@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent import AgentError
+from agent.devices.barcode_config import parse_variable_measure
 from agent.devices.config import (
     DiscoveryConfig,
     DisplayConfig,
@@ -22,6 +23,7 @@ from agent.sales.config import JournalConfig, parse_journal
 from agent.uplink.config import SyncConfig, parse_sync_table
 from drivers import InvalidInput
 from drivers.profiles import PrinterProfile, builtin_profiles, profile_from_mapping
+from drivers.scanner.variable_measure import VariableMeasureFormat
 from drivers.transports.file import FileTarget
 from drivers.transports.serial_port import Flow, SerialTarget
 from drivers.transports.tcp import TcpTarget
@@ -93,6 +95,7 @@ class Config:
     scanners: tuple[ScannerConfig, ...] = ()
     displays: tuple[DisplayConfig, ...] = ()
     scales: tuple[ScaleConfig, ...] = ()
+    variable_measure: tuple[VariableMeasureFormat, ...] = ()
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
     sync: SyncConfig | None = None
@@ -230,7 +233,8 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     errors: list[str] = []
     r = _Reader(errors)
     r.unknown(raw, "", {"box", "api", "queue", "printers", "profiles", "scanners", "displays",
-                        "scales", "scale_protocols", "discovery", "journal", "sync"})
+                        "scales", "scale_protocols", "variable_measure", "discovery",
+                        "journal", "sync"})
 
     b = r.table(raw, "box", "box")
     r.unknown(b, "box", {"id", "store", "name", "state_dir"})
@@ -305,6 +309,7 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     scanners = parse_scanners(r, raw)
     displays = parse_displays(r, raw)
     scales = parse_scales(r, raw)
+    variable_measure = parse_variable_measure(r, raw)
     discovery = parse_discovery(r, raw)
     journal = parse_journal(r, raw, {p.id: p for p in printers})
     sync = parse_sync_table(r.table(raw, "sync", "sync"), errors)
@@ -313,8 +318,8 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     if errors:
         raise ConfigError(errors)
     return Config(box, api, queue, tuple(printers), profiles, source, scanners=scanners,
-                  displays=displays, scales=scales, discovery=discovery, journal=journal,
-                  sync=sync)
+                  displays=displays, scales=scales, variable_measure=variable_measure,
+                  discovery=discovery, journal=journal, sync=sync)
 
 
 def load_config(path: Path) -> Config:

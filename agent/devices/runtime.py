@@ -36,7 +36,8 @@ class DeviceServices:
         self.gate = SelfTestGate(self_test)
         self.scanners = {s.id: ScannerSupervisor(s, bus, env=self.env,
                                                  on_scan=self.recent_scans.appendleft,
-                                                 backoff_max_s=config.queue.backoff_max_s)
+                                                 backoff_max_s=config.queue.backoff_max_s,
+                                                 formats=config.variable_measure)
                          for s in config.scanners}
         self.displays = {d.id: DisplayWriter(d) for d in config.displays}
         self.scales = {s.id: ScaleSupervisor(s, bus, backoff_max_s=config.queue.backoff_max_s)
