@@ -134,7 +134,7 @@ class ScaleSupervisor:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), delay)
         finally:
-            self._set(False, "stopped")
+            self._set(False, "stopped", stopping=True)
             self._dev.stop()
 
     async def stop(self) -> None:
@@ -243,7 +243,7 @@ class ScaleSupervisor:
                               "status_text": STATUS_TEXT[last.status], "at_ms": at_ms})
         self._wake()
 
-    def _set(self, online: bool, error: str | None) -> None:
+    def _set(self, online: bool, error: str | None, *, stopping: bool = False) -> None:
         """Record online/offline; a change (not a repeat) is logged once and published."""
         old = self._snap
         now = wall_ms()
@@ -254,6 +254,8 @@ class ScaleSupervisor:
         self._last_event = None
         if online:
             log.info("scale %s online: %s", self.id, self.cfg.device)
+        elif stopping:
+            log.info("scale %s closed", self.id)
         else:
             log.warning("scale %s offline: %s", self.id, error)
         self.bus.publish({"type": "scale", "id": self.id, "online": online,
