@@ -113,6 +113,9 @@ class ScaleSupervisor:
                 except (TransportError, OSError) as e:
                     self._set(False, str(e))
                 else:
+                    if not self._snap.online:
+                        self._snap = replace(self._snap, last_error="port open; waiting for "
+                                             "the first valid frame")
                     try:
                         got = await self._dev.run(functools.partial(self._pump, t))
                     except (TransportError, OSError) as e:
