@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent import AgentError
+from agent.devices.barcode_config import parse_variable_measure
 from agent.devices.config import (
     DiscoveryConfig,
     DisplayConfig,
@@ -17,10 +18,12 @@ from agent.devices.config import (
     parse_displays,
     parse_scanners,
 )
+from agent.devices.scale_config import ScaleConfig, parse_scales
 from agent.sales.config import JournalConfig, parse_journal
 from agent.uplink.config import SyncConfig, parse_sync_table
 from drivers import InvalidInput
 from drivers.profiles import PrinterProfile, builtin_profiles, profile_from_mapping
+from drivers.scanner.variable_measure import VariableMeasureFormat
 from drivers.transports.file import FileTarget
 from drivers.transports.serial_port import Flow, SerialTarget
 from drivers.transports.tcp import TcpTarget
@@ -104,6 +107,8 @@ class Config:
     source: Path | None = None
     scanners: tuple[ScannerConfig, ...] = ()
     displays: tuple[DisplayConfig, ...] = ()
+    scales: tuple[ScaleConfig, ...] = ()
+    variable_measure: tuple[VariableMeasureFormat, ...] = ()
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
     sync: SyncConfig | None = None
@@ -241,7 +246,8 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     errors: list[str] = []
     r = _Reader(errors)
     r.unknown(raw, "", {"box", "api", "queue", "printers", "profiles", "scanners", "displays",
-                        "discovery", "journal", "sync"})
+                        "scales", "scale_protocols", "variable_measure", "discovery",
+                        "journal", "sync"})
 
     b = r.table(raw, "box", "box")
     r.unknown(b, "box", {"id", "store", "name", "state_dir"})
@@ -329,6 +335,8 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
                                           r.flag(p, "self_test_on_attach", path, False)))
     scanners = parse_scanners(r, raw)
     displays = parse_displays(r, raw)
+    scales = parse_scales(r, raw)
+    variable_measure = parse_variable_measure(r, raw)
     discovery = parse_discovery(r, raw)
     journal = parse_journal(r, raw, {p.id: p for p in printers})
     sync = parse_sync_table(r.table(raw, "sync", "sync"), errors)
@@ -337,7 +345,8 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     if errors:
         raise ConfigError(errors)
     return Config(box, api, queue, tuple(printers), profiles, source, scanners=scanners,
-                  displays=displays, discovery=discovery, journal=journal, sync=sync)
+                  displays=displays, scales=scales, variable_measure=variable_measure,
+                  discovery=discovery, journal=journal, sync=sync)
 
 
 def load_config(path: Path) -> Config:

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from agent.demo import script
+from agent.demo.weighing import run_weighing_demo, scale_toml
 from agent.demo.scans import run_scan_demo, scanner_toml
 from agent.demo.world import Http, World, free_port
 from drivers.escpos.render import render_bytes
@@ -20,6 +21,7 @@ from drivers.profiles import PrinterProfile, get_profile
 from drivers.sim.control import LabelRecorder
 from drivers.sim.label_printer import SimTsplPrinter
 from drivers.sim.printer import SimEscposPrinter, SimJob
+from drivers.sim.scale import ScaleSim
 from drivers.sim.scanner import SerialScannerSim
 from drivers.sim.shells import PtyShell, TcpShell
 
@@ -148,14 +150,15 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
         world.start()
         _say(f"MQTT broker (mosquitto) on 127.0.0.1:{world.mqtt_port}; HQ on {world.hq_url}")
         with (TcpShell(front) as tcp, PtyShell(warehouse) as pty, TcpShell(workshop) as lbl,
-              SerialScannerSim() as scanner):
+              SerialScannerSim() as scanner, ScaleSim("ad-continuous", interval_s=0.1) as scale):
             api_port = free_port()
             config = _config(out, api_port, tcp.port, pty.device_path, lbl.port)
             config.write_text(config.read_text(encoding="utf-8") + scanner_toml(scanner.port)
-                              + world.sync_toml(), encoding="utf-8")
+                              + scale_toml(scale.port) + world.sync_toml(), encoding="utf-8")
             _say(f"simulated printers: front on tcp://127.0.0.1:{tcp.port}, warehouse on "
                  f"serial {pty.device_path}, workshop (TSPL labels) on "
-                 f"tcp://127.0.0.1:{lbl.port}; scanner on serial {scanner.port}")
+                 f"tcp://127.0.0.1:{lbl.port}; scanner on serial {scanner.port}; scale "
+                 f"(ST,GS,+0001.234kg) on serial {scale.port}")
             daemon = _start_daemon(config, out / "agent.log")
             url = f"http://127.0.0.1:{api_port}"
             _say(f"box daemon ready: {url}/  (config {config})")
@@ -165,6 +168,8 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
             _say("\n— 11:00 收银台: the barcode scanner (serial pty) scans")
             run_scan_demo(url, scanner, _say)
             script.sales(box, _say)
+            _say("\n— 12:30 五金称重台: loose screws weighed on the serial scale, sold by weight")
+            run_weighing_demo(box, scale, _say)
             script.cloud_print(world.hq_api, BOX_ID, _say)
             script.evening(box, world.hq_api, BOX_ID, _say)
             time.sleep(0.5)

@@ -99,6 +99,13 @@ def _sim_scanner(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sim_scale(args: argparse.Namespace) -> int:
+    from drivers.sim.scale import run_scale_sim
+
+    return run_scale_sim(args.protocol, sys.stdin, sys.stderr, grams=args.weight,
+                         status=args.status, interval_s=args.interval)
+
+
 def _sim_display(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -113,7 +120,7 @@ def _sim_display(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `storelink devices` and `storelink sim printer|scanner|display`."""
+    """Register `storelink devices` and `storelink sim printer|scanner|scale|display`."""
     sim = sub.add_parser("sim", help="simulated devices for tests and demos")
     sim_sub = sim.add_subparsers(dest="device", required=True)
     sp = sim_sub.add_parser("printer", help="a simulated printer on TCP (port 9100) or a pty")
@@ -136,6 +143,16 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     ss.add_argument("--interval", type=float, default=0.0, help="seconds between scans")
     ss.add_argument("codes", nargs="?", default="-", help="file of codes (default: stdin)")
     ss.set_defaults(func=_sim_scanner)
+    sc = sim_sub.add_parser("scale", help="a serial scale (秤) on a pty; type 'weight G', "
+                            "'status S', 'garbage' or 'unplug' on stdin")
+    sc.add_argument("--protocol", choices=["toledo-8217", "ad-continuous", "yousheng-jcs"],
+                    default="ad-continuous")
+    sc.add_argument("--weight", type=int, default=0, help="grams on the platter")
+    sc.add_argument("--status", choices=["stable", "motion", "overload", "under_zero"],
+                    default="stable")
+    sc.add_argument("--interval", type=float, default=0.1,
+                    help="seconds between frames of a continuous protocol")
+    sc.set_defaults(func=_sim_scale)
     sd = sim_sub.add_parser("display", help="a customer display (客显) on a pty")
     sd.add_argument("--kind", choices=["vfd", "price"], default="vfd")
     sd.set_defaults(func=_sim_display)

@@ -18,7 +18,7 @@ from drivers.transports.serial_port import SerialTarget
 from drivers.transports.tcp import TcpTarget
 from drivers.transports.usb import UsbTarget
 
-Role = Literal["printer", "scanner", "display"]
+Role = Literal["printer", "scanner", "display", "scale"]
 WantedBus = Literal["usb", "serial", "path", "tcp"]
 MatchState = Literal["matched", "missing", "ambiguous", "present", "unchecked"]
 
@@ -113,6 +113,7 @@ def wanted_from_config(config: Config) -> list[Wanted]:
                               path=s.device))
     out += [Wanted(f"displays.{d.id}", "display", "serial", path=d.device)
             for d in config.displays]
+    out += [Wanted(f"scales.{s.id}", "scale", "serial", path=s.device) for s in config.scales]
     return out
 
 

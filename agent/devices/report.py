@@ -268,6 +268,13 @@ def _scanner_snippet(f: Found, sid: str, kind: str) -> list[str]:
     return _lines("scanners", [*head, *_usb_identity(f)])
 
 
+def _scale_snippet(f: Found, sid: str) -> list[str]:
+    return _lines("scales", [("id", sid, "rename as you like"), ("name", f.title, ""),
+                             ("device", str(f.attrs["path"]), ""),
+                             ("protocol", "ad-continuous",
+                              "toledo-8217 | ad-continuous | yousheng-jcs | your own")])
+
+
 def _commented(lines: list[str]) -> list[str]:
     return [f"# {line}" for line in lines]
 
@@ -294,7 +301,9 @@ def suggest(found: Sequence[Found], taken: Sequence[str]) -> tuple[Suggestion, .
             lines = ["# a serial port; what is behind it is not probed. A scanner:",
                      *_commented(_scanner_snippet(f, ids.next("scanner"), "serial")),
                      "# or a printer:",
-                     *_commented(_printer_snippet(f, ids.next("printer")))]
+                     *_commented(_printer_snippet(f, ids.next("printer"))),
+                     "# or a scale (秤; its protocol is not guessed either):",
+                     *_commented(_scale_snippet(f, ids.next("scale")))]
         if lines:
             out.append(Suggestion(f.key, f.title, why, "\n".join(lines) + "\n"))
     return tuple(out)

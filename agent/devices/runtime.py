@@ -13,6 +13,7 @@ from agent.devices.discovery import DeviceEnv
 from agent.devices.displays import DisplayWriter
 from agent.devices.hotplug import DeviceWatcher, SelfTestGate, UeventListener
 from agent.devices.network import NetworkDiscovery, box_service_info
+from agent.devices.scales import ScaleSupervisor
 from agent.devices.scanners import STOP_TIMEOUT_S, ScannerSupervisor
 from agent.events import EventBus
 from agent.sales.scanned import CredentialScans
@@ -38,9 +39,12 @@ class DeviceServices:
         self.scanners = {s.id: ScannerSupervisor(s, bus, env=self.env,
                                                  on_scan=self.recent_scans.appendleft,
                                                  backoff_max_s=config.queue.backoff_max_s,
-                                                 credentials=credentials)
+                                                 credentials=credentials,
+                                                 formats=config.variable_measure)
                          for s in config.scanners}
         self.displays = {d.id: DisplayWriter(d) for d in config.displays}
+        self.scales = {s.id: ScaleSupervisor(s, bus, backoff_max_s=config.queue.backoff_max_s)
+                       for s in config.scales}
         d = config.discovery
         self.network: NetworkDiscovery | None = None
         if d.zeroconf:
@@ -57,9 +61,11 @@ class DeviceServices:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Start the scanner readers, zeroconf and the watcher (none of them waits for a device)."""
+        """Start the scanner and scale readers, zeroconf and the watcher (none waits for one)."""
         self._tasks = [asyncio.create_task(s.run(), name=f"scanner-{sid}")
                        for sid, s in self.scanners.items()]
+        self._tasks += [asyncio.create_task(s.run(), name=f"scale-{sid}")
+                        for sid, s in self.scales.items()]
         if self.network is not None:
             await self.network.start()
         if self.watcher is not None:
@@ -74,6 +80,8 @@ class DeviceServices:
         """Stop everything; each reader lets go of its device within a poll interval."""
         for s in self.scanners.values():
             await s.stop()
+        for scale in self.scales.values():
+            await scale.stop()
         if self.watcher is not None:
             await self.watcher.stop()
         if self.uevents is not None:

@@ -34,6 +34,7 @@ from drivers import InvalidInput
 from drivers.scanner import HidKeyboardDecoder, HidPosAssembler, RawScan, ScanFramer, make_scan
 from drivers.scanner.framing import terminator_bytes
 from drivers.scanner.hid import HONEYWELL_LAYOUT, NEWLAND_LAYOUT
+from drivers.scanner.variable_measure import VariableMeasureFormat
 from drivers.transports.base import TransportError
 from drivers.transports.serial_port import SerialTarget, SerialTransport
 from sync.backoff import backoff_delay
@@ -242,9 +243,11 @@ class ScannerSupervisor:
     def __init__(self, cfg: ScannerConfig, bus: EventBus, *, env: DeviceEnv | None = None,
                  on_scan: Callable[[dict[str, object]], None] | None = None,
                  backoff_max_s: float = 30.0, rng: random.Random | None = None,
-                 credentials: CredentialScans | None = None) -> None:
+                 credentials: CredentialScans | None = None,
+                 formats: tuple[VariableMeasureFormat, ...] = ()) -> None:
         self.cfg = cfg
         self.credentials = credentials
+        self.formats = formats
         self.id = cfg.id
         self.bus = bus
         self.env = env or DeviceEnv()
@@ -332,7 +335,8 @@ class ScannerSupervisor:
 
     def _emit(self, raw: RawScan) -> None:
         try:
-            scan = make_scan(self.cfg.id, raw.data, raw.at_ms, encoding=self.cfg.encoding)
+            scan = make_scan(self.cfg.id, raw.data, raw.at_ms, encoding=self.cfg.encoding,
+                             formats=self.formats)
         except InvalidInput as e:
             event: dict[str, object] | None = None
             reason = str(e)

@@ -14,6 +14,7 @@ from typing import Any
 from agent.config import Config, PrinterConfig
 from agent.printing.jobs import PrintJob, is_label_printer, parse_job, render_job
 from drivers import InvalidInput
+from sync.journal.measure import MEASURES
 
 RECEIPT_EXTRAS = frozenset({"store", "member", "footer", "change", "cashier"})
 """Receipt template fields a sale request may add; everything else comes from the record."""
@@ -83,12 +84,16 @@ def receipt_data(body: Mapping[str, Any], time_ms: int, extras: Mapping[str, Any
             amount += change
         payments.append({"method": p["method"], "amount": amount})
     lines = [{k: line[k] for k in ("name", "sku", "qty", "unit", "unit_price", "discount",
-                                   "amount") if k in line} for line in body["lines"]]
+                                   "amount", *MEASURE_MEMBERS) if k in line}
+             for line in body["lines"]]
     data: dict[str, Any] = {"store": {"name": store_name}, "order_no": body["order"],
                             "till": body.get("till", "-"), "cashier": body.get("cashier", "-"),
                             "time": local_time(time_ms), "lines": lines, "total": body["total"],
                             "payments": payments, **extras, "qr": qr}
     return data
+
+
+MEASURE_MEMBERS = tuple(m for names in MEASURES for m in names[:2])
 
 
 def receipt_job_id(log: str, seq: int) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from drivers import InvalidInput
 from drivers.label.flowcard import FlowCard, parse_flow_card
 from sync.journal import RecordError
+from sync.journal.measure import line_measure, measured_price
 from sync.journal.schema import ID, MAX_MONEY, run, text, validate_body
 
 SALE_FIELDS = frozenset({"order", "clerk", "till", "member", "salesperson", "note", "lines",
@@ -79,6 +80,19 @@ def _optional(raw: Mapping[str, Any], body: dict[str, Any], pairs: tuple[tuple[s
             body[dst] = raw[src]
 
 
+def fill_measured(line: Mapping[str, Any]) -> dict[str, Any]:
+    """A measured line (weight_g × unit_price_per_kg, …) with qty 1 and unit_price filled in
+    when absent; the journal's rule M then checks what was given (docs/journal.md §5)."""
+    copy = dict(line)
+    names = line_measure(line)
+    if names is not None:
+        measure, price = line.get(names[0]), line.get(names[1])
+        if type(measure) is int and type(price) is int and measure >= 0 and price >= 0:
+            copy.setdefault("qty", 1)
+            copy.setdefault("unit_price", measured_price(measure, price))
+    return copy
+
+
 def _lines(raw: Mapping[str, Any]) -> list[Any]:
     lines = raw.get("lines")
     if not isinstance(lines, list):
@@ -88,9 +102,9 @@ def _lines(raw: Mapping[str, Any]) -> list[Any]:
         if not isinstance(line, Mapping):
             out.append(line)
             continue
-        copy = dict(line)
-        qty, price, disc = line.get("qty"), line.get("unit_price"), line.get("discount", 0)
-        if "amount" not in line and type(qty) is int and type(price) is int \
+        copy = fill_measured(line)
+        qty, price, disc = copy.get("qty"), copy.get("unit_price"), copy.get("discount", 0)
+        if "amount" not in copy and type(qty) is int and type(price) is int \
                 and type(disc) is int:
             if disc > qty * price:
                 raise InvalidInput(f"lines[{i}].discount", "exceeds qty × unit_price")

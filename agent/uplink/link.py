@@ -249,6 +249,11 @@ class Uplink:
         for pid, sup in self.ctx.printers.items():
             snap = sup.snapshot()
             out.append(DeviceState(pid, "printer", snap.state.value, "; ".join(snap.detail)[:512]))
+        if self.ctx.devices is not None:
+            for sid, scale in self.ctx.devices.scales.items():
+                s = scale.snapshot()
+                out.append(DeviceState(sid, "scale", "ok" if s.online else "offline",
+                                       (s.last_error or "")[:512] if not s.online else ""))
         return tuple(out)
 
     async def _publish_birth(self) -> None:

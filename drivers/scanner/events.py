@@ -8,6 +8,11 @@ from datetime import UTC, datetime
 from drivers import InvalidInput
 from drivers.scanner.gs1 import Gs1Value, parse_gs1
 from drivers.scanner.symbology import split_aim
+from drivers.scanner.variable_measure import (
+    MeasureRefused,
+    VariableMeasureFormat,
+    parse_variable_measure,
+)
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,8 @@ class Scan:
 
     `gs1` holds the parsed element string when the AIM identifier announces GS1; when that
     string is malformed, `gs1` is None and `gs1_error` says why (the code is still delivered).
+    `measure` holds a variable-measure EAN-13 read by a configured format (item and price /
+    weight / count); when its check digits are wrong, `refused` says why instead.
     """
 
     device: str
@@ -25,6 +32,8 @@ class Scan:
     at_ms: int
     aim: str | None = None
     gs1_error: str | None = None
+    measure: dict[str, object] | None = None
+    refused: str | None = None
 
     def as_event(self) -> dict[str, object]:
         """The event body: device, code, symbology, gs1, at_ms (+ aim / gs1_error when set)."""
@@ -39,6 +48,10 @@ class Scan:
             event["aim"] = self.aim
         if self.gs1_error is not None:
             event["gs1_error"] = self.gs1_error
+        if self.measure is not None:
+            event["measure"] = dict(self.measure)
+        if self.refused is not None:
+            event["refused"] = self.refused
         return event
 
 
@@ -72,10 +85,12 @@ def make_scan(
     encoding: str | None = None,
     ref_year: int | None = None,
     verify_check_digits: bool = True,
+    formats: tuple[VariableMeasureFormat, ...] = (),
 ) -> Scan:
     """Build a Scan from framed bytes; InvalidInput if no code is left or `at_ms` is absurd.
 
-    `ref_year` anchors two-digit GS1 years; by default the UTC year of `at_ms`.
+    `ref_year` anchors two-digit GS1 years; by default the UTC year of `at_ms`. `formats` are
+    the variable-measure layouts tried on a 13-digit code that is EAN-13 or unannounced.
     """
     text = decode_scan_text(raw, encoding)
     aim, code = split_aim(text)
@@ -89,6 +104,15 @@ def make_scan(
             gs1 = parse_gs1(code, ref_year=year, verify_check_digits=verify_check_digits)
         except InvalidInput as exc:
             gs1_error = str(exc)
+    measure: dict[str, object] | None = None
+    refused: str | None = None
+    if formats and (aim is None or aim.symbology == "EAN13"):
+        try:
+            vm = parse_variable_measure(code, formats)
+        except MeasureRefused as exc:
+            refused = str(exc)
+        else:
+            measure = vm.as_json() if vm is not None else None
     return Scan(
         device=device,
         code=code,
@@ -97,4 +121,6 @@ def make_scan(
         at_ms=at_ms,
         aim=aim.identifier if aim is not None else None,
         gs1_error=gs1_error,
+        measure=measure,
+        refused=refused,
     )

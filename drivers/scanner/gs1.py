@@ -15,7 +15,7 @@ Gs1Value = str | int
 @dataclass(frozen=True)
 class _Ai:
     name: str
-    kind: str  # "gtin" (check digit), "date", "digits", "count", "cset82", "weight"
+    kind: str  # "gtin" (check digit), "date", "count", "cset82", "weight", "price", …
     length: int  # fixed length, or the maximum for a variable-length AI
     fixed: bool
 
@@ -32,7 +32,12 @@ AIS: dict[str, _Ai] = {
     "21": _Ai("serial", "cset82", 20, False),
     "37": _Ai("count", "count", 8, False),
     **{f"310{x}": _Ai("net_weight_g", "weight", 6, True) for x in range(6)},
+    **{f"392{x}": _Ai("price_fen", "price", 15, False) for x in range(10)},
+    **{f"393{x}": _Ai("price_minor", "price_currency", 18, False) for x in range(10)},
 }
+CNY = "156"
+# ISO 4217 minor units of the currencies a shop here meets; others are taken as 2.
+_MINOR_UNITS = {"156": 2, "344": 2, "446": 2, "901": 2, "840": 2, "978": 2, "392": 0, "410": 0}
 # Best-before and expiry dates with day 00 mean the last day of the month (§7.12).
 _END_OF_MONTH = frozenset({"15", "17"})
 _CSET82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]+")
@@ -58,7 +63,10 @@ def parse_gs1(text: str, *, ref_year: int, verify_check_digits: bool = True) -> 
     """Parse an element string (FNC1 = GS) into fields; InvalidInput names the offending AI.
 
     Dates become "YYYY-MM-DD" (century by the §7.12 sliding window around `ref_year`);
-    310x net weight (kg with x decimals) becomes integer grams, rounded half up.
+    310x net weight (kg with x decimals) becomes integer grams, rounded half up; 392x price
+    (x decimals, the local currency: yuan) becomes `price_fen`; 393x price becomes
+    `price_currency` (ISO 4217 numeric, "156" = CNY) and `price_minor` in that currency's minor
+    units (+ `price_fen` when it is CNY), rounded half up.
     """
     if text.startswith(GS):
         text = text[1:]  # FNC1 in first position, when a reader transmits it
@@ -83,11 +91,35 @@ def parse_gs1(text: str, *, ref_year: int, verify_check_digits: bool = True) -> 
                 raise InvalidInput(f"gs1.{ai}", f"needs 1 to {spec.length} characters")
         if text.startswith(GS, pos):
             pos += 1  # separator after a variable field; tolerated after a fixed one
-        value = _value(ai, spec, raw, ref_year, verify_check_digits)
-        if spec.name in fields and fields[spec.name] != value:
-            raise InvalidInput(f"gs1.{ai}", "appears twice with different values")
-        fields[spec.name] = value
+        if spec.kind == "price_currency":
+            currency, raw = raw[:3], raw[3:]
+            if len(currency) < 3 or not raw or not (currency.isascii() and currency.isdigit()):
+                raise InvalidInput(f"gs1.{ai}", "needs a 3-digit ISO 4217 code and a price")
+            _put(fields, ai, "price_currency", currency)
+            minor = _minor(ai, raw, _MINOR_UNITS.get(currency, 2))
+            if currency == CNY:
+                _put(fields, ai, "price_fen", minor)
+            _put(fields, ai, spec.name, minor)
+            continue
+        _put(fields, ai, spec.name, _value(ai, spec, raw, ref_year, verify_check_digits))
     return fields
+
+
+def _put(fields: dict[str, Gs1Value], ai: str, name: str, value: Gs1Value) -> None:
+    if name in fields and fields[name] != value:
+        raise InvalidInput(f"gs1.{ai}", "appears twice with different values")
+    fields[name] = value
+
+
+def _minor(ai: str, raw: str, minor_units: int) -> int:
+    """Digits with ai[3] decimals as an integer of `minor_units` decimals, half up."""
+    if not (raw.isascii() and raw.isdigit()):
+        raise InvalidInput(f"gs1.{ai}", f"{raw!r} must be digits")
+    decimals, value = int(ai[3]), int(raw)
+    if decimals <= minor_units:
+        return value * int(10 ** (minor_units - decimals))
+    div = int(10 ** (decimals - minor_units))
+    return (value + div // 2) // div
 
 
 def _match_ai(text: str, pos: int) -> tuple[str, _Ai]:
@@ -115,6 +147,8 @@ def _value(ai: str, spec: _Ai, raw: str, ref_year: int, verify: bool) -> Gs1Valu
         return raw
     if spec.kind == "date":
         return _date(ai, raw, ref_year)
+    if spec.kind == "price":
+        return _minor(ai, raw, 2)
     if spec.kind == "weight":
         decimals = int(ai[3])
         value = int(raw)

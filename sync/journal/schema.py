@@ -10,6 +10,7 @@ from typing import Any
 from sync.journal import RecordError
 from sync.journal import fastcheck as fc
 from sync.journal.canonical import MAX_SAFE
+from sync.journal.measure import check_measured_line
 
 VERSION = 1
 TYPES = (
@@ -230,7 +231,8 @@ NONZERO = integer(-MAX_SAFE, MAX_SAFE)
 _PAYMENT = obj({"method": METHOD, "amount": POS_MONEY}, {"ref": ID})
 _LINE = obj(
     {"sku": ID, "name": text(1, 120), "qty": QTY, "unit_price": MONEY, "amount": MONEY},
-    {"discount": MONEY, "unit": text(1, 16)},
+    {"discount": MONEY, "unit": text(1, 16), "weight_g": QTY, "unit_price_per_kg": MONEY,
+     "length_mm": QTY, "unit_price_per_m": MONEY},
 )
 _TILL = {"till": ID, "cashier": ID}
 
@@ -370,6 +372,8 @@ def run(check: Check, value: Any, path: str) -> None:
 def _lines_add_up(body: Mapping[str, Any]) -> None:
     total = 0
     for i, line in enumerate(body["lines"]):
+        if len(line) > 5:  # only lines with optional members can carry a measure (rule M)
+            check_measured_line(line, f"body.lines[{i}]")
         gross = line["qty"] * line["unit_price"]
         discount = line.get("discount", 0)
         amount = line["amount"]

@@ -9,12 +9,31 @@ from agent.printing.templates.blocks import amount_row, center, kv, rule, title
 from drivers import InvalidInput
 from drivers.escpos.document import QR, Block, Cell, Columns, Cut, Document, Feed, Text
 from drivers.profiles import PrinterProfile
+from sync.journal.measure import measured_price
 
 PAYMENT_METHODS = {"cash": "现金", "wechat": "微信", "alipay": "支付宝", "card": "银行卡",
                    "member": "会员储值", "credit": "挂账"}
 
 
-def _lines(data: Mapping[str, object]) -> list[tuple[str, int, str, int, int, int]]:
+def _measure(o: Mapping[str, object], p: str, qty: int, price: int) -> str | None:
+    """The 重量/长度 line of a measured item; its unit price must follow from the measure."""
+    for key, per_key, label, unit in (("weight_g", "unit_price_per_kg", "重量", "kg"),
+                                      ("length_mm", "unit_price_per_m", "长度", "m")):
+        if o.get(key) is None and o.get(per_key) is None:
+            continue
+        measure = f.integer(o, key, p, lo=1, hi=10**9)
+        per = f.integer(o, per_key, p)
+        if qty != 1:
+            raise InvalidInput(f"{p}.qty", "must be 1 on a measured line")
+        want = measured_price(measure, per)
+        if price != want:
+            raise InvalidInput(f"{p}.unit_price", f"must be round-half-up({key} × {per_key} "
+                                                  f"/ 1000) = {want}")
+        return f"  {label} {measure // 1000}.{measure % 1000:03d}{unit} × ¥{f.yuan(per)}/{unit}"
+    return None
+
+
+def _lines(data: Mapping[str, object]) -> list[tuple[str, int, str, int, int, int, str | None]]:
     out = []
     for i, raw in enumerate(f.items(data, "lines", "data")):
         p = f"data.lines[{i}]"
@@ -28,7 +47,7 @@ def _lines(data: Mapping[str, object]) -> list[tuple[str, int, str, int, int, in
         if amount != qty * price - discount:
             raise InvalidInput(f"{p}.amount", f"must be qty × unit_price − discount "
                                               f"= {qty * price - discount}")
-        out.append((name, qty, unit, price, discount, amount))
+        out.append((name, qty, unit, price, discount, amount, _measure(o, p, qty, price)))
     return out
 
 
@@ -38,7 +57,7 @@ def build(data: Mapping[str, object], profile: PrinterProfile) -> Document:
     store = f.obj(data.get("store"), "data.store")
     store_name = f.text(store, "name", "data.store")
     lines = _lines(data)
-    total = sum(a for *_, a in lines)
+    total = sum(line[5] for line in lines)
     if f.integer(data, "total", "data", total) != total:
         raise InvalidInput("data.total", f"must equal the sum of line amounts = {total}")
     pays = []
@@ -80,16 +99,19 @@ def build(data: Mapping[str, object], profile: PrinterProfile) -> Document:
     b.append(rule())
     qty_total = 0
     discount_total = 0
-    for name, qty, unit, price, discount, _amount in lines:
+    for name, qty, unit, price, discount, _amount, measured in lines:
         qty_total += qty
         discount_total += discount
-        nums = (Cell(f"{qty}{unit}", num_w[0], "right"), Cell(f.yuan(price), num_w[1], "right"),
+        shown_qty = "1份" if measured else f"{qty}{unit}"
+        nums = (Cell(shown_qty, num_w[0], "right"), Cell(f.yuan(price), num_w[1], "right"),
                 Cell(f.yuan(qty * price), num_w[2], "right"))
         if wide:
             b.append(Columns((Cell(name, name_w), *nums)))
         else:
             b.append(Text(name))
             b.append(Columns(nums))
+        if measured:
+            b.append(Text(measured))
         if discount:
             b.append(amount_row(cols, "  优惠", f"-{f.yuan(discount)}"))
     b += [rule(), amount_row(cols, f"件数: {qty_total}", "")]
