@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from hq.store import HqStore, JobRow, StoredEntry
+from hq.store.postgres import PostgresStore
+from hq.store.schema import LATEST
 from hq.store.sqlite import SqliteStore
 from sync.protocol.messages import CommandEvent, Event, IntakeEvent, JobEvent
 
-BACKENDS: dict[str, Callable[[Path], HqStore]] = {"sqlite": lambda d: SqliteStore(d / "hq.db")}
-"""Each backend makes a fresh, empty store in a temporary directory."""
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest], HqStore]] = {
+    "sqlite": lambda rq: SqliteStore(rq.getfixturevalue("tmp_path") / "hq.db"),
+    "postgres": lambda rq: PostgresStore(rq.getfixturevalue("pg_url")),
+}
+"""Each backend makes a fresh, empty store (a file in tmp_path, a new database of the session's
+PostgreSQL cluster)."""
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HqStore]:
-    s = BACKENDS[request.param](tmp_path)
+def store(request: pytest.FixtureRequest) -> Iterator[HqStore]:
+    s = BACKENDS[request.param](request)
     yield s
     s.close()
+
+
+def test_a_new_store_is_at_the_latest_schema(store: HqStore) -> None:
+    assert store.schema_version() == LATEST
 
 
 def entry(seq: int) -> StoredEntry:
