@@ -1,8 +1,9 @@
 """HQ's store: the narrow interface every room uses, and the records it holds.
 
-`hq.store.sqlite.SqliteStore` implements it on one SQLite file, `hq.store.postgres.PostgresStore`
-on a PostgreSQL database; both pass the same tests (tests/hq/store/) and migrate their schema
-(hq.store.schema) when opened. Methods block: call them from worker threads. Several workers may share one store: journal and event appends are
+`hq.store.sqlite.SqliteStore` implements it on one SQLite file,
+`hq.store.postgres.PostgresStore` on a PostgreSQL database; both pass the same tests
+(tests/hq/store/) and migrate their schema (hq.store.schema) when opened. Methods block: call
+them from worker threads. Several workers may share one store: journal and event appends are
 conditional on the position the caller read (optimistic), never a lock held across I/O.
 """
 
