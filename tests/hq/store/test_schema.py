@@ -93,14 +93,14 @@ def test_postgres_workers_starting_together_migrate_once(pg_url: str) -> None:
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_hq_run_refuses_to_start_on_a_newer_schema(backend: str, tmp_path: Path,
                                                    request: pytest.FixtureRequest) -> None:
-    cfg = hq_toml(tmp_path, 1)
     if backend == "postgres":
         url: str = request.getfixturevalue("pg_url")
-        cfg.write_text(cfg.read_text().replace(f'db = "{tmp_path / "hq.db"}"', f'db = "{url}"'))
+        cfg = hq_toml(tmp_path, 1, db=url)
         PostgresStore(url).close()
         with psycopg.connect(url, autocommit=True) as pc:
             pc.execute("INSERT INTO schema_version VALUES (%s, 1)", (LATEST + 1,))
     else:
+        cfg = hq_toml(tmp_path, 1)
         SqliteStore(tmp_path / "hq.db").close()
         with sqlite3.connect(tmp_path / "hq.db") as c:
             c.execute("INSERT INTO schema_version VALUES (?, 1)", (LATEST + 1,))
