@@ -68,6 +68,6 @@ async def test_a_restarted_hq_continues_from_the_head_stored_in_postgresql(
     await box.send(Up.JOURNAL, batch(c, 0, 20).to_json())  # a late duplicate: re-acked
     ack = JournalAck.from_json(await box.next(Down.JOURNAL_ACK))
     assert (ack.status, ack.size) == ("ok", 41)
-    with psycopg.connect(pg_url) as c:
-        assert c.execute("SELECT COUNT(*), MAX(seq) FROM journal WHERE box = %s",
+    with psycopg.connect(pg_url) as db:
+        assert db.execute("SELECT COUNT(*), MAX(seq) FROM journal WHERE box = %s",
                          (BOX,)).fetchone() == (41, 40)
