@@ -31,6 +31,11 @@ _JOB_COLUMNS = ("id, box, printer, body, body_hash, expires_at_ms, created_ms, d
                 "intake, intake_error, intake_ms")
 
 
+def _text(s: str | None) -> str | None:
+    """A box's free text as PostgreSQL can hold it: NUL (which TEXT refuses) becomes U+FFFD."""
+    return None if s is None else s.replace("\x00", "\ufffd")
+
+
 def describe(url: str) -> str:
     """`host:port/dbname` of a connection URL, without the password (for messages)."""
     try:
@@ -144,8 +149,8 @@ class PostgresStore(HqStore):
         with self._tx() as cur:
             cur.execute("INSERT INTO alarms (box, kind, seq, reason, evidence, at_ms) "
                         "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (box, kind, seq) DO NOTHING",
-                        (box, kind, seq, reason, json.dumps(evidence, ensure_ascii=False),
-                         now_ms))
+                        (box, kind, seq, _text(reason),
+                         json.dumps(evidence, ensure_ascii=False), now_ms))
             return cur.rowcount == 1
 
     def alarms(self, box: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -186,22 +191,22 @@ class PostgresStore(HqStore):
                     cur.execute("INSERT INTO job_states (job_id, version, box, printer, state, "
                                 "reason, at_ms, received_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, "
                                 "%s) ON CONFLICT (job_id, version) DO NOTHING",
-                                (ev.id, ev.version, box, ev.printer, ev.state, ev.reason,
-                                 ev.at_ms, now_ms))
+                                (_text(ev.id), ev.version, box, _text(ev.printer),
+                                 _text(ev.state), _text(ev.reason), ev.at_ms, now_ms))
                 elif isinstance(ev, IntakeEvent):
                     cur.execute("UPDATE jobs SET intake = %s, intake_error = %s, intake_ms = %s "
                                 "WHERE id = %s AND box = %s AND intake IS NULL",
-                                (ev.result, ev.error, ev.at_ms, ev.id, box))
+                                (ev.result, _text(ev.error), ev.at_ms, _text(ev.id), box))
                 else:
                     cur.execute("UPDATE commands SET result = %s, error = %s, result_ms = %s "
                                 "WHERE nonce = %s AND box = %s AND result IS NULL",
-                                (ev.result, ev.error, ev.at_ms, ev.nonce, box))
+                                (ev.result, _text(ev.error), ev.at_ms, _text(ev.nonce), box))
                     if cur.rowcount == 0 and ev.result == "refused":
                         # Not a command of ours: forged, replayed or garbled — someone's attempt.
                         cur.execute("INSERT INTO alarms (box, kind, seq, reason, evidence, at_ms)"
                                     " VALUES (%s, 'command_refused', %s, %s, %s, %s) "
                                     "ON CONFLICT (box, kind, seq) DO NOTHING",
-                                    (box, ev.eseq, ev.error, json.dumps(
+                                    (box, ev.eseq, _text(ev.error), json.dumps(
                                         {"nonce": ev.nonce, "name": ev.name, "stream": stream}),
                                      now_ms))
             return True
