@@ -1,4 +1,4 @@
-"""HQ's store on PostgreSQL (psycopg 3, a small connection pool), implementing `hq.store.HqStore`.
+"""HQ's store on PostgreSQL (psycopg 3, a few pooled connections), implementing `HqStore`.
 
 Blocking: call from worker threads; thread-safe (each call borrows a pooled connection).
 
@@ -18,9 +18,9 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from hq.store import HqStore, JobRow, JournalHead, StoredEntry, StoreError
+from hq.store.pg_pool import ConnectionPool
 from hq.store.schema import POSTGRES, VERSION_TABLE, pending
 from sync.protocol.messages import Event, IntakeEvent, JobEvent
 
@@ -48,22 +48,23 @@ def describe(url: str) -> str:
 class PostgresStore(HqStore):
     """All of HQ's durable state in one PostgreSQL database."""
 
-    def __init__(self, url: str, pool_size: int = 8, connect_timeout_s: int = 10,
+    def __init__(self, url: str, pool_size: int = 8, timeout_s: int = 5,
                  now_ms: int | None = None) -> None:
-        """Connect, create or migrate the schema; StoreError if the database cannot be reached,
-        SchemaTooNew if a newer HQ migrated it."""
+        """Connect, create or migrate the schema; StoreError if the database cannot be reached
+        within `timeout_s`, SchemaTooNew if a newer HQ migrated it. Later calls raise
+        StoreError at once while the database is down, and work again when it is back."""
         self.where = describe(url)
         now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        self._pool = ConnectionPool(url, pool_size, timeout_s, busy_wait_s=30.0)
         try:
-            with psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout_s) as c:
+            with self._pool.connection() as c:
                 self._migrate(c, now_ms)
-            self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False,
-                                        kwargs={"autocommit": True,
-                                                "connect_timeout": connect_timeout_s},
-                                        timeout=30.0, name="storelink-hq")
-            self._pool.open(wait=True, timeout=connect_timeout_s)
-        except (psycopg.Error, PoolTimeout) as e:
+        except psycopg.Error as e:
+            self._pool.close()
             raise StoreError(f"cannot open PostgreSQL at {self.where}: {e}") from e
+        except StoreError:
+            self._pool.close()
+            raise
 
     @staticmethod
     def _migrate(c: psycopg.Connection[Any], now_ms: int) -> None:
@@ -78,7 +79,7 @@ class PostgresStore(HqStore):
                           (m.version, now_ms))
 
     def close(self) -> None:
-        """Close the pool's connections."""
+        """Close the store's connections."""
         self._pool.close()
 
     @contextmanager
@@ -87,14 +88,14 @@ class PostgresStore(HqStore):
         try:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 yield cur
-        except (psycopg.Error, PoolTimeout) as e:
+        except psycopg.Error as e:
             raise StoreError(f"PostgreSQL at {self.where}: {e}") from e
 
     def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
         try:
             with self._pool.connection() as conn:
                 return conn.execute(sql.encode(), args).fetchall()
-        except (psycopg.Error, PoolTimeout) as e:
+        except psycopg.Error as e:
             raise StoreError(f"PostgreSQL at {self.where}: {e}") from e
 
     def schema_version(self) -> int:

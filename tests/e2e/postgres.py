@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import psycopg
@@ -56,9 +57,11 @@ class PgCluster:
         subprocess.run([*self._as, *argv], check=True, capture_output=True, cwd=self.workdir)
 
     def start(self) -> PgCluster:
-        """initdb (UTF-8, C locale) and start; returns when it accepts connections."""
-        self._run(pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                  "-E", "UTF8", "--locale=C", "--no-sync")
+        """initdb (UTF-8, C locale) the first time, and start; returns when it accepts
+        connections."""
+        if not self.data.exists():
+            self._run(pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                      "-E", "UTF8", "--locale=C", "--no-sync")
         # A throwaway cluster: PostgreSQL's own crash durability is not what these tests test.
         opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
                 f"-c unix_socket_directories={self.workdir} -c fsync=off "
@@ -83,16 +86,24 @@ class PgCluster:
         return self.url(name)
 
 
+@contextmanager
+def throwaway_cluster() -> Iterator[PgCluster]:
+    """A started cluster in a new directory of /tmp (one its user can reach), removed after."""
+    workdir = Path(tempfile.mkdtemp(prefix="storelink-pg-"))
+    cluster = PgCluster(workdir)
+    try:
+        yield cluster.start()
+    finally:
+        with suppress(subprocess.CalledProcessError):
+            cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PgCluster]:
     """One PostgreSQL cluster for the whole session."""
-    workdir = Path(tempfile.mkdtemp(prefix="storelink-pg-"))
-    cluster = PgCluster(workdir).start()
-    try:
+    with throwaway_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture
