@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,7 +21,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from hq.store import HqStore, JobRow, JournalHead, StoredEntry, StoreError
 from hq.store.pg_pool import ConnectionPool
-from hq.store.schema import POSTGRES, VERSION_TABLE, pending
+from hq.store.schema import POSTGRES, VERSION_TABLE, Migration, pending
 from sync.protocol.messages import Event, IntakeEvent, JobEvent
 
 MIGRATION_LOCK = 0x5354_4C4B_4851
@@ -49,16 +49,17 @@ class PostgresStore(HqStore):
     """All of HQ's durable state in one PostgreSQL database."""
 
     def __init__(self, url: str, pool_size: int = 8, timeout_s: int = 5,
-                 now_ms: int | None = None) -> None:
-        """Connect, create or migrate the schema; StoreError if the database cannot be reached
-        within `timeout_s`, SchemaTooNew if a newer HQ migrated it. Later calls raise
-        StoreError at once while the database is down, and work again when it is back."""
+                 now_ms: int | None = None, migrations: Sequence[Migration] = POSTGRES) -> None:
+        """Connect, create or migrate the schema through `migrations`; StoreError if the
+        database cannot be reached within `timeout_s`, SchemaTooNew if a newer HQ migrated it.
+        Later calls raise StoreError at once while the database is down, and work again when
+        it is back."""
         self.where = describe(url)
         now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
         self._pool = ConnectionPool(url, pool_size, timeout_s, busy_wait_s=30.0)
         try:
             with self._pool.connection() as c:
-                self._migrate(c, now_ms)
+                self._migrate(c, now_ms, migrations)
         except psycopg.Error as e:
             self._pool.close()
             raise StoreError(f"cannot open PostgreSQL at {self.where}: {e}") from e
@@ -67,12 +68,13 @@ class PostgresStore(HqStore):
             raise
 
     @staticmethod
-    def _migrate(c: psycopg.Connection[Any], now_ms: int) -> None:
+    def _migrate(c: psycopg.Connection[Any], now_ms: int,
+                 migrations: Sequence[Migration]) -> None:
         with c.transaction():
             c.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             c.execute(VERSION_TABLE)
             row = c.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
-            for m in pending(int(row[0]) if row else 0, POSTGRES):
+            for m in pending(int(row[0]) if row else 0, migrations):
                 for statement in m.statements:
                     c.execute(statement.encode())
                 c.execute("INSERT INTO schema_version (version, applied_ms) VALUES (%s, %s)",

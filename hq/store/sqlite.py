@@ -12,22 +12,23 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from hq.store import HqStore, JobRow, JournalHead, StoredEntry, StoreError
-from hq.store.schema import SQLITE, VERSION_TABLE, pending
+from hq.store.schema import SQLITE, VERSION_TABLE, Migration, pending
 from sync.protocol.messages import Event, IntakeEvent, JobEvent
 
 
 class SqliteStore(HqStore):
     """All of HQ's durable state in one SQLite file."""
 
-    def __init__(self, path: Path, now_ms: int | None = None) -> None:
-        """Open (creating or migrating) the file; StoreError if it cannot, SchemaTooNew if a
-        newer HQ migrated it."""
+    def __init__(self, path: Path, now_ms: int | None = None,
+                 migrations: Sequence[Migration] = SQLITE) -> None:
+        """Open (creating or migrating the file through `migrations`); StoreError if it cannot,
+        SchemaTooNew if a newer HQ migrated it."""
         self.path = path
         self._lock = threading.Lock()
         now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
@@ -37,7 +38,7 @@ class SqliteStore(HqStore):
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA busy_timeout = 10000")
-            self._migrate(now_ms)
+            self._migrate(now_ms, migrations)
         except (OSError, sqlite3.Error) as e:
             self._conn_close_quietly()
             raise StoreError(f"cannot open {path}: {e}") from e
@@ -50,13 +51,13 @@ class SqliteStore(HqStore):
         if conn is not None:
             conn.close()
 
-    def _migrate(self, now_ms: int) -> None:
+    def _migrate(self, now_ms: int, migrations: Sequence[Migration]) -> None:
         """Bring the file to the latest schema in one transaction; SchemaTooNew before any
         change if a newer HQ migrated it."""
         with self._tx() as c:
             c.execute(VERSION_TABLE)
             found = c.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
-            for m in pending(found[0], SQLITE):
+            for m in pending(found[0], migrations):
                 for statement in m.statements:
                     c.execute(statement)
                 c.execute("INSERT INTO schema_version (version, applied_ms) VALUES (?, ?)",

@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from hq.store import HqStore
 from hq.store.postgres import PostgresStore
 from hq.store.schema import LATEST, POSTGRES, SQLITE, Migration, SchemaTooNew, pending
 from hq.store.sqlite import SqliteStore
@@ -88,6 +89,33 @@ def test_postgres_workers_starting_together_migrate_once(pg_url: str) -> None:
     with psycopg.connect(pg_url) as c:
         rows = c.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
     assert rows == [(v,) for v in range(1, LATEST + 1)]
+
+
+def open_with(backend: str, where: str, steps: tuple[Migration, ...]) -> HqStore:
+    if backend == "sqlite":
+        return SqliteStore(Path(where), migrations=steps)
+    return PostgresStore(where, migrations=steps)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_later_version_migrates_in_place_and_an_older_worker_then_refuses(
+        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    where = str(tmp_path / "hq.db") if backend == "sqlite" else request.getfixturevalue("pg_url")
+    v1 = SQLITE if backend == "sqlite" else POSTGRES
+    v2 = (*v1, Migration(len(v1) + 1, ("CREATE TABLE notes (box TEXT PRIMARY KEY, note TEXT)",
+                                       "INSERT INTO notes VALUES ('BOX-A', '重庆')")))
+    old = open_with(backend, where, v1)
+    old.box_update("BOX-A", lambda _: {"name": "重庆江北店"})
+    old.close()
+    new = open_with(backend, where, v2)
+    assert new.schema_version() == len(v2)
+    assert new.box_state("BOX-A") == {"name": "重庆江北店"}
+    new.close()
+    again = open_with(backend, where, v2)  # nothing pending: the step does not run twice
+    again.close()
+    with pytest.raises(SchemaTooNew) as e:
+        open_with(backend, where, v1)
+    assert (e.value.found, e.value.known) == (len(v2), len(v1))
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
