@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
@@ -24,6 +25,7 @@ from hq import HqError
 from sync.api_access import HOW_TO_MAKE, allowed_names, token_weakness
 from sync.protocol.topics import BOX_ID
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 NOTE_NAME = re.compile(r"^[!-*,-~]{1,128}$")
 
 
@@ -66,7 +68,8 @@ class HqConfig:
     id: str
     cosigner: str
     key_file: Path
-    db: Path
+    db: Path | str
+    """An SQLite file (Path), or a PostgreSQL connection URL (str)."""
     mqtt: MqttConfig
     api_listen: str
     api_port: int
@@ -140,7 +143,11 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
     if not NOTE_NAME.fullmatch(cosigner):
         errors.append("hq.cosigner: a note key name (printable ASCII, no spaces or '+')")
     key_file = path(_get(h, "key_file", "hq", str, "hq.key", errors))
-    db = path(_get(h, "db", "hq", str, "hq.db", errors))
+    db_text = str(_get(h, "db", "hq", str, "hq.db", errors))
+    db: Path | str = (_postgres_url(db_text, errors) if db_text.startswith(POSTGRES_SCHEMES)
+                      else path(db_text))
+    if not db_text:
+        errors.append("hq.db: must be an SQLite file path or a postgresql:// URL")
 
     m = table("mqtt", {"host", "port", "username", "password", "tls_ca", "tls_cert", "tls_key",
                        "keepalive_s", "share_group"})
@@ -233,6 +240,25 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
         raise HqConfigError(errors)
     return HqConfig(hq_id, cosigner, key_file, db, mqtt, listen, api_port, token, expiry,
                     lifetime, boxes, hosts, origins, max_conns, float(header_s))
+
+
+def _postgres_url(text: str, errors: list[str]) -> str:
+    """A `postgresql://user@host:port/dbname?…` URL as libpq takes it, checked for its parts."""
+    try:
+        u = urlsplit(text)
+        port = u.port
+    except ValueError as e:
+        errors.append(f"hq.db: not a valid PostgreSQL URL ({e})")
+        return text
+    query = parse_qs(u.query)
+    if not (u.hostname or query.get("host")):
+        errors.append("hq.db: a PostgreSQL URL needs a host (postgresql://user@host:5432/dbname)")
+    if not u.path.strip("/") and not query.get("dbname"):
+        errors.append("hq.db: a PostgreSQL URL needs a database name "
+                      "(postgresql://user@host:5432/dbname)")
+    if port == 0:
+        errors.append("hq.db: the PostgreSQL port must be 1-65535")
+    return text
 
 
 def _loopback(host: str) -> bool:

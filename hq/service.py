@@ -17,7 +17,7 @@ from hq.config import HqConfig, load_or_create_key
 from hq.dispatch.cloud_print import Dispatcher
 from hq.fleet.registry import Registry
 from hq.ingest.journal import JournalIngest, wall_ms
-from hq.store.sqlite import SqliteStore
+from hq.store.backends import open_store
 from hq.web.api import ApiContext, make_app
 from sync import SyncError
 from sync.mqtt_session import Connected, Message, MqttSession, SessionConfig, Will
@@ -40,7 +40,7 @@ class HqService:
         self.cfg = cfg
         self.clock = wall_ms
         self.key = load_or_create_key(cfg.key_file)
-        self.store = SqliteStore(cfg.db)
+        self.store = open_store(cfg.db)
         m = cfg.mqtt
         self.session = MqttSession(
             SessionConfig(m.host, m.port, f"storelink-hq-{cfg.id}", clean_start=True,

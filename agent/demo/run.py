@@ -12,8 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from agent.demo import script
-from agent.demo.weighing import run_weighing_demo, scale_toml
 from agent.demo.scans import run_scan_demo, scanner_toml
+from agent.demo.weighing import run_weighing_demo, scale_toml
 from agent.demo.world import Http, World, free_port
 from drivers.escpos.render import render_bytes
 from drivers.label import ParsedLabel, render_label

@@ -1,7 +1,8 @@
 """HQ's store: the narrow interface every room uses, and the records it holds.
 
-`hq.store.sqlite.SqliteStore` implements it on one SQLite file; another database (PostgreSQL)
-implements the same methods and passes the same tests (tests/hq/store/). Methods block: call
+`hq.store.sqlite.SqliteStore` implements it on one SQLite file,
+`hq.store.postgres.PostgresStore` on a PostgreSQL database; both pass the same tests
+(tests/hq/store/) and migrate their schema (hq.store.schema) when opened. Methods block: call
 them from worker threads. Several workers may share one store: journal and event appends are
 conditional on the position the caller read (optimistic), never a lock held across I/O.
 """
@@ -67,6 +68,10 @@ class HqStore(Protocol):
 
     def close(self) -> None:
         """Close the database."""
+        ...
+
+    def schema_version(self) -> int:
+        """The schema version the database is at (hq.store.schema)."""
         ...
 
     def journal_head(self, box: str) -> JournalHead | None:

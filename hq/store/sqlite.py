@@ -11,55 +11,61 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from hq.store import HqStore, JobRow, JournalHead, StoredEntry, StoreError
+from hq.store.schema import SQLITE, VERSION_TABLE, Migration, pending
 from sync.protocol.messages import Event, IntakeEvent, JobEvent
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS journal (box TEXT NOT NULL, seq INTEGER NOT NULL, raw BLOB NOT NULL,
-  hash BLOB NOT NULL, sig BLOB NOT NULL, received_ms INTEGER NOT NULL,
-  PRIMARY KEY (box, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS journal_head (box TEXT PRIMARY KEY, log TEXT NOT NULL,
-  size INTEGER NOT NULL, head BLOB NOT NULL, cosignature TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS alarms (id INTEGER PRIMARY KEY, box TEXT NOT NULL, kind TEXT NOT NULL,
-  seq INTEGER NOT NULL, reason TEXT NOT NULL, evidence TEXT NOT NULL, at_ms INTEGER NOT NULL,
-  UNIQUE (box, kind, seq));
-CREATE TABLE IF NOT EXISTS event_streams (box TEXT NOT NULL, stream TEXT NOT NULL,
-  pos INTEGER NOT NULL, PRIMARY KEY (box, stream));
-CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, box TEXT NOT NULL, printer TEXT NOT NULL,
-  body TEXT NOT NULL, body_hash TEXT NOT NULL, expires_at_ms INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL, dispatched_ms INTEGER, intake TEXT, intake_error TEXT,
-  intake_ms INTEGER);
-CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (dispatched_ms, created_ms);
-CREATE TABLE IF NOT EXISTS job_states (job_id TEXT NOT NULL, version INTEGER NOT NULL,
-  box TEXT NOT NULL, printer TEXT NOT NULL, state TEXT NOT NULL, reason TEXT,
-  at_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, PRIMARY KEY (job_id, version));
-CREATE TABLE IF NOT EXISTS commands (nonce TEXT PRIMARY KEY, box TEXT NOT NULL, name TEXT NOT NULL,
-  args TEXT NOT NULL, issued_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,
-  published_ms INTEGER, result TEXT, error TEXT, result_ms INTEGER);
-CREATE TABLE IF NOT EXISTS boxes (id TEXT PRIMARY KEY, state TEXT NOT NULL);
-"""
 
 
 class SqliteStore(HqStore):
     """All of HQ's durable state in one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, now_ms: int | None = None,
+                 migrations: Sequence[Migration] = SQLITE) -> None:
+        """Open (creating or migrating the file through `migrations`); StoreError if it cannot,
+        SchemaTooNew if a newer HQ migrated it."""
         self.path = path
         self._lock = threading.Lock()
+        now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA busy_timeout = 10000")
-            self._conn.executescript(_SCHEMA)
+            self._migrate(now_ms, migrations)
         except (OSError, sqlite3.Error) as e:
+            self._conn_close_quietly()
             raise StoreError(f"cannot open {path}: {e}") from e
+        except StoreError:
+            self._conn_close_quietly()
+            raise
+
+    def _conn_close_quietly(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+
+    def _migrate(self, now_ms: int, migrations: Sequence[Migration]) -> None:
+        """Bring the file to the latest schema in one transaction; SchemaTooNew before any
+        change if a newer HQ migrated it."""
+        with self._tx() as c:
+            c.execute(VERSION_TABLE)
+            found = c.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+            for m in pending(found[0], migrations):
+                for statement in m.statements:
+                    c.execute(statement)
+                c.execute("INSERT INTO schema_version (version, applied_ms) VALUES (?, ?)",
+                          (m.version, now_ms))
+
+    def schema_version(self) -> int:
+        """The schema version the file is at."""
+        return int(self._read("SELECT MAX(version) FROM schema_version")[0][0])
 
     def close(self) -> None:
         """Close the database."""

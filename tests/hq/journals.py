@@ -60,8 +60,9 @@ def batch(c: MemoryChain, start: int, end: int, box: str = BOX) -> JournalBatch:
 
 
 def hq_toml(tmp: Path, mqtt_port: int = 1883, api_port: int = 0, keepalive: int = 5,
-            extra_boxes: str = "") -> Path:
-    """An HQ config file for one registered box with the test keys."""
+            extra_boxes: str = "", db: str | None = None) -> Path:
+    """An HQ config file for one registered box with the test keys; its store `db` (an SQLite
+    file in `tmp` unless given, e.g. a PostgreSQL URL)."""
     key_file = tmp / "hq.key"
     if not key_file.exists():
         from cryptography.hazmat.primitives.serialization import (
@@ -78,7 +79,7 @@ def hq_toml(tmp: Path, mqtt_port: int = 1883, api_port: int = 0, keepalive: int 
 id = "hq-1"
 cosigner = "storelink-hq"
 key_file = "{key_file}"
-db = "{tmp / 'hq.db'}"
+db = "{db or tmp / 'hq.db'}"
 
 [mqtt]
 host = "127.0.0.1"

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from hq.store import HqStore, JobRow, StoredEntry
+from hq.store.postgres import PostgresStore
+from hq.store.schema import LATEST
 from hq.store.sqlite import SqliteStore
 from sync.protocol.messages import CommandEvent, Event, IntakeEvent, JobEvent
 
-BACKENDS: dict[str, Callable[[Path], HqStore]] = {"sqlite": lambda d: SqliteStore(d / "hq.db")}
-"""Each backend makes a fresh, empty store in a temporary directory."""
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest], HqStore]] = {
+    "sqlite": lambda rq: SqliteStore(rq.getfixturevalue("tmp_path") / "hq.db"),
+    "postgres": lambda rq: PostgresStore(rq.getfixturevalue("pg_url")),
+}
+"""Each backend makes a fresh, empty store (a file in tmp_path, a new database of the session's
+PostgreSQL cluster)."""
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HqStore]:
-    s = BACKENDS[request.param](tmp_path)
+def store(request: pytest.FixtureRequest) -> Iterator[HqStore]:
+    s = BACKENDS[request.param](request)
     yield s
     s.close()
+
+
+def test_a_new_store_is_at_the_latest_schema(store: HqStore) -> None:
+    assert store.schema_version() == LATEST
 
 
 def entry(seq: int) -> StoredEntry:
@@ -99,6 +108,20 @@ def test_a_refusal_of_an_unknown_command_raises_an_alarm(store: HqStore) -> None
     ev = CommandEvent(1, "forged", "open_drawer", "refused", 3, "bad signature")
     assert store.apply_events("BOX-A", "s1", 0, [ev], 9)
     assert [a["kind"] for a in store.alarms("BOX-A")] == ["command_refused"]
+
+
+def test_a_box_text_with_nul_is_stored_not_refused(store: HqStore) -> None:
+    """A NUL is valid in the protocol's free text; PostgreSQL's TEXT cannot hold it (it is
+    read back as U+FFFD there), but a batch carrying one must not wedge the box's stream."""
+    store.job_create(job("J1"))
+    events: list[Event] = [JobEvent(1, "J1", "前台\x00", "failed", 1, 5, "缺纸\x00"),
+                           IntakeEvent(2, "J\x001", "refused", 4, "bad\x00"),
+                           CommandEvent(3, "n\x00", "open_drawer", "refused", 6, "签名\x00错")]
+    assert store.apply_events("BOX-A", "s1", 0, events, 50)
+    assert store.event_pos("BOX-A", "s1") == 3
+    assert [s["reason"] for s in store.job_states("J1")] in (["缺纸\x00"], ["缺纸\ufffd"])
+    assert [a["reason"] for a in store.alarms("BOX-A")] in (["签名\x00错"], ["签名\ufffd错"])
+    assert [a["evidence"]["nonce"] for a in store.alarms("BOX-A")] == ["n\x00"]
 
 
 def test_jobs_are_created_once_and_listed_by_state(store: HqStore) -> None:

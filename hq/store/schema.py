@@ -1,0 +1,107 @@
+"""HQ's schema, versioned: each backend's migrations side by side, and which steps a database
+needs. A new version adds one step to both lists; a worker refuses a schema newer than it knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hq.store import StoreError
+
+
+class SchemaTooNew(StoreError):
+    """The database was migrated by a newer HQ than this worker."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(f"the database schema is version {found}, newer than version {known} "
+                         f"this HQ knows: upgrade this worker to the release that migrated it")
+        self.found = found
+        self.known = known
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema version: the statements that bring version-1 to it, run in one transaction."""
+
+    version: int
+    statements: tuple[str, ...]
+
+
+def pending(found: int, migrations: Sequence[Migration]) -> list[Migration]:
+    """The steps after version `found` (0: an empty database), in order; SchemaTooNew if the
+    database is newer than the last step. Versions must run 1, 2, 3 … without gaps."""
+    versions = [m.version for m in migrations]
+    if versions != list(range(1, len(versions) + 1)):
+        raise ValueError(f"migrations must be numbered 1..n, got {versions}")
+    if found > len(migrations):
+        raise SchemaTooNew(found, len(migrations))
+    return list(migrations[found:])
+
+
+VERSION_TABLE = ("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                 "applied_ms BIGINT NOT NULL)")
+"""One row per applied version (the same statement on both backends)."""
+
+SQLITE: tuple[Migration, ...] = (
+    # Version 1 is the schema HQ had before versioning: IF NOT EXISTS adopts those files as is.
+    Migration(1, (
+        "CREATE TABLE IF NOT EXISTS journal (box TEXT NOT NULL, seq INTEGER NOT NULL, "
+        "raw BLOB NOT NULL, hash BLOB NOT NULL, sig BLOB NOT NULL, received_ms INTEGER NOT NULL,"
+        " PRIMARY KEY (box, seq)) WITHOUT ROWID",
+        "CREATE TABLE IF NOT EXISTS journal_head (box TEXT PRIMARY KEY, log TEXT NOT NULL, "
+        "size INTEGER NOT NULL, head BLOB NOT NULL, cosignature TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS alarms (id INTEGER PRIMARY KEY, box TEXT NOT NULL, "
+        "kind TEXT NOT NULL, seq INTEGER NOT NULL, reason TEXT NOT NULL, evidence TEXT NOT NULL,"
+        " at_ms INTEGER NOT NULL, UNIQUE (box, kind, seq))",
+        "CREATE TABLE IF NOT EXISTS event_streams (box TEXT NOT NULL, stream TEXT NOT NULL, "
+        "pos INTEGER NOT NULL, PRIMARY KEY (box, stream))",
+        "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, box TEXT NOT NULL, "
+        "printer TEXT NOT NULL, body TEXT NOT NULL, body_hash TEXT NOT NULL, "
+        "expires_at_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL, dispatched_ms INTEGER, "
+        "intake TEXT, intake_error TEXT, intake_ms INTEGER)",
+        "CREATE INDEX IF NOT EXISTS jobs_pending ON jobs (dispatched_ms, created_ms)",
+        "CREATE TABLE IF NOT EXISTS job_states (job_id TEXT NOT NULL, version INTEGER NOT NULL,"
+        " box TEXT NOT NULL, printer TEXT NOT NULL, state TEXT NOT NULL, reason TEXT, "
+        "at_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, PRIMARY KEY (job_id, version))",
+        "CREATE TABLE IF NOT EXISTS commands (nonce TEXT PRIMARY KEY, box TEXT NOT NULL, "
+        "name TEXT NOT NULL, args TEXT NOT NULL, issued_ms INTEGER NOT NULL, "
+        "expires_ms INTEGER NOT NULL, published_ms INTEGER, result TEXT, error TEXT, "
+        "result_ms INTEGER)",
+        "CREATE TABLE IF NOT EXISTS boxes (id TEXT PRIMARY KEY, state TEXT NOT NULL)",
+    )),
+)
+
+# Identifiers sort bytewise (COLLATE "C") as in SQLite, whatever the database's locale.
+POSTGRES: tuple[Migration, ...] = (
+    Migration(1, (
+        'CREATE TABLE journal (box TEXT COLLATE "C" NOT NULL, seq BIGINT NOT NULL, '
+        "raw BYTEA NOT NULL, hash BYTEA NOT NULL, sig BYTEA NOT NULL, "
+        "received_ms BIGINT NOT NULL, PRIMARY KEY (box, seq))",
+        'CREATE TABLE journal_head (box TEXT COLLATE "C" PRIMARY KEY, log TEXT NOT NULL, '
+        "size BIGINT NOT NULL, head BYTEA NOT NULL, cosignature TEXT NOT NULL)",
+        "CREATE TABLE alarms (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+        'box TEXT COLLATE "C" NOT NULL, kind TEXT NOT NULL, seq BIGINT NOT NULL, '
+        "reason TEXT NOT NULL, evidence TEXT NOT NULL, at_ms BIGINT NOT NULL, "
+        "UNIQUE (box, kind, seq))",
+        'CREATE TABLE event_streams (box TEXT COLLATE "C" NOT NULL, stream TEXT NOT NULL, '
+        "pos BIGINT NOT NULL, PRIMARY KEY (box, stream))",
+        'CREATE TABLE jobs (id TEXT COLLATE "C" PRIMARY KEY, box TEXT COLLATE "C" NOT NULL, '
+        "printer TEXT NOT NULL, body TEXT NOT NULL, body_hash TEXT NOT NULL, "
+        "expires_at_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL, dispatched_ms BIGINT, "
+        "intake TEXT, intake_error TEXT, intake_ms BIGINT)",
+        "CREATE INDEX jobs_pending ON jobs (dispatched_ms, created_ms)",
+        "CREATE INDEX jobs_box ON jobs (box, created_ms)",
+        'CREATE TABLE job_states (job_id TEXT COLLATE "C" NOT NULL, version BIGINT NOT NULL, '
+        "box TEXT NOT NULL, printer TEXT NOT NULL, state TEXT NOT NULL, reason TEXT, "
+        "at_ms BIGINT NOT NULL, received_ms BIGINT NOT NULL, PRIMARY KEY (job_id, version))",
+        'CREATE TABLE commands (nonce TEXT COLLATE "C" PRIMARY KEY, box TEXT NOT NULL, '
+        "name TEXT NOT NULL, args TEXT NOT NULL, issued_ms BIGINT NOT NULL, "
+        "expires_ms BIGINT NOT NULL, published_ms BIGINT, result TEXT, error TEXT, "
+        "result_ms BIGINT)",
+        'CREATE TABLE boxes (id TEXT COLLATE "C" PRIMARY KEY, state TEXT NOT NULL)',
+    )),
+)
+
+LATEST = len(SQLITE)
+"""The schema version this HQ writes (both lists have it: tests/hq/store/test_schema.py)."""
