@@ -1,0 +1,160 @@
+"""Decoding into schemas: JSON bytes or Python objects (first problem) and TOML tables (all).
+
+JSON payloads and request bodies stop at their first problem: msgspec validates while it
+decodes and a sender fixes one field at a time. Configuration files report every problem at
+once (`collect`): each table, list item and key is checked on its own against the schema.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+from validation import Problem, ValidationError, join
+from validation.reasons import translate, unknown_key
+
+T = TypeVar("T")
+MAX_BYTES = 8 * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=256)
+def _decoder(tp: Any) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(tp)
+
+
+def decode_json(data: bytes | str, tp: type[T], *, prefix: str = "", whole: str = "",
+                max_bytes: int = MAX_BYTES) -> T:
+    """`data` (UTF-8 JSON) as a `tp`; ValidationError names the first problem.
+
+    `prefix` goes before every path and `whole` names the input when the problem is the whole
+    of it (malformed, too large, too deeply nested, not an object).
+    """
+    if len(data) > max_bytes:
+        raise ValidationError([Problem(prefix or whole, f"larger than {max_bytes} bytes")])
+    try:
+        return typing.cast(T, _decoder(tp).decode(data))
+    except msgspec.ValidationError as e:
+        raise ValidationError([translate(str(e), tp, None, prefix, whole)]) from None
+    except msgspec.DecodeError as e:
+        raise ValidationError([Problem(prefix or whole, f"not valid UTF-8 JSON: {e}")]) from None
+    except RecursionError:
+        raise ValidationError([Problem(prefix or whole, "nested too deeply")]) from None
+
+
+def convert(obj: object, tp: type[T], *, prefix: str = "", whole: str = "",
+            toml: bool = False) -> T:
+    """`obj` (parsed JSON or TOML) as a `tp`; ValidationError names the first problem."""
+    try:
+        return typing.cast(T, msgspec.convert(obj, tp))
+    except msgspec.ValidationError as e:
+        raise ValidationError([translate(str(e), tp, obj, prefix, whole, toml)]) from None
+    except RecursionError:
+        raise ValidationError([Problem(prefix or whole, "nested too deeply")]) from None
+    except ValueError:
+        # An integer too large to print (> 4300 digits) fails inside msgspec's own message.
+        raise ValidationError([Problem(prefix or whole, "a number is out of range")]) from None
+
+
+def collect(obj: object, tp: type[T], problems: list[Problem], prefix: str = "",
+            toml: bool = True) -> T | None:
+    """`obj` as a `tp`, or None after appending every problem found to `problems`.
+
+    Each table, list item and key is checked on its own, so one bad key does not hide another.
+    """
+    before = len(problems)
+    _check(obj, tp, prefix, problems, toml)
+    if len(problems) > before:
+        return None
+    try:
+        return convert(obj, tp, prefix=prefix, toml=toml)
+    except ValidationError as e:
+        problems.extend(e.problems)
+        return None
+
+
+def _strip(tp: Any) -> Any:
+    """`tp` without `Annotated[…]` constraints."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _is_struct(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, msgspec.Struct)
+
+
+def _leaf(obj: object, tp: Any, path: str, problems: list[Problem], toml: bool) -> bool:
+    try:
+        convert(obj, tp, prefix=path, toml=toml)
+    except ValidationError as e:
+        problems.extend(e.problems)
+        return False
+    return True
+
+
+def _check(obj: object, tp: Any, path: str, problems: list[Problem], toml: bool) -> None:
+    base = _strip(tp)
+    origin = typing.get_origin(base)
+    args = typing.get_args(base)
+    if _is_struct(base):
+        _check_struct(obj, base, path, problems, toml)
+    elif origin in (typing.Union, types.UnionType) and any(_is_struct(a) for a in args):
+        if obj is None and type(None) in args:
+            return
+        variants = [a for a in args if _is_struct(a)]
+        tag_field = variants[0].__struct_config__.tag_field
+        if not isinstance(obj, Mapping) or tag_field is None:
+            _leaf(obj, tp, path, problems, toml)
+            return
+        tags = {v.__struct_config__.tag: v for v in variants}
+        tag = obj.get(tag_field)
+        if tag is None:
+            problems.append(Problem(join(path, tag_field), "is required"))
+        elif tag not in tags:
+            problems.append(Problem(join(path, tag_field),
+                                    "must be one of " + ", ".join(map(str, tags))))
+        else:
+            _check_struct(obj, tags[tag], path, problems, toml)
+    elif origin in (list, tuple, set, frozenset) and not (origin is tuple and args[-1:] != (...,)):
+        if _leaf(obj, _shallow(tp), path, problems, toml):
+            assert isinstance(obj, list | tuple)
+            for i, item in enumerate(obj):
+                _check(item, args[0], join(path, i), problems, toml)
+    elif origin is dict:
+        if _leaf(obj, _shallow(tp), path, problems, toml):
+            assert isinstance(obj, Mapping)
+            for key, value in obj.items():
+                _check(value, args[1], join(path, str(key)), problems, toml)
+    else:
+        _leaf(obj, tp, path, problems, toml)
+
+
+def _shallow(tp: Any) -> Any:
+    """`tp` with its items left unchecked (they are checked one by one, with their paths)."""
+    base = _strip(tp)
+    origin = typing.get_origin(base)
+    shallow = dict[Any, Any] if origin is dict else list[Any]
+    metas = typing.get_args(tp)[1:] if typing.get_origin(tp) is typing.Annotated else ()
+    return typing.Annotated[shallow, *metas] if metas else shallow
+
+
+def _check_struct(obj: object, cls: type[msgspec.Struct], path: str, problems: list[Problem],
+                  toml: bool) -> None:
+    if not isinstance(obj, Mapping):
+        _leaf(obj, cls, path, problems, toml)
+        return
+    fields = {f.encode_name: f for f in msgspec.structs.fields(cls)}
+    tag_field = cls.__struct_config__.tag_field
+    for key in obj:
+        if key not in fields and key != tag_field:
+            problems.append(Problem(join(path, str(key)), unknown_key(str(key), fields, toml)))
+    for name, f in fields.items():
+        if name in obj:
+            _check(obj[name], f.type, join(path, name), problems, toml)
+        elif f.required:
+            problems.append(Problem(join(path, name), "is required"))
