@@ -37,7 +37,7 @@ def decode_json(data: bytes | str, tp: type[T], *, prefix: str = "", whole: str 
     if len(data) > max_bytes:
         raise ValidationError([Problem(prefix or whole, f"larger than {max_bytes} bytes")])
     try:
-        return typing.cast(T, _decoder(tp).decode(data))
+        return typing.cast(T, _decoder(typing.cast(Any, tp)).decode(data))
     except msgspec.ValidationError as e:
         raise ValidationError([translate(str(e), tp, None, prefix, whole)]) from None
     except msgspec.DecodeError as e:
@@ -50,7 +50,7 @@ def convert(obj: object, tp: type[T], *, prefix: str = "", whole: str = "",
             toml: bool = False) -> T:
     """`obj` (parsed JSON or TOML) as a `tp`; ValidationError names the first problem."""
     try:
-        return typing.cast(T, msgspec.convert(obj, tp))
+        return msgspec.convert(obj, tp)
     except msgspec.ValidationError as e:
         raise ValidationError([translate(str(e), tp, obj, prefix, whole, toml)]) from None
     except RecursionError:
@@ -158,3 +158,33 @@ def _check_struct(obj: object, cls: type[msgspec.Struct], path: str, problems: l
             _check(obj[name], f.type, join(path, name), problems, toml)
         elif f.required:
             problems.append(Problem(join(path, name), "is required"))
+
+
+def collect_items(obj: object, tp: Any, problems: list[Problem], path: str,
+                  toml: bool = True) -> list[tuple[object, Any]]:
+    """Each item of the array of tables `obj` (None: absent) with its value, None when bad."""
+    if obj is None:
+        return []
+    if not isinstance(obj, list):
+        p = convert_problem(obj, list[tp], path, toml)
+        reason = p.reason.replace("of tables", f"of tables ([[{path}]])", 1) if toml \
+            else p.reason
+        problems.append(Problem(p.path, reason))
+        return []
+    return [(item, collect(item, tp, problems, join(path, i), toml))
+            for i, item in enumerate(obj)]
+
+
+def unknown_keys(obj: Mapping[str, object], known: set[str], path: str,
+                 toml: bool = True) -> list[Problem]:
+    """A problem for every key of `obj` not in `known`, each with the nearest known key."""
+    return [Problem(join(path, k), unknown_key(k, known, toml)) for k in obj if k not in known]
+
+
+def convert_problem(obj: object, tp: Any, path: str, toml: bool = True) -> Problem:
+    """The first problem converting `obj` to `tp`, which must fail (a known wrong type)."""
+    try:
+        convert(obj, tp, prefix=path, toml=toml)
+    except ValidationError as e:
+        return e.problems[0]
+    raise AssertionError("expected a problem")

@@ -66,7 +66,7 @@ def _want(info: mi.Type | None, fallback: str, toml: bool) -> str:
         return " or ".join(dict.fromkeys(_want(t, fallback, toml) for t in info.types))
     if isinstance(info, mi.LiteralType):
         return "one of " + ", ".join(str(v) for v in info.values)
-    if isinstance(info, _CONTAINERS) and isinstance(_plain(info.item_type), mi.StructType):
+    if isinstance(info, _CONTAINERS) and _is_table(_plain(info.item_type)):
         return "an array of tables" if toml else "an array of objects"
     kind = {mi.IntType: "int", mi.FloatType: "float", mi.StrType: "str", mi.BoolType: "bool",
             mi.StructType: "object", mi.DictType: "object", mi.NoneType: "null"}
@@ -76,6 +76,11 @@ def _want(info: mi.Type | None, fallback: str, toml: bool) -> str:
     if isinstance(info, (*_CONTAINERS, mi.TupleType)):
         return words["array"]
     return fallback
+
+
+def _is_table(info: mi.Type) -> bool:
+    return isinstance(info, mi.StructType) or (isinstance(info, mi.UnionType) and all(
+        isinstance(t, mi.StructType) for t in info.types))
 
 
 def _num(v: float) -> str:
@@ -177,8 +182,8 @@ def _step(info: mi.Type, raw: object, seg: str | int) -> tuple[mi.Type | None, o
         else None
     if isinstance(info, _CONTAINERS):
         return info.item_type, item
-    if isinstance(info, mi.TupleType) and isinstance(seg, int) and seg < len(info.types):
-        return info.types[seg], item
+    if isinstance(info, mi.TupleType) and isinstance(seg, int) and seg < len(info.item_types):
+        return info.item_types[seg], item
     return None, None
 
 
