@@ -14,7 +14,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
+
+from msgspec import UNSET, Meta, UnsetType
 
 from agent.templates import TEMPLATES as RECEIPT_TEMPLATES
 from agent.templates import build_document
@@ -24,6 +26,8 @@ from drivers.escpos.encoder import Encoded, encode
 from drivers.label import TEMPLATES as LABEL_TEMPLATES
 from drivers.label import build_template, encode_label, parse_label
 from drivers.profiles import PrinterProfile
+from validation import Schema, ValidationError
+from validation.decode import convert
 
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 MAX_RAW = 4 * 1024 * 1024
@@ -58,54 +62,53 @@ def canonical_json(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+class JobEnvelope(Schema, frozen=True, kw_only=True):
+    """The job envelope of docs/print-jobs.md; exactly one of template, document or raw."""
+
+    id: Annotated[str, Meta(pattern=JOB_ID.pattern, extra={
+        "reason": "must be 1-128 characters of A-Z a-z 0-9 . _ : - (the sender's id, kept "
+                  "across retries)"})]
+    printer: Annotated[str, Meta(min_length=1, extra={"reason": "must be a printer id"})]
+    template: str | UnsetType = UNSET
+    data: dict[str, Any] | UnsetType = UNSET
+    document: Any = UNSET
+    raw: str | UnsetType = UNSET
+    copies: Annotated[int, Meta(ge=1, le=MAX_COPIES)] = 1
+    expires_at: str | None = None
+
+
 def parse_job(raw: object) -> PrintJob:
     """Validate the job envelope; InvalidInput names the field. Content is checked by render_job."""
-    if not isinstance(raw, Mapping):
-        raise InvalidInput("job", "must be a JSON object")
-    allowed = {"id", "printer", "template", "data", "document", "raw", "copies", "expires_at"}
-    for k in raw:
-        if k not in allowed:
-            raise InvalidInput(k, "unknown field")
-    job_id = raw.get("id")
-    if not isinstance(job_id, str) or not JOB_ID.match(job_id):
-        raise InvalidInput("id", "must be 1-128 characters of A-Z a-z 0-9 . _ : - "
-                                 "(the sender's id, kept across retries)")
-    printer = raw.get("printer")
-    if not isinstance(printer, str) or not printer:
-        raise InvalidInput("printer", "must be a printer id")
+    try:
+        env = convert(raw, JobEnvelope, whole="job")
+    except ValidationError as e:
+        raise InvalidInput(e.path, e.reason) from None
+    assert isinstance(raw, Mapping)
     present = [k for k in ("template", "document", "raw") if k in raw]
     if len(present) != 1:
         raise InvalidInput("template", "exactly one of template, document or raw is required")
-    copies = raw.get("copies", 1)
-    if isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= MAX_COPIES:
-        raise InvalidInput("copies", f"must be an integer 1-{MAX_COPIES}")
     expires_at_ms = None
-    if raw.get("expires_at") is not None:
-        expires_at_ms = _parse_time(raw["expires_at"], "expires_at")
+    if env.expires_at is not None:
+        expires_at_ms = _parse_time(env.expires_at, "expires_at")
     kind = present[0]
     template = None
     raw_bytes = None
-    if kind == "template":
-        template = raw["template"]
-        if not isinstance(template, str):
-            raise InvalidInput("template", "must be a template name")
-        if not isinstance(raw.get("data"), Mapping):
-            raise InvalidInput("data", "must be an object")
-    elif "data" in raw:
+    if isinstance(env.template, str):
+        template = env.template
+        if env.data is UNSET:
+            raise InvalidInput("data", "is required with a template")
+    elif env.data is not UNSET:
         raise InvalidInput("data", "only goes with template")
-    if kind == "raw":
-        b64 = raw["raw"]
-        if not isinstance(b64, str):
-            raise InvalidInput("raw", "must be a base64 string")
+    if isinstance(env.raw, str):
         try:
-            raw_bytes = base64.b64decode(b64, validate=True)
+            raw_bytes = base64.b64decode(env.raw, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidInput("raw", "is not valid base64") from None
         if not raw_bytes or len(raw_bytes) > MAX_RAW:
             raise InvalidInput("raw", f"must be 1 to {MAX_RAW} bytes")
     body = dict(raw)
-    return PrintJob(job_id, printer, "template" if kind == "template" else
-                    "document" if kind == "document" else "raw", copies, expires_at_ms, body,
+    return PrintJob(env.id, env.printer, "template" if kind == "template" else
+                    "document" if kind == "document" else "raw", env.copies, expires_at_ms, body,
                     hashlib.sha256(canonical_json(body)).hexdigest(), template, raw_bytes)
 
 

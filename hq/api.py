@@ -19,6 +19,8 @@ from hq.registry import Registry
 from hq.settlement import Settlement, SettlementBook, on_day
 from hq.store import HqStore
 from sync.protocol.topics import BOX_ID
+from validation import ValidationError
+from validation.decode import decode_json
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -65,9 +67,9 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 async def _body(request: web.Request) -> object:
     try:
-        return json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError) as e:
-        raise DispatchError(400, "body", f"not valid JSON: {e}") from None
+        return decode_json(await request.read(), Any, whole="body")
+    except ValidationError as e:
+        raise DispatchError(400, e.path, e.reason) from None
 
 
 def _box_id(request: web.Request) -> str:

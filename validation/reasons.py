@@ -295,3 +295,12 @@ def _strip(tp: Any) -> Any:
     while typing.get_origin(tp) is typing.Annotated:
         tp = typing.get_args(tp)[0]
     return tp
+
+
+def got(value: object, toml: bool = False) -> str:
+    """What `value` (parsed JSON or TOML) is, in the words of a wrong-type reason."""
+    kinds: tuple[tuple[type | tuple[type, ...], str], ...] = (
+        (bool, "bool"), (int, "int"), (float, "float"), (str, "str"), ((list, tuple), "array"),
+        (Mapping, "object"), (type(None), "null"))
+    word = next((w for t, w in kinds if isinstance(value, t)), type(value).__name__)
+    return _got(word, toml)

@@ -14,6 +14,8 @@ from agent.printers import PrinterUnavailableError
 from agent.queue.lifecycle import IllegalTransitionError, Job
 from agent.queue.store import JobConflictError, JobNotFoundError, StoreError
 from drivers import InvalidInput
+from validation import ValidationError
+from validation.decode import decode_json
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +47,12 @@ def job_json(job: Job) -> dict[str, object]:
 
 
 async def read_json(request: web.Request) -> object:
-    """The request body as JSON; InvalidInput("body") if it is not."""
-    raw = await request.read()
+    """The request body as JSON; InvalidInput("body") if it is not, or a number in it is out
+    of range (named by its path), or it is nested too deeply."""
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InvalidInput("body", f"not valid JSON: {e}") from None
+        return decode_json(await request.read(), Any, whole="body")
+    except ValidationError as e:
+        raise InvalidInput(e.path, e.reason) from None
 
 
 @web.middleware

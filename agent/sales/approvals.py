@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from agent.sales import ApprovalError
 from drivers import InvalidInput
+from validation.decode import unknown_keys
 
 SCHEME = "scrypt"
 DEFAULT_N, DEFAULT_R, DEFAULT_P = 2**14, 8, 1
@@ -124,9 +125,8 @@ def parse_credential(raw: object, path: str = "approval") -> Credential:
     if not isinstance(raw, Mapping):
         raise InvalidInput(path, 'must be an object: {"supervisor": id, "pin": …} or '
                                  '{"badge": …}')
-    for key in raw:
-        if key not in ("supervisor", "pin", "badge"):
-            raise InvalidInput(f"{path}.{key}", "unknown field")
+    for problem in unknown_keys(raw, {"supervisor", "pin", "badge"}, path, toml=False)[:1]:
+        raise InvalidInput(problem.path, problem.reason)
     given = [k for k in ("pin", "badge") if k in raw]
     if len(given) != 1:
         raise InvalidInput(path, "give exactly one of pin or badge")
