@@ -8,6 +8,8 @@ once (`collect`): each table, list item and key is checked on its own against th
 from __future__ import annotations
 
 import functools
+import json
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -39,7 +41,10 @@ def decode_json(data: bytes | str, tp: type[T], *, prefix: str = "", whole: str 
     try:
         return typing.cast(T, _decoder(typing.cast(Any, tp)).decode(data))
     except msgspec.ValidationError as e:
-        raise ValidationError([translate(str(e), tp, None, prefix, whole)]) from None
+        problem = translate(str(e), tp, None, prefix, whole)
+        if "..." in problem.path and "out of range" in str(e):
+            problem = Problem(_locate_out_of_range(data, prefix) or problem.path, problem.reason)
+        raise ValidationError([problem]) from None
     except msgspec.DecodeError as e:
         raise ValidationError([Problem(prefix or whole, f"not valid UTF-8 JSON: {e}")]) from None
     except RecursionError:
@@ -188,3 +193,31 @@ def convert_problem(obj: object, tp: Any, path: str, toml: bool = True) -> Probl
     except ValidationError as e:
         return e.problems[0]
     raise AssertionError("expected a problem")
+
+
+class _OutOfRange:
+    """Stands for a JSON number no schema can hold, to find its path."""
+
+
+def _locate_out_of_range(data: bytes | str, prefix: str) -> str | None:
+    """The dotted path of the first number in `data` out of msgspec's range (64-bit integers,
+    finite floats); msgspec names object members `[...]`, so look again on this error path."""
+    def big_int(s: str) -> object:
+        return _OutOfRange() if len(s.lstrip("-")) > 19 and not -2**63 <= int(s) < 2**64 \
+            else 0
+    try:
+        obj = json.loads(data, parse_int=lambda s: _OutOfRange() if len(s) > 4000
+                         else big_int(s),
+                         parse_float=lambda s: _OutOfRange() if math.isinf(float(s)) else 0.0)
+    except (ValueError, RecursionError):
+        return None
+    stack: list[tuple[str, object]] = [(prefix, obj)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, _OutOfRange):
+            return path
+        if isinstance(value, dict):
+            stack.extend((join(path, k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((join(path, i), v) for i, v in reversed(list(enumerate(value))))
+    return None
