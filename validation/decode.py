@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -42,8 +43,8 @@ def decode_json(data: bytes | str, tp: type[T], *, prefix: str = "", whole: str 
         return typing.cast(T, _decoder(typing.cast(Any, tp)).decode(data))
     except msgspec.ValidationError as e:
         problem = translate(str(e), tp, None, prefix, whole)
-        if "..." in problem.path and "out of range" in str(e):
-            problem = Problem(_locate_out_of_range(data, prefix) or problem.path, problem.reason)
+        if "..." in problem.path:
+            problem = _name_members(data, tp, problem, prefix, "out of range" in str(e))
         raise ValidationError([problem]) from None
     except msgspec.DecodeError as e:
         raise ValidationError([Problem(prefix or whole, f"not valid UTF-8 JSON: {e}")]) from None
@@ -155,7 +156,8 @@ def _check_struct(obj: object, cls: type[msgspec.Struct], path: str, problems: l
         return
     fields = {f.encode_name: f for f in msgspec.structs.fields(cls)}
     tag_field = cls.__struct_config__.tag_field
-    for key in obj:
+    forbid = cls.__struct_config__.forbid_unknown_fields
+    for key in obj if forbid else ():
         if key not in fields and key != tag_field:
             problems.append(Problem(join(path, str(key)), unknown_key(str(key), fields, toml)))
     for name, f in fields.items():
@@ -193,6 +195,25 @@ def convert_problem(obj: object, tp: Any, path: str, toml: bool = True) -> Probl
     except ValidationError as e:
         return e.problems[0]
     raise AssertionError("expected a problem")
+
+
+def _name_members(data: bytes | str, tp: Any, problem: Problem, prefix: str,
+                  out_of_range: bool) -> Problem:
+    """`problem` with the member names msgspec leaves out (`queues[...]`) filled in, found by
+    checking the document again member by member (only ever on this error path)."""
+    if out_of_range:
+        return Problem(_locate_out_of_range(data, prefix) or problem.path, problem.reason)
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError):
+        return problem
+    member = r"[^\[]+?"
+    escaped = re.escape(problem.path).replace(r"\.\.\.\.", r"\." + member)
+    pattern = re.compile((member + escaped[6:] if escaped.startswith(r"\.\.\.") else escaped)
+                         + "$")
+    found: list[Problem] = []
+    _check(obj, tp, prefix, found, False)
+    return next((p for p in found if pattern.match(p.path)), problem)
 
 
 class _OutOfRange:
