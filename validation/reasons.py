@@ -189,15 +189,14 @@ def _step(info: mi.Type, raw: object, seg: str | int) -> tuple[mi.Type | None, o
 
 def _walk(info: mi.Type | None, raw: object, segs: list[str | int]
           ) -> tuple[mi.Type | None, mi.Type | None, object]:
-    """(type at the path, type of its parent, raw value at the parent) — None when unknown."""
+    """(type at the path, type of its parent, raw value at the path) — None when unknown."""
     parent: mi.Type | None = None
-    parent_raw: object = None
     for seg in segs:
         if info is None:
             return None, None, None
-        parent, parent_raw = info, raw
+        parent = info
         info, raw = _step(info, raw, seg)
-    return info, parent, parent_raw
+    return info, parent, raw
 
 
 def translate(message: str, tp: Any, raw: object = None, prefix: str = "", whole: str = "",
@@ -210,26 +209,26 @@ def translate(message: str, tp: Any, raw: object = None, prefix: str = "", whole
     assert m is not None
     msg, where = m.group("msg"), m.group("path") or ""
     segs = _segments(where)
-    info, parent, _ = _walk(type_info(tp), raw, segs)
+    info, parent, here = _walk(type_info(tp), raw, segs)
     path = prefix
     for seg in segs:
         path = join(path, "..." if seg == "..." else seg)
     choices = _literal_at(tp, raw, segs) if info is not None and isinstance(
         _plain(info), mi.LiteralType) else ()
-    reason = _reason(msg, info, parent, choices, segs, toml)
+    reason = _reason(msg, info, parent, here, choices, segs, toml)
     if isinstance(reason, Problem):
         path, reason = join(path, reason.path), reason.reason
     return Problem(path or whole, reason)
 
 
-def _reason(msg: str, info: mi.Type | None, parent: mi.Type | None, choices: tuple[object, ...],
-            segs: list[str | int], toml: bool) -> str | Problem:
+def _reason(msg: str, info: mi.Type | None, parent: mi.Type | None, here: object,
+            choices: tuple[object, ...], segs: list[str | int], toml: bool) -> str | Problem:
     if (w := _WRONG_TYPE.match(msg)) is not None:
         want = "one of " + ", ".join(map(str, choices)) if choices \
             else _want(info, w.group("want"), toml)
         return f"must be {want}, got {_got(w.group('got'), toml)}"
     if (u := _UNKNOWN.match(msg)) is not None:
-        fields = _struct_fields(info, None) if info is not None else None
+        fields = _struct_fields(info, here) if info is not None else None
         return Problem(u.group("key"), unknown_key(u.group("key"), fields or (), toml))
     if (k := _MISSING.match(msg)) is not None:
         return Problem(k.group("key"), "is required")
