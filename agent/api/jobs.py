@@ -16,9 +16,17 @@ from agent.queue.lifecycle import JobState
 from agent.queue.service import Resolution
 from agent.queue.store import JobNotFoundError
 from drivers import InvalidInput
+from validation import Schema, ValidationError
+from validation.decode import convert
 
 routes = web.RouteTableDef()
 MAX_LIMIT = 500
+
+
+class ResolveRequest(Schema, frozen=True, kw_only=True):
+    """POST /v1/print-jobs/{id}/resolve."""
+
+    action: Resolution
 
 
 def _known_printer(ctx: AgentContext, printer_id: str) -> None:
@@ -101,12 +109,11 @@ async def cancel(request: web.Request) -> web.Response:
 @routes.post("/v1/print-jobs/{id}/resolve")
 async def resolve(request: web.Request) -> web.Response:
     """A person's decision on an unknown or failed job: {"action": "reprint" | "done"}."""
-    body = await read_json(request)
-    action = body.get("action") if isinstance(body, dict) else None
-    if action not in ("reprint", "done"):
-        raise InvalidInput("action", "must be reprint or done")
-    job = await request.app[CTX].queue.resolve(request.match_info["id"],
-                                               cast(Resolution, action))
+    try:
+        body = convert(await read_json(request), ResolveRequest, whole="body")
+    except ValidationError as e:
+        raise InvalidInput(e.path, e.reason) from None
+    job = await request.app[CTX].queue.resolve(request.match_info["id"], body.action)
     return json_response(job_json(job))
 
 
