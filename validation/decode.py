@@ -7,6 +7,7 @@ once (`collect`): each table, list item and key is checked on its own against th
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -201,19 +202,30 @@ def _name_members(data: bytes | str, tp: Any, problem: Problem, prefix: str,
                   out_of_range: bool) -> Problem:
     """`problem` with the member names msgspec leaves out (`queues[...]`) filled in, found by
     checking the document again member by member (only ever on this error path)."""
-    if out_of_range:
-        return Problem(_locate_out_of_range(data, prefix) or problem.path, problem.reason)
+    found_path = _locate_out_of_range(data, prefix) if out_of_range else None
+    if found_path is not None:
+        return Problem(found_path, problem.reason)
     try:
         obj = json.loads(data)
     except (ValueError, RecursionError):
-        return problem
+        obj = _UNREADABLE
     member = r"[^\[]+?"
     escaped = re.escape(problem.path).replace(r"\.\.\.\.", r"\." + member)
     pattern = re.compile((member + escaped[6:] if escaped.startswith(r"\.\.\.") else escaped)
                          + "$")
     found: list[Problem] = []
-    _check(obj, tp, prefix, found, False)
-    return next((p for p in found if pattern.match(p.path)), problem)
+    if obj is not _UNREADABLE:
+        with contextlib.suppress(RecursionError):
+            _check(obj, tp, prefix, found, False)
+    named = next((p for p in found if pattern.match(p.path)), None)
+    if named is not None:
+        return named
+    # Too deep to read again: name the object that holds the bad member.
+    holder = problem.path.split("...", 1)[0].rstrip(".")
+    return Problem(holder or problem.path, f"a member {problem.reason}")
+
+
+_UNREADABLE = object()
 
 
 class _OutOfRange:

@@ -14,6 +14,7 @@ from sync.protocol.messages import (
     DeviceState,
     EventsBatch,
     JobEvent,
+    JournalBatch,
     JournalPosition,
     Telemetry,
 )
@@ -61,7 +62,12 @@ def test_huge_numbers_and_deep_nesting_are_clean_errors() -> None:
     assert _error(Telemetry, huge) == ("uptime_s", "must be 0-9007199254740991")
     deep = text.replace('"queues":{"front":2}', '"queues":{"front":' + "[" * 50_000
                         + "]" * 50_000 + "}").encode()
-    assert _error(Telemetry, deep) == ("payload", "nested too deeply")
+    assert _error(Telemetry, deep) == ("queues", "a member must be an integer, got an array")
+    batch = JournalBatch("CQ-JB-001-B1", "0f" * 16, 1, ({"record": {"body": {}}},)).to_json()
+    deep = batch.replace(b'{"body":{}}', b'{"body":' + b"[" * 50_000 + b"]" * 50_000 + b"}")
+    with pytest.raises(ProtocolError) as e:
+        JournalBatch.from_json(deep)
+    assert (e.value.field, e.value.reason) == ("payload", "nested too deeply")
 
 
 def test_an_unknown_event_type_and_a_wrong_type_are_named() -> None:
