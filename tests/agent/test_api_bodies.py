@@ -39,10 +39,11 @@ async def test_bad_bodies_name_their_field_and_store_nothing(tmp_path: Path,
         assert r.status == 400
         assert (await r.json())["error"] == {"field": "clerc",
                                              "reason": "unknown field; did you mean `clerk`?"}
-        for body, field, reason in (({"action": "打印"}, "action", "must be one of reprint, done"),
-                                    ({"acton": "done"}, "acton",
-                                     "unknown field; did you mean `action`?")):
-            r = await client.post("/v1/print-jobs/nope/resolve", json=body)
+        for answer, field, reason in (({"action": "打印"}, "action",
+                                       "must be one of reprint, done"),
+                                      ({"acton": "done"}, "acton",
+                                       "unknown field; did you mean `action`?")):
+            r = await client.post("/v1/print-jobs/nope/resolve", json=answer)
             assert r.status == 400
             assert (await r.json())["error"] == {"field": field, "reason": reason}
         r = await client.post("/v1/print-jobs", json=raw_job("ok-1", "front", "前台小票"))
