@@ -1,12 +1,16 @@
-"""The box's configuration: TOML parsed once into frozen dataclasses; errors name dotted keys."""
+"""The box's configuration: TOML checked against its schema (validation/) once and turned into
+frozen dataclasses; every error names its dotted key."""
 
 from __future__ import annotations
 
-import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
 
 from agent import AgentError
 from agent.devices.barcode_config import parse_variable_measure
@@ -30,6 +34,9 @@ from drivers.transports.tcp import TcpTarget
 from drivers.transports.usb import UsbTarget
 from sync.api_access import HOW_TO_MAKE, allowed_names, token_weakness
 from sync.protocol.topics import BOX_ID
+from validation import Problem, Schema
+from validation.decode import collect, collect_items, convert_problem, unknown_keys
+from validation.network import is_loopback
 
 Target = TcpTarget | SerialTarget | UsbTarget | FileTarget
 
@@ -118,232 +125,219 @@ class Config:
         return next((p for p in self.printers if p.id == printer_id), None)
 
 
-class _Reader:
-    """Typed access to a TOML table that records errors instead of stopping at the first."""
-
-    def __init__(self, errors: list[str]) -> None:
-        self.errors = errors
-
-    def table(self, raw: Mapping[str, object], key: str, path: str) -> Mapping[str, object]:
-        v = raw.get(key, {})
-        if not isinstance(v, Mapping):
-            self.errors.append(f"{path}: must be a table")
-            return {}
-        return v
-
-    def unknown(self, raw: Mapping[str, object], path: str, allowed: set[str]) -> None:
-        for k in raw:
-            if k not in allowed:
-                self.errors.append(f"{path}.{k}: unknown key" if path else f"{k}: unknown key")
-
-    def text(self, raw: Mapping[str, object], key: str, path: str, default: str | None = None,
-            required: bool = False) -> str:
-        v = raw.get(key, default)
-        if v is None or (required and v == ""):
-            self.errors.append(f"{path}.{key}: is required")
-            return ""
-        if not isinstance(v, str):
-            self.errors.append(f"{path}.{key}: must be a string")
-            return default or ""
-        return v
-
-    def integer(self, raw: Mapping[str, object], key: str, path: str, default: int | None,
-            lo: int, hi: int) -> int:
-        v = raw.get(key, default)
-        if v is None:
-            self.errors.append(f"{path}.{key}: is required")
-            return lo
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            self.errors.append(f"{path}.{key}: must be {lo}-{hi}")
-            return default if default is not None else lo
-        return v
-
-    def number(self, raw: Mapping[str, object], key: str, path: str, default: float,
-              lo: float, hi: float) -> float:
-        v = raw.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
-            self.errors.append(f"{path}.{key}: must be a number {lo}-{hi}")
-            return default
-        return float(v)
-
-    def flag(self, raw: Mapping[str, object], key: str, path: str, default: bool) -> bool:
-        v = raw.get(key, default)
-        if not isinstance(v, bool):
-            self.errors.append(f"{path}.{key}: must be true or false")
-            return default
-        return v
+Port = Annotated[int, Meta(ge=1, le=65535)]
+Text = Annotated[str, Meta(min_length=1)]
+Seconds = Annotated[float, Meta(ge=0.1, le=600.0)]
+MAX_EXPIRY_S = 90 * 86400
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+class BoxTable(Schema, frozen=True, kw_only=True):
+    """`[box]`."""
+
+    id: Text
+    store: str = ""
+    name: str = ""
+    state_dir: str = "/var/lib/storelink"
+
+
+class ApiTable(Schema, frozen=True, kw_only=True):
+    """`[api]`; `allowed_hosts` and `allowed_origins` are checked entry by entry."""
+
+    listen: str = "127.0.0.1"
+    port: Port = 8470
+    token: str = ""
+    allowed_hosts: list[Any] = msgspec.field(default_factory=list)
+    allowed_origins: list[Any] = msgspec.field(default_factory=list)
+    max_connections: Annotated[int, Meta(ge=8, le=65536)] = 256
+    max_websockets: Annotated[int, Meta(ge=1, le=65536)] = 64
+    header_timeout_s: Annotated[float, Meta(ge=0.5, le=300.0)] = 10.0
+
+
+class QueueTable(Schema, frozen=True, kw_only=True):
+    """`[queue]`."""
+
+    poll_interval_s: Annotated[float, Meta(ge=0.1, le=60.0)] = 2.0
+    retention_days: Annotated[int, Meta(ge=1, le=3650)] = 30
+    default_expiry_s: Annotated[int, Meta(ge=1, le=MAX_EXPIRY_S)] = 900
+    expiry_by_template: dict[str, Annotated[int, Meta(ge=1, le=MAX_EXPIRY_S)]] = \
+        msgspec.field(default_factory=dict)
+    backoff_max_s: Annotated[float, Meta(ge=1.0, le=3600.0)] = 30.0
+    max_depth: Annotated[int, Meta(ge=1, le=100_000)] = 500
+
+
+class _PrinterTable(Schema, frozen=True, kw_only=True):
+    id: Text
+    profile: Text
+    name: str = ""
+    self_test_on_attach: bool = False
+
+
+class TcpPrinter(_PrinterTable, frozen=True, kw_only=True, tag_field="transport", tag="tcp"):
+    """`[[printers]]` with `transport = "tcp"`."""
+
+    host: Text
+    port: Port = 9100
+    connect_timeout: Annotated[float, Meta(ge=0.1, le=60.0)] = 3.0
+    write_timeout: Seconds = 10.0
+
+
+class SerialPrinter(_PrinterTable, frozen=True, kw_only=True, tag_field="transport", tag="serial"):
+    """`[[printers]]` with `transport = "serial"`."""
+
+    device: Text
+    baudrate: Annotated[int, Meta(ge=1200, le=921600)] = 9600
+    flow: Flow = "none"
+    write_timeout: Seconds = 10.0
+
+
+class UsbPrinter(_PrinterTable, frozen=True, kw_only=True, tag_field="transport", tag="usb"):
+    """`[[printers]]` with `transport = "usb"`."""
+
+    vendor_id: Annotated[int, Meta(ge=0, le=0xFFFF)]
+    product_id: Annotated[int, Meta(ge=0, le=0xFFFF)]
+    serial: str | None = None
+    port_path: str | None = None
+    interface: Annotated[int, Meta(ge=0, le=15)] = 0
+    in_ep: Annotated[int, Meta(ge=0x80, le=0x8F)] | None = None
+    out_ep: Annotated[int, Meta(ge=0, le=0x0F)] | None = None
+
+
+class FilePrinter(_PrinterTable, frozen=True, kw_only=True, tag_field="transport", tag="file"):
+    """`[[printers]]` with `transport = "file"`."""
+
+    path: Text
+
+
+PrinterTable = TcpPrinter | SerialPrinter | UsbPrinter | FilePrinter
+TABLES = {"box", "api", "queue", "printers", "profiles", "scanners", "displays", "scales",
+          "scale_protocols", "variable_measure", "discovery", "journal", "sync"}
+
+
+def _target(t: PrinterTable, path: str, problems: list[Problem]) -> Target | None:
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _target(r: _Reader, raw: Mapping[str, object], path: str) -> Target | None:
-    before = len(r.errors)
-    try:
-        target = _make_target(r, raw, path)
+        if isinstance(t, TcpPrinter):
+            return TcpTarget(t.host, t.port, t.connect_timeout, t.write_timeout)
+        if isinstance(t, SerialPrinter):
+            return SerialTarget(t.device, baudrate=t.baudrate, flow=t.flow,
+                                write_timeout=t.write_timeout)
+        if isinstance(t, UsbPrinter):
+            return UsbTarget(t.vendor_id, t.product_id, serial=t.serial, port_path=t.port_path,
+                             interface=t.interface, in_ep=t.in_ep, out_ep=t.out_ep)
+        return FileTarget(t.path)
     except InvalidInput as e:
-        # The target re-checks its values; report what the reader did not already name.
-        key = f"{path}.{e.field}:"
-        if not any(x.startswith(key) for x in r.errors[before:]):
-            r.errors.append(f"{key} {e.reason}")
+        # The target re-checks its values (rules a schema cannot say).
+        problems.append(Problem(f"{path}.{e.field}", e.reason))
         return None
-    return target
 
 
-def _make_target(r: _Reader, raw: Mapping[str, object], path: str) -> Target | None:
-    kind = raw.get("transport")
-    common = {"id", "name", "profile", "transport", "self_test_on_attach"}
-    if kind == "tcp":
-        r.unknown(raw, path, common | {"host", "port", "connect_timeout", "write_timeout"})
-        return TcpTarget(r.text(raw, "host", path, required=True),
-                         r.integer(raw, "port", path, 9100, 1, 65535),
-                         r.number(raw, "connect_timeout", path, 3.0, 0.1, 60.0),
-                         r.number(raw, "write_timeout", path, 10.0, 0.1, 600.0))
-    if kind == "serial":
-        r.unknown(raw, path, common | {"device", "baudrate", "flow", "write_timeout"})
-        flow_raw = r.text(raw, "flow", path, "none")
-        flow: Flow = "none"
-        if flow_raw in ("rtscts", "xonxoff", "dsrdtr"):
-            flow = "rtscts" if flow_raw == "rtscts" else "xonxoff" if flow_raw == "xonxoff" \
-                else "dsrdtr"
-        elif flow_raw != "none":
-            r.errors.append(f"{path}.flow: must be one of none, rtscts, xonxoff, dsrdtr")
-        baud = r.integer(raw, "baudrate", path, 9600, 1200, 921600)
-        return SerialTarget(r.text(raw, "device", path, required=True), baudrate=baud, flow=flow,
-                            write_timeout=r.number(raw, "write_timeout", path, 10.0, 0.1, 600.0))
-    if kind == "usb":
-        r.unknown(raw, path, common | {"vendor_id", "product_id", "serial", "port_path",
-                                       "interface", "in_ep", "out_ep"})
-        serial = raw.get("serial")
-        port_path = raw.get("port_path")
-        in_ep = raw.get("in_ep")
-        out_ep = raw.get("out_ep")
-        return UsbTarget(r.integer(raw, "vendor_id", path, None, 0, 0xFFFF),
-                         r.integer(raw, "product_id", path, None, 0, 0xFFFF),
-                         serial=r.text(raw, "serial", path) if serial is not None else None,
-                         port_path=r.text(raw, "port_path", path) if port_path is not None
-                         else None,
-                         interface=r.integer(raw, "interface", path, 0, 0, 15),
-                         in_ep=r.integer(raw, "in_ep", path, 0x81, 0x80, 0x8F)
-                         if in_ep is not None else None,
-                         out_ep=r.integer(raw, "out_ep", path, 1, 0, 0x0F)
-                         if out_ep is not None else None)
-    if kind == "file":
-        r.unknown(raw, path, common | {"path"})
-        return FileTarget(r.text(raw, "path", path, required=True))
-    r.errors.append(f"{path}.transport: must be one of tcp, serial, usb, file")
-    return None
+def _text(raw: object, key: str) -> str | None:
+    v = raw.get(key) if isinstance(raw, Mapping) else None
+    return v if isinstance(v, str) else None
 
 
-def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Config:
-    """Validate a parsed TOML document into a Config; ConfigError lists every error."""
-    errors: list[str] = []
-    r = _Reader(errors)
-    r.unknown(raw, "", {"box", "api", "queue", "printers", "profiles", "scanners", "displays",
-                        "scales", "scale_protocols", "variable_measure", "discovery",
-                        "journal", "sync"})
+def _printers(raw: Mapping[str, object], profiles: Mapping[str, PrinterProfile],
+              problems: list[Problem]) -> list[PrinterConfig]:
+    printers: list[PrinterConfig] = []
+    seen: set[str] = set()
+    items = collect_items(raw.get("printers"), PrinterTable, problems, "printers")
+    for i, (item, table) in enumerate(items):
+        path = f"printers[{i}]"
+        pid = _text(item, "id")
+        if pid is not None and pid in seen:
+            problems.append(Problem(f"{path}.id", f"duplicate printer id {pid!r}"))
+        if pid:
+            seen.add(pid)
+            if not all(c.isalnum() or c in "-_" for c in pid):
+                problems.append(Problem(f"{path}.id", "only letters, digits, - and _"))
+        pname = _text(item, "profile")
+        profile = (profiles.get(pname) or builtin_profiles().get(pname)) if pname else None
+        if profile is None and pname:
+            known = ", ".join(sorted({*builtin_profiles(), *profiles}))
+            problems.append(Problem(f"{path}.profile",
+                                    f"unknown profile {pname!r} (known: {known})"))
+        target = _target(table, path, problems) if table is not None else None
+        if table is not None and profile is not None and target is not None:
+            printers.append(PrinterConfig(table.id, profile, target, table.name,
+                                          table.self_test_on_attach))
+    return printers
 
-    b = r.table(raw, "box", "box")
-    r.unknown(b, "box", {"id", "store", "name", "state_dir"})
-    box = BoxConfig(r.text(b, "id", "box", required=True), r.text(b, "store", "box", ""),
-                    r.text(b, "name", "box", ""),
-                    Path(r.text(b, "state_dir", "box", "/var/lib/storelink")))
 
-    a = r.table(raw, "api", "api")
-    r.unknown(a, "api", {"listen", "port", "token", "allowed_hosts", "allowed_origins",
-                         "max_connections", "max_websockets", "header_timeout_s"})
-    api = ApiConfig(r.text(a, "listen", "api", "127.0.0.1"),
-                    r.integer(a, "port", "api", 8470, 1, 65535), r.text(a, "token", "api", ""),
-                    allowed_names(a, "allowed_hosts", "api", errors, origins=False),
-                    allowed_names(a, "allowed_origins", "api", errors, origins=True),
-                    r.integer(a, "max_connections", "api", 256, 8, 65536),
-                    r.integer(a, "max_websockets", "api", 64, 1, 65536),
-                    r.number(a, "header_timeout_s", "api", 10.0, 0.5, 300.0))
-    if api.max_websockets >= api.max_connections:
-        errors.append("api.max_websockets: must be below api.max_connections (the rest serve "
-                      "requests such as /v1/health)")
-    if api.token:
-        weak = token_weakness(api.token)
-        if weak is not None:
-            errors.append(f"api.token: {weak}")
-    elif not _is_loopback(api.listen):
-        errors.append("api.token: a token is required when api.listen is not a loopback "
-                      f"address; {HOW_TO_MAKE}")
-
-    q = r.table(raw, "queue", "queue")
-    r.unknown(q, "queue", {"poll_interval_s", "retention_days", "default_expiry_s",
-                           "expiry_by_template", "backoff_max_s", "max_depth"})
-    exp_raw = r.table(q, "expiry_by_template", "queue.expiry_by_template")
-    expiry = {k: r.integer(exp_raw, k, "queue.expiry_by_template", None, 1, 90 * 86400)
-              for k in exp_raw}
-    queue = QueueConfig(r.number(q, "poll_interval_s", "queue", 2.0, 0.1, 60.0),
-                        r.integer(q, "retention_days", "queue", 30, 1, 3650),
-                        r.integer(q, "default_expiry_s", "queue", 900, 1, 90 * 86400),
-                        {"receipt": 900, "sales_slip": 86400, "picking_list": 86400, **expiry},
-                        r.number(q, "backoff_max_s", "queue", 30.0, 1.0, 3600.0),
-                        r.integer(q, "max_depth", "queue", 500, 1, 100_000))
-
+def _profiles(raw: Mapping[str, object], problems: list[Problem]) -> dict[str, PrinterProfile]:
     profiles: dict[str, PrinterProfile] = {}
-    praw = r.table(raw, "profiles", "profiles")
+    praw = raw.get("profiles", {})
+    if not isinstance(praw, Mapping):
+        problems.append(convert_problem(praw, dict[str, Any], "profiles"))
+        return profiles
     for name, body in praw.items():
         path = f"profiles.{name}"
         if not isinstance(body, Mapping):
-            errors.append(f"{path}: must be a table")
+            problems.append(convert_problem(body, dict[str, Any], path))
             continue
         base_name = body.get("base")
         base = None
         if base_name is not None:
             base = builtin_profiles().get(base_name) if isinstance(base_name, str) else None
             if base is None:
-                errors.append(f"{path}.base: unknown built-in profile {base_name!r}")
+                problems.append(Problem(f"{path}.base",
+                                        f"unknown built-in profile {base_name!r}"))
         try:
             profiles[name] = profile_from_mapping(name, body, path, base)
         except InvalidInput as e:
-            errors.append(str(e))
+            problems.append(Problem(e.field, e.reason))
+    return profiles
 
-    printers: list[PrinterConfig] = []
-    plist = raw.get("printers", [])
-    if not isinstance(plist, list):
-        errors.append("printers: must be an array of tables ([[printers]])")
-        plist = []
-    seen: set[str] = set()
-    for i, p in enumerate(plist):
-        path = f"printers[{i}]"
-        if not isinstance(p, Mapping):
-            errors.append(f"{path}: must be a table")
-            continue
-        pid = r.text(p, "id", path, required=True)
-        if pid in seen:
-            errors.append(f"{path}.id: duplicate printer id {pid!r}")
-        seen.add(pid)
-        if pid and not all(c.isalnum() or c in "-_" for c in pid):
-            errors.append(f"{path}.id: only letters, digits, - and _")
-        pname = r.text(p, "profile", path, required=True)
-        profile = profiles.get(pname) or builtin_profiles().get(pname)
-        if profile is None and pname:
-            known = ", ".join(sorted({*builtin_profiles(), *profiles}))
-            errors.append(f"{path}.profile: unknown profile {pname!r} (known: {known})")
-        target = _target(r, p, path)
-        if profile is not None and target is not None:
-            printers.append(PrinterConfig(pid, profile, target, r.text(p, "name", path, ""),
-                                          r.flag(p, "self_test_on_attach", path, False)))
-    scanners = parse_scanners(r, raw)
-    displays = parse_displays(r, raw)
-    scales = parse_scales(r, raw)
-    variable_measure = parse_variable_measure(r, raw)
-    discovery = parse_discovery(r, raw)
-    journal = parse_journal(r, raw, {p.id: p for p in printers})
-    sync = parse_sync_table(r.table(raw, "sync", "sync"), errors)
-    if sync is not None and box.id and not BOX_ID.match(box.id):
+def _api(raw: Mapping[str, object], problems: list[Problem]) -> ApiConfig:
+    """`[api]`: the table's schema, then the rules between its keys (token, caps)."""
+    a = collect(raw.get("api", {}), ApiTable, problems, "api")
+    # The token rule holds whatever else is wrong in the table.
+    token = _text(raw.get("api"), "token") or ""
+    if token:
+        weak = token_weakness(token)
+        if weak is not None:
+            problems.append(Problem("api.token", weak))
+    elif not is_loopback(_text(raw.get("api"), "listen") or "127.0.0.1"):
+        problems.append(Problem("api.token", "a token is required when api.listen is not a "
+                                f"loopback address; {HOW_TO_MAKE}"))
+    if a is None:
+        return ApiConfig()
+    errors: list[str] = []
+    table = {"allowed_hosts": a.allowed_hosts, "allowed_origins": a.allowed_origins}
+    hosts = allowed_names(table, "allowed_hosts", "api", errors, origins=False)
+    origins = allowed_names(table, "allowed_origins", "api", errors, origins=True)
+    problems.extend(Problem(*e.split(": ", 1)) for e in errors)
+    if a.max_websockets >= a.max_connections:
+        problems.append(Problem("api.max_websockets", "must be below api.max_connections (the "
+                                "rest serve requests such as /v1/health)"))
+    return ApiConfig(a.listen, a.port, a.token, hosts, origins, a.max_connections,
+                     a.max_websockets, a.header_timeout_s)
+
+
+def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Config:
+    """Validate a parsed TOML document into a Config; ConfigError lists every error."""
+    problems = unknown_keys(raw, TABLES, "")
+    b = collect(raw.get("box", {}), BoxTable, problems, "box")
+    api = _api(raw, problems)
+    q = collect(raw.get("queue", {}), QueueTable, problems, "queue")
+    queue = QueueConfig() if q is None else QueueConfig(
+        q.poll_interval_s, q.retention_days, q.default_expiry_s,
+        {"receipt": 900, "sales_slip": 86400, "picking_list": 86400, **q.expiry_by_template},
+        q.backoff_max_s, q.max_depth)
+    profiles = _profiles(raw, problems)
+    printers = _printers(raw, profiles, problems)
+    scanners = parse_scanners(raw, problems)
+    displays = parse_displays(raw, problems)
+    scales = parse_scales(raw, problems)
+    variable_measure = parse_variable_measure(raw, problems)
+    discovery = parse_discovery(raw, problems)
+    journal = parse_journal(raw, {p.id: p.profile.language for p in printers}, problems)
+    errors = [str(p) for p in problems]
+    sync = parse_sync_table(raw.get("sync", {}), errors)
+    box_id = _text(raw.get("box"), "id")
+    if sync is not None and box_id and not BOX_ID.match(box_id):
         errors.append("box.id: must be 1-64 of A-Z a-z 0-9 _ - to be used in MQTT topics")
-    if errors:
+    if errors or b is None:
         raise ConfigError(errors)
+    box = BoxConfig(b.id, b.store, b.name, Path(b.state_dir))
     return Config(box, api, queue, tuple(printers), profiles, source, scanners=scanners,
                   displays=displays, scales=scales, variable_measure=variable_measure,
                   discovery=discovery, journal=journal, sync=sync)
@@ -357,6 +351,7 @@ def load_config(path: Path) -> Config:
         raise ConfigError([f"{path}: {e.strerror}"]) from None
     try:
         raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except ValueError as e:
+        # TOMLDecodeError, or an integer too long to convert (over 4300 digits).
         raise ConfigError([f"{path}: not valid TOML: {e}"]) from None
     return parse_config(raw, path)

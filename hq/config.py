@@ -1,18 +1,20 @@
-"""HQ's configuration: a TOML file parsed into frozen dataclasses; errors name dotted keys."""
+"""HQ's configuration: a TOML file checked against its schema (validation/) and turned into
+frozen dataclasses; every error names its dotted key."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import os
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -20,10 +22,14 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     load_pem_private_key,
 )
+from msgspec import Meta
 
 from hq import HqError
 from sync.api_access import HOW_TO_MAKE, allowed_names, token_weakness
 from sync.protocol.topics import BOX_ID
+from validation import Problem, Schema
+from validation.decode import collect, collect_items, unknown_keys
+from validation.network import is_loopback
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 NOTE_NAME = re.compile(r"^[!-*,-~]{1,128}$")
@@ -87,159 +93,150 @@ class HqConfig:
     """How long a request head may take to arrive, and a connection may idle between requests."""
 
 
-def _key_bytes(text: object, where: str, errors: list[str]) -> bytes | None:
-    if not isinstance(text, str):
-        errors.append(f"{where}: must be a string (64 hex digits or base64 of 32 bytes)")
-        return None
+def _key_bytes(text: str) -> bytes | None:
     try:
         raw = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
     except (ValueError, binascii.Error):
-        raw = b""
-    if len(raw) != 32:
-        errors.append(f"{where}: must be an Ed25519 public key (64 hex digits or base64 of 32 "
-                      "bytes)")
         return None
-    return raw
+    return raw if len(raw) == 32 else None
 
 
-def _get(raw: Mapping[str, object], key: str, path: str, kind: type, default: object,
-         errors: list[str]) -> object:
-    v = raw.get(key, default)
-    if kind is int and (isinstance(v, bool) or not isinstance(v, int)):
-        errors.append(f"{path}.{key}: must be an integer")
-        return default
-    if kind is str and not isinstance(v, str):
-        errors.append(f"{path}.{key}: must be a string")
-        return default
-    return v
+Name = Annotated[str, Meta(pattern=BOX_ID.pattern, extra={
+    "reason": "1-64 characters of A-Z a-z 0-9 _ -"})]
+Note = Annotated[str, Meta(pattern=NOTE_NAME.pattern, extra={
+    "reason": "a note key name (printable ASCII, no spaces or '+')"})]
+
+
+class HqTable(Schema, frozen=True, kw_only=True):
+    """`[hq]`."""
+
+    id: Annotated[str, Meta(pattern=BOX_ID.pattern, extra={
+        "reason": "1-64 characters of A-Z a-z 0-9 _ - (it is part of topics and the MQTT "
+                  "client id)"})] = "hq-1"
+    cosigner: Note = "storelink-hq"
+    key_file: str = "hq.key"
+    db: Annotated[str, Meta(min_length=1, extra={
+        "reason": "must be an SQLite file path or a postgresql:// URL"})] = "hq.db"
+
+
+class MqttTable(Schema, frozen=True, kw_only=True):
+    """`[mqtt]`."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 1883
+    username: str | None = None
+    password: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    keepalive_s: Annotated[int, Meta(ge=5, le=60, extra={
+        "reason": "must be 5-60 (a dead link must be noticed within a minute)"})] = 20
+    share_group: Annotated[str, Meta(pattern=f"^$|{BOX_ID.pattern}", extra={
+        "reason": "1-64 characters of A-Z a-z 0-9 _ -, or empty"})] = "storelink-hq"
+
+
+class ApiTable(Schema, frozen=True, kw_only=True):
+    """`[api]`; port 0 picks a free port."""
+
+    listen: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=0, le=65535, extra={
+        "reason": "must be 0-65535 (0 picks a free port)"})] = 8480
+    token: str = ""
+    allowed_hosts: list[Any] = msgspec.field(default_factory=list)
+    allowed_origins: list[Any] = msgspec.field(default_factory=list)
+    max_connections: Annotated[int, Meta(ge=8, le=65536)] = 256
+    header_timeout_s: Annotated[float, Meta(ge=0.5, le=300.0)] = 10.0
+
+
+class DispatchTable(Schema, frozen=True, kw_only=True):
+    """`[dispatch]`."""
+
+    default_expiry_s: Annotated[int, Meta(ge=1, le=90 * 86_400)] = 86_400
+    command_lifetime_s: Annotated[int, Meta(ge=10, le=86_400)] = 300
+
+
+class BoxTable(Schema, frozen=True, kw_only=True):
+    """`[[boxes]]`: a registered box and the public keys its journal may start with."""
+
+    id: Name
+    pubkeys: Annotated[list[str], Meta(min_length=1, extra={
+        "reason": "must be a non-empty array of public keys"})]
+    log: Annotated[str, Meta(pattern="^[0-9a-f]{32}$", extra={
+        "reason": "must be 32 lowercase hex digits"})] | None = None
+
+
+TABLES = {"hq", "mqtt", "api", "dispatch", "boxes"}
+KEY_FORMAT = "must be an Ed25519 public key (64 hex digits or base64 of 32 bytes)"
+
+
+def _boxes(raw: Mapping[str, object], problems: list[Problem]) -> dict[str, BoxEntry]:
+    boxes: dict[str, BoxEntry] = {}
+    for i, (item, b) in enumerate(collect_items(raw.get("boxes"), BoxTable, problems, "boxes")):
+        keys_raw = item.get("pubkeys") if isinstance(item, Mapping) else None
+        keys: list[bytes] = []
+        for j, text in enumerate(keys_raw if isinstance(keys_raw, list) else ()):
+            key = _key_bytes(text) if isinstance(text, str) else None
+            if key is None and isinstance(text, str):
+                problems.append(Problem(f"boxes[{i}].pubkeys[{j}]", KEY_FORMAT))
+            keys.append(key or b"")
+        if b is None:
+            continue
+        if b.id in boxes:
+            problems.append(Problem(f"boxes[{i}].id", f"duplicate box {b.id!r}"))
+        boxes[b.id] = BoxEntry(b.id, tuple(keys), b.log)
+    return boxes
 
 
 def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqConfig:
     """Validate a parsed TOML document; HqConfigError lists every problem. Relative paths are
     taken from `base` (the config file's directory)."""
-    errors: list[str] = []
-    for k in raw:
-        if k not in ("hq", "mqtt", "api", "dispatch", "boxes"):
-            errors.append(f"{k}: unknown key")
+    problems = unknown_keys(raw, TABLES, "")
 
-    def table(name: str, allowed: set[str]) -> Mapping[str, object]:
-        t = raw.get(name, {})
-        if not isinstance(t, Mapping):
-            errors.append(f"{name}: must be a table")
-            return {}
-        errors.extend(f"{name}.{k}: unknown key" for k in t if k not in allowed)
-        return t
-
-    def path(v: object) -> Path:
-        p = Path(str(v))
+    def path(v: str) -> Path:
+        p = Path(v)
         return p if p.is_absolute() or base is None else base / p
 
-    h = table("hq", {"id", "cosigner", "key_file", "db"})
-    hq_id = str(_get(h, "id", "hq", str, "hq-1", errors))
-    if not BOX_ID.fullmatch(hq_id):
-        errors.append("hq.id: 1-64 characters of A-Z a-z 0-9 _ - (it is part of topics and the "
-                      "MQTT client id)")
-    cosigner = str(_get(h, "cosigner", "hq", str, "storelink-hq", errors))
-    if not NOTE_NAME.fullmatch(cosigner):
-        errors.append("hq.cosigner: a note key name (printable ASCII, no spaces or '+')")
-    key_file = path(_get(h, "key_file", "hq", str, "hq.key", errors))
-    db_text = str(_get(h, "db", "hq", str, "hq.db", errors))
-    db: Path | str = (_postgres_url(db_text, errors) if db_text.startswith(POSTGRES_SCHEMES)
-                      else path(db_text))
-    if not db_text:
-        errors.append("hq.db: must be an SQLite file path or a postgresql:// URL")
-
-    m = table("mqtt", {"host", "port", "username", "password", "tls_ca", "tls_cert", "tls_key",
-                       "keepalive_s", "share_group"})
-    opt = {k: (str(m[k]) if isinstance(m.get(k), str) else None)
-           for k in ("username", "password", "tls_ca", "tls_cert", "tls_key")}
-    for k in opt:
-        if k in m and not isinstance(m[k], str):
-            errors.append(f"mqtt.{k}: must be a string")
-    for k in ("tls_ca", "tls_cert", "tls_key"):
-        if opt[k] is not None:
-            opt[k] = str(path(opt[k]))
-    if (opt["tls_cert"] is None) != (opt["tls_key"] is None):
-        errors.append("mqtt.tls_key: tls_cert and tls_key go together")
-    port = int(str(_get(m, "port", "mqtt", int, 1883, errors)))
-    keepalive = int(str(_get(m, "keepalive_s", "mqtt", int, 20, errors)))
-    if not 1 <= port <= 65535:
-        errors.append("mqtt.port: must be 1-65535")
-    if not 5 <= keepalive <= 60:
-        errors.append("mqtt.keepalive_s: must be 5-60 (a dead link must be noticed within a "
-                      "minute)")
-    group = str(_get(m, "share_group", "mqtt", str, "storelink-hq", errors))
-    if group and not BOX_ID.fullmatch(group):
-        errors.append("mqtt.share_group: 1-64 characters of A-Z a-z 0-9 _ -, or empty")
-    mqtt = MqttConfig(str(_get(m, "host", "mqtt", str, "127.0.0.1", errors)), port,
-                      opt["username"], opt["password"], opt["tls_ca"], opt["tls_cert"],
-                      opt["tls_key"], keepalive, group)
-
-    a = table("api", {"listen", "port", "token", "allowed_hosts", "allowed_origins",
-                      "max_connections", "header_timeout_s"})
-    listen = str(_get(a, "listen", "api", str, "127.0.0.1", errors))
-    api_port = int(str(_get(a, "port", "api", int, 8480, errors)))
-    token = str(_get(a, "token", "api", str, "", errors))
-    if not 0 <= api_port <= 65535:
-        errors.append("api.port: must be 0-65535 (0 picks a free port)")
-    if token:
+    h = collect(raw.get("hq", {}), HqTable, problems, "hq")
+    m = collect(raw.get("mqtt", {}), MqttTable, problems, "mqtt")
+    given = raw.get("mqtt", {})
+    if isinstance(given, Mapping) and (given.get("tls_cert") is None) != (
+            given.get("tls_key") is None):
+        problems.append(Problem("mqtt.tls_key", "tls_cert and tls_key go together"))
+    a = collect(raw.get("api", {}), ApiTable, problems, "api")
+    given = raw.get("api", {})
+    token = given.get("token") if isinstance(given, Mapping) else None
+    listen = given.get("listen") if isinstance(given, Mapping) else None
+    if isinstance(token, str) and token:
         weak = token_weakness(token)
         if weak is not None:
-            errors.append(f"api.token: {weak}")
-    elif not _loopback(listen):
-        errors.append("api.token: a token is required when api.listen is not a loopback "
-                      f"address; {HOW_TO_MAKE}")
-    hosts = allowed_names(a, "allowed_hosts", "api", errors, origins=False)
-    origins = allowed_names(a, "allowed_origins", "api", errors, origins=True)
-    max_conns = int(str(_get(a, "max_connections", "api", int, 256, errors)))
-    if not 8 <= max_conns <= 65536:
-        errors.append("api.max_connections: must be 8-65536")
-    header_s = a.get("header_timeout_s", 10.0)
-    if isinstance(header_s, bool) or not isinstance(header_s, int | float) \
-            or not 0.5 <= header_s <= 300:
-        errors.append("api.header_timeout_s: must be a number of seconds from 0.5 to 300")
-        header_s = 10.0
-
-    d = table("dispatch", {"default_expiry_s", "command_lifetime_s"})
-    expiry = int(str(_get(d, "default_expiry_s", "dispatch", int, 86_400, errors)))
-    lifetime = int(str(_get(d, "command_lifetime_s", "dispatch", int, 300, errors)))
-    if not 1 <= expiry <= 90 * 86_400:
-        errors.append("dispatch.default_expiry_s: must be 1-7776000")
-    if not 10 <= lifetime <= 86_400:
-        errors.append("dispatch.command_lifetime_s: must be 10-86400")
-
-    boxes: dict[str, BoxEntry] = {}
-    blist = raw.get("boxes", [])
-    if not isinstance(blist, list):
-        errors.append("boxes: must be an array of tables ([[boxes]])")
-        blist = []
-    for i, b in enumerate(blist):
-        where = f"boxes[{i}]"
-        if not isinstance(b, Mapping):
-            errors.append(f"{where}: must be a table")
-            continue
-        errors.extend(f"{where}.{k}: unknown key" for k in b if k not in ("id", "pubkeys", "log"))
-        bid = b.get("id")
-        if not isinstance(bid, str) or not BOX_ID.fullmatch(bid):
-            errors.append(f"{where}.id: 1-64 characters of A-Z a-z 0-9 _ -")
-            continue
-        if bid in boxes:
-            errors.append(f"{where}.id: duplicate box {bid!r}")
-        keys_raw = b.get("pubkeys")
-        if not isinstance(keys_raw, list) or not keys_raw:
-            errors.append(f"{where}.pubkeys: must be a non-empty array of public keys")
-            keys_raw = []
-        keys = [_key_bytes(k, f"{where}.pubkeys[{j}]", errors) for j, k in enumerate(keys_raw)]
-        log = b.get("log")
-        if log is not None and (not isinstance(log, str) or not re.fullmatch(r"[0-9a-f]{32}", log)):
-            errors.append(f"{where}.log: must be 32 lowercase hex digits")
-            log = None
-        boxes[bid] = BoxEntry(bid, tuple(k for k in keys if k is not None),
-                              log if isinstance(log, str) else None)
-    if errors:
-        raise HqConfigError(errors)
-    return HqConfig(hq_id, cosigner, key_file, db, mqtt, listen, api_port, token, expiry,
-                    lifetime, boxes, hosts, origins, max_conns, float(header_s))
+            problems.append(Problem("api.token", weak))
+    elif not is_loopback(listen if isinstance(listen, str) else "127.0.0.1"):
+        problems.append(Problem("api.token", "a token is required when api.listen is not a "
+                                f"loopback address; {HOW_TO_MAKE}"))
+    hosts: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()
+    if a is not None:
+        errors: list[str] = []
+        table = {"allowed_hosts": a.allowed_hosts, "allowed_origins": a.allowed_origins}
+        hosts = allowed_names(table, "allowed_hosts", "api", errors, origins=False)
+        origins = allowed_names(table, "allowed_origins", "api", errors, origins=True)
+        problems.extend(Problem(*e.split(": ", 1)) for e in errors)
+    d = collect(raw.get("dispatch", {}), DispatchTable, problems, "dispatch")
+    boxes = _boxes(raw, problems)
+    db: Path | str = ""
+    if h is not None:
+        pg_errors: list[str] = []
+        db = (_postgres_url(h.db, pg_errors) if h.db.startswith(POSTGRES_SCHEMES)
+              else path(h.db))
+        problems.extend(Problem(*e.split(": ", 1)) for e in pg_errors)
+    if problems or h is None or m is None or a is None or d is None:
+        raise HqConfigError([str(p) for p in problems])
+    tls = [None if v is None else str(path(v)) for v in (m.tls_ca, m.tls_cert, m.tls_key)]
+    mqtt = MqttConfig(m.host, m.port, m.username, m.password, tls[0], tls[1], tls[2],
+                      m.keepalive_s, m.share_group)
+    return HqConfig(h.id, h.cosigner, path(h.key_file), db, mqtt, a.listen, a.port,
+                    a.token, d.default_expiry_s, d.command_lifetime_s, boxes, hosts, origins,
+                    a.max_connections, a.header_timeout_s)
 
 
 def _postgres_url(text: str, errors: list[str]) -> str:
@@ -261,13 +258,6 @@ def _postgres_url(text: str, errors: list[str]) -> str:
     return text
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def load_hq_config(path: Path) -> HqConfig:
@@ -278,7 +268,8 @@ def load_hq_config(path: Path) -> HqConfig:
         raise HqConfigError([f"{path}: {e.strerror}"]) from None
     try:
         raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except ValueError as e:
+        # TOMLDecodeError, or an integer too long to convert (over 4300 digits).
         raise HqConfigError([f"{path}: not valid TOML: {e}"]) from None
     return parse_hq_config(raw, path.parent)
 

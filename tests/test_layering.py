@@ -1,4 +1,5 @@
-"""The layering rule: drivers/ and sync/ import nothing of ours; hq/ imports no agent code."""
+"""The layering rule: validation/ imports nothing of ours, drivers/ and sync/ only validation/;
+hq/ imports no agent code."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"agent", "drivers", "sync", "hq"}
-ALLOWED = {"drivers": {"drivers"}, "sync": {"sync"}, "hq": {"hq", "sync", "drivers"},
-           "agent": {"agent", "drivers", "sync"}}
+OURS = {"agent", "drivers", "sync", "hq", "validation"}
+ALLOWED = {"validation": {"validation"}, "drivers": {"drivers", "validation"},
+           "sync": {"sync", "validation"}, "hq": {"hq", "sync", "drivers", "validation"},
+           "agent": {"agent", "drivers", "sync", "validation"}}
 
 
 def imported_roots(path: Path) -> set[str]:

@@ -3,38 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import Annotated
+
+from msgspec import Meta
 
 from drivers import InvalidInput
 from drivers.scanner.variable_measure import VariableMeasureFormat, make_format
+from validation import Problem, Schema
+from validation.decode import collect_items
 
-if TYPE_CHECKING:
-    from agent.config import _Reader
+
+class VariableMeasureTable(Schema, frozen=True, kw_only=True):
+    """`[[variable_measure]]`: a 13-symbol layout and, optionally, the value's decimals."""
+
+    layout: Annotated[str, Meta(min_length=1)]
+    decimals: int | None = None
 
 
-def parse_variable_measure(r: _Reader, raw: Mapping[str, object]
+def parse_variable_measure(raw: Mapping[str, object], problems: list[Problem]
                            ) -> tuple[VariableMeasureFormat, ...]:
-    """Each `{layout = "21 PPPPP VVVVV C", decimals = 2}`; errors name the dotted key."""
-    value = raw.get("variable_measure", [])
-    if not isinstance(value, list):
-        r.errors.append("variable_measure: must be an array of tables ([[variable_measure]])")
-        return ()
+    """Each `{layout = "21 PPPPP VVVVV C", decimals = 2}`; problems name the dotted key."""
     out: list[VariableMeasureFormat] = []
-    for i, t in enumerate(value):
-        path = f"variable_measure[{i}]"
-        if not isinstance(t, Mapping):
-            r.errors.append(f"{path}: must be a table")
-            continue
-        r.unknown(t, path, {"layout", "decimals"})
-        layout = r.text(t, "layout", path, required=True)
-        decimals = t.get("decimals")
-        if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)):
-            r.errors.append(f"{path}.decimals: must be an integer")
-            continue
-        if not layout:
+    items = collect_items(raw.get("variable_measure"), VariableMeasureTable, problems,
+                          "variable_measure")
+    for i, (_, t) in enumerate(items):
+        if t is None:
             continue
         try:
-            out.append(make_format(layout, decimals, f"{path}.layout"))
+            out.append(make_format(t.layout, t.decimals, f"variable_measure[{i}].layout"))
         except InvalidInput as e:
-            r.errors.append(f"{e.field}: {e.reason}")
+            problems.append(Problem(e.field, e.reason))
     return tuple(out)

@@ -6,14 +6,15 @@ import codecs
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, replace
+from typing import Annotated, Literal
+
+from msgspec import Meta
 
 from drivers.scanner.framing import TERMINATORS
 from drivers.scanner.hid import KEYBOARD_TERMINATORS
-
-if TYPE_CHECKING:
-    from agent.config import _Reader
+from validation import Problem, Schema
+from validation.decode import collect, collect_items
 
 ScannerKind = Literal["serial", "hid", "hid_pos"]
 DisplayKind = Literal["vfd", "price"]
@@ -21,7 +22,6 @@ SCANNER_KINDS: tuple[ScannerKind, ...] = ("serial", "hid", "hid_pos")
 DISPLAY_KINDS: tuple[DisplayKind, ...] = ("vfd", "price")
 HID_POS_LAYOUTS = ("honeywell", "newland")
 _PORT_PATH = re.compile(r"^\d+-\d+(\.\d+)*$")
-_ID_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
@@ -82,170 +82,203 @@ class DiscoveryConfig:
     interfaces: tuple[str, ...] = ("127.0.0.1",)
 
 
-def _check_id(r: _Reader, value: str, path: str, seen: set[str], what: str) -> None:
-    if value and not _ID_CHARS.match(value):
-        r.errors.append(f"{path}.id: only letters, digits, - and _")
+Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]+$",
+                         extra={"reason": "only letters, digits, - and _"})]
+Given = Annotated[str, Meta(min_length=1, extra={"reason": "must not be empty (leave it out "
+                                                             "instead)"})]
+Baud = Annotated[int, Meta(ge=1200, le=921600)]
+Length = Annotated[int, Meta(ge=1, le=65536)]
+IdleMs = Annotated[int, Meta(ge=1, le=60_000)]
+UsbId = Annotated[int, Meta(ge=0, le=0xFFFF)]
+
+
+class _ScannerTable(Schema, frozen=True, kw_only=True):
+    id: Id
+    name: str = ""
+    device: Given | None = None
+    encoding: Given | None = None
+    min_len: Length = 1
+    max_len: Length = 4096
+
+
+class _UsbScannerTable(_ScannerTable, frozen=True, kw_only=True):
+    vendor_id: UsbId | None = None
+    product_id: UsbId | None = None
+    serial: Given | None = None
+    port_path: Given | None = None
+
+
+class SerialScanner(_ScannerTable, frozen=True, kw_only=True, tag_field="kind", tag="serial"):
+    """`[[scanners]]` with `kind = "serial"`."""
+
+    baudrate: Baud = 9600
+    terminator: str = "CR"
+    idle_timeout_ms: IdleMs | None = None
+
+
+class HidScanner(_UsbScannerTable, frozen=True, kw_only=True, tag_field="kind", tag="hid"):
+    """`[[scanners]]` with `kind = "hid"` (boot keyboard reports)."""
+
+    terminator: str = "enter"
+    idle_timeout_ms: IdleMs | None = None
+    report_id: Annotated[int, Meta(ge=1, le=255)] | None = None
+
+
+class HidPosScanner(_UsbScannerTable, frozen=True, kw_only=True, tag_field="kind", tag="hid_pos"):
+    """`[[scanners]]` with `kind = "hid_pos"` (usage page 0x8C)."""
+
+    layout: Literal["honeywell", "newland"] = "honeywell"
+    report_size: Annotated[int, Meta(ge=8, le=1024)] = 64
+
+
+ScannerTable = SerialScanner | HidScanner | HidPosScanner
+
+
+class DisplayTable(Schema, frozen=True, kw_only=True):
+    """`[[displays]]`."""
+
+    id: Id
+    device: Annotated[str, Meta(min_length=1)]
+    kind: DisplayKind = "vfd"
+    name: str = ""
+    baudrate: Baud = 9600
+    encoding: str = "gb18030"
+
+
+class DiscoveryTable(Schema, frozen=True, kw_only=True):
+    """`[discovery]`."""
+
+    usb: bool = True
+    serial: bool = True
+    rescan_interval_s: Annotated[float, Meta(ge=0.2, le=3600.0)] = 3.0
+    uevents: bool = True
+    zeroconf: bool = True
+    advertise: bool = True
+    interfaces: Annotated[tuple[str, ...], Meta(
+        min_length=1, extra={"reason": "must be a non-empty list of IP addresses"})] = \
+        ("127.0.0.1",)
+
+
+def _text(raw: object, key: str) -> str | None:
+    v = raw.get(key) if isinstance(raw, Mapping) else None
+    return v if isinstance(v, str) else None
+
+
+def _check_id(raw: object, path: str, seen: set[str], what: str, problems: list[Problem]
+              ) -> None:
+    value = _text(raw, "id")
+    if value is None:
+        return
     if value in seen:
-        r.errors.append(f"{path}.id: duplicate {what} id {value!r}")
+        problems.append(Problem(f"{path}.id", f"duplicate {what} id {value!r}"))
     seen.add(value)
 
 
-def _optional_text(r: _Reader, raw: Mapping[str, object], key: str, path: str) -> str | None:
-    if raw.get(key) is None:
-        return None
-    value = r.text(raw, key, path)
-    if value == "":
-        r.errors.append(f"{path}.{key}: must not be empty (leave it out instead)")
-        return None
-    return value
-
-
-def _optional_int(r: _Reader, raw: Mapping[str, object], key: str, path: str, lo: int,
-                  hi: int) -> int | None:
-    return None if raw.get(key) is None else r.integer(raw, key, path, None, lo, hi)
-
-
-def _encoding(r: _Reader, raw: Mapping[str, object], path: str, default: str | None) -> str | None:
-    value = _optional_text(r, raw, "encoding", path)
+def _encoding(value: str | None, path: str, problems: list[Problem]) -> None:
     if value is None:
-        return default
+        return
     try:
         codecs.lookup(value)
     except LookupError:
-        r.errors.append(f"{path}.encoding: unknown encoding {value!r}")
-        return default
-    return value
+        problems.append(Problem(f"{path}.encoding", f"unknown encoding {value!r}"))
 
 
-def _table_list(r: _Reader, raw: Mapping[str, object], key: str) -> list[object]:
-    value = raw.get(key, [])
-    if not isinstance(value, list):
-        r.errors.append(f"{key}: must be an array of tables ([[{key}]])")
-        return []
-    return value
-
-
-_SCANNER_KEYS = {"id", "name", "kind", "device", "vendor_id", "product_id", "serial", "port_path",
-                 "baudrate", "terminator", "idle_timeout_ms", "report_id", "layout",
-                 "report_size", "encoding", "min_len", "max_len"}
-_BY_KIND = {"serial": {"baudrate", "terminator", "idle_timeout_ms"},
-            "hid": {"terminator", "idle_timeout_ms", "report_id"},
-            "hid_pos": {"layout", "report_size"}}
-_USB_KEYS = {"vendor_id", "product_id", "serial", "port_path"}
-
-
-def _scanner(r: _Reader, s: Mapping[str, object], path: str, sid: str) -> ScannerConfig | None:
-    before = len(r.errors)
-    kind_text = r.text(s, "kind", path, required=True)
-    kind = next((k for k in SCANNER_KINDS if k == kind_text), None)
-    if kind is None:
-        if kind_text:
-            r.errors.append(f"{path}.kind: must be one of {', '.join(SCANNER_KINDS)}")
-        return None
-    other_kinds = set().union(*_BY_KIND.values()) - _BY_KIND[kind]
-    r.unknown(s, path, _SCANNER_KEYS - other_kinds - (_USB_KEYS if kind == "serial" else set()))
-    device = _optional_text(r, s, "device", path)
-    vendor = _optional_int(r, s, "vendor_id", path, 0, 0xFFFF)
-    product = _optional_int(r, s, "product_id", path, 0, 0xFFFF)
-    serial = _optional_text(r, s, "serial", path)
-    port_path = _optional_text(r, s, "port_path", path)
-    if port_path is not None and not _PORT_PATH.match(port_path):
-        r.errors.append(f"{path}.port_path: {port_path!r} is not a port path like 1-1.4")
+def _scanner_rules(s: Mapping[str, object], path: str, problems: list[Problem]) -> None:
+    """The rules between keys of one scanner table (its types are the schema's)."""
+    kind = s.get("kind")
     usb_given = any(s.get(k) is not None for k in _USB_KEYS)
-    if device is not None and usb_given:
-        r.errors.append(f"{path}.device: give either device or vendor_id/product_id, not both")
+    port_path = _text(s, "port_path")
+    if port_path and not _PORT_PATH.match(port_path):
+        problems.append(Problem(f"{path}.port_path",
+                                f"{port_path!r} is not a port path like 1-1.4"))
+    if s.get("device") is not None and usb_given and kind != "serial":
+        problems.append(Problem(f"{path}.device",
+                                "give either device or vendor_id/product_id, not both"))
     elif s.get("device") is None and kind == "serial":
-        r.errors.append(f"{path}.device: is required (prefer a /dev/serial/by-id/… name)")
-    elif s.get("device") is None and (vendor is None or product is None):
-        r.errors.append(f"{path}.device: give device (/dev/hidraw…) or vendor_id and product_id")
-    default_term = "CR" if kind == "serial" else "enter"
-    terminator = r.text(s, "terminator", path, default_term)
-    names = TERMINATORS if kind == "serial" else KEYBOARD_TERMINATORS
-    if kind != "hid_pos" and terminator.upper() not in {n.upper() for n in names}:
-        r.errors.append(f"{path}.terminator: must be one of {', '.join(names)}")
-    terminator = terminator.upper() if kind == "serial" else terminator.lower()
-    idle = _optional_int(r, s, "idle_timeout_ms", path, 1, 60_000)
-    if kind != "hid_pos" and terminator in ("NONE", "none") and idle is None:
-        r.errors.append(f"{path}.idle_timeout_ms: is required when terminator is none")
-    layout = r.text(s, "layout", path, "honeywell")
-    if layout not in HID_POS_LAYOUTS:
-        r.errors.append(f"{path}.layout: must be one of {', '.join(HID_POS_LAYOUTS)}")
-    max_len = r.integer(s, "max_len", path, 4096, 1, 65536)
-    cfg = ScannerConfig(
-        id=sid, kind=kind, name=r.text(s, "name", path, ""), device=device, vendor_id=vendor,
-        product_id=product, serial=serial, port_path=port_path,
-        baudrate=r.integer(s, "baudrate", path, 9600, 1200, 921600), terminator=terminator,
-        idle_timeout_ms=idle, report_id=_optional_int(r, s, "report_id", path, 1, 255),
-        layout=layout, report_size=r.integer(s, "report_size", path, 64, 8, 1024),
-        encoding=_encoding(r, s, path, None),
-        min_len=r.integer(s, "min_len", path, 1, 1, max_len), max_len=max_len)
-    return cfg if len(r.errors) == before else None
+        problems.append(Problem(f"{path}.device",
+                                "is required (prefer a /dev/serial/by-id/… name)"))
+    elif s.get("device") is None and kind in ("hid", "hid_pos") and (
+            s.get("vendor_id") is None or s.get("product_id") is None):
+        problems.append(Problem(f"{path}.device",
+                                "give device (/dev/hidraw…) or vendor_id and product_id"))
+    if kind in ("serial", "hid"):
+        terminator = _text(s, "terminator") or ("CR" if kind == "serial" else "enter")
+        names = TERMINATORS if kind == "serial" else KEYBOARD_TERMINATORS
+        if terminator.upper() not in {n.upper() for n in names}:
+            problems.append(Problem(f"{path}.terminator",
+                                    f"must be one of {', '.join(names)}"))
+        elif terminator.upper() == "NONE" and s.get("idle_timeout_ms") is None:
+            problems.append(Problem(f"{path}.idle_timeout_ms",
+                                    "is required when terminator is none"))
+    _encoding(_text(s, "encoding"), path, problems)
+    lo, hi = s.get("min_len", 1), s.get("max_len", 4096)
+    if type(lo) is int and type(hi) is int and 1 <= hi <= 65536 and not 1 <= lo <= hi:
+        problems.append(Problem(f"{path}.min_len", f"must be 1-{hi}"))
 
 
-def parse_scanners(r: _Reader, raw: Mapping[str, object]) -> tuple[ScannerConfig, ...]:
-    """The `[[scanners]]` array; errors go to the reader with their dotted keys."""
+_USB_KEYS = ("vendor_id", "product_id", "serial", "port_path")
+
+
+def _scanner_config(t: ScannerTable) -> ScannerConfig:
+    base = ScannerConfig(id=t.id, kind="serial", name=t.name, device=t.device,
+                         encoding=t.encoding, min_len=t.min_len, max_len=t.max_len)
+    if isinstance(t, SerialScanner):
+        return replace(base, baudrate=t.baudrate, terminator=t.terminator.upper(),
+                       idle_timeout_ms=t.idle_timeout_ms)
+    usb = replace(base, vendor_id=t.vendor_id, product_id=t.product_id, serial=t.serial,
+                  port_path=t.port_path)
+    if isinstance(t, HidScanner):
+        return replace(usb, kind="hid", terminator=t.terminator.lower(),
+                       idle_timeout_ms=t.idle_timeout_ms, report_id=t.report_id)
+    return replace(usb, kind="hid_pos", terminator="enter", layout=t.layout,
+                   report_size=t.report_size)
+
+
+def parse_scanners(raw: Mapping[str, object], problems: list[Problem]
+                   ) -> tuple[ScannerConfig, ...]:
+    """The `[[scanners]]` array; every problem is appended with its dotted key."""
     out: list[ScannerConfig] = []
     seen: set[str] = set()
-    for i, s in enumerate(_table_list(r, raw, "scanners")):
+    for i, (item, table) in enumerate(collect_items(raw.get("scanners"), ScannerTable, problems,
+                                                    "scanners")):
         path = f"scanners[{i}]"
-        if not isinstance(s, Mapping):
-            r.errors.append(f"{path}: must be a table")
-            continue
-        sid = r.text(s, "id", path, required=True)
-        _check_id(r, sid, path, seen, "scanner")
-        cfg = _scanner(r, s, path, sid)
-        if cfg is not None:
-            out.append(cfg)
+        before = len(problems)
+        _check_id(item, path, seen, "scanner", problems)
+        if isinstance(item, Mapping):
+            _scanner_rules(item, path, problems)
+        if table is not None and len(problems) == before:
+            out.append(_scanner_config(table))
     return tuple(out)
 
 
-def parse_displays(r: _Reader, raw: Mapping[str, object]) -> tuple[DisplayConfig, ...]:
+def parse_displays(raw: Mapping[str, object], problems: list[Problem]
+                   ) -> tuple[DisplayConfig, ...]:
     """The `[[displays]]` array (serial customer displays)."""
     out: list[DisplayConfig] = []
     seen: set[str] = set()
-    for i, d in enumerate(_table_list(r, raw, "displays")):
+    for i, (item, d) in enumerate(collect_items(raw.get("displays"), DisplayTable, problems,
+                                                "displays")):
         path = f"displays[{i}]"
-        if not isinstance(d, Mapping):
-            r.errors.append(f"{path}: must be a table")
-            continue
-        before = len(r.errors)
-        r.unknown(d, path, {"id", "name", "kind", "device", "baudrate", "encoding"})
-        did = r.text(d, "id", path, required=True)
-        _check_id(r, did, path, seen, "display")
-        kind_text = r.text(d, "kind", path, "vfd")
-        kind = next((k for k in DISPLAY_KINDS if k == kind_text), None)
-        if kind is None:
-            r.errors.append(f"{path}.kind: must be one of {', '.join(DISPLAY_KINDS)}")
-            continue
-        cfg = DisplayConfig(did, kind, r.text(d, "device", path, required=True),
-                            r.text(d, "name", path, ""),
-                            r.integer(d, "baudrate", path, 9600, 1200, 921600),
-                            _encoding(r, d, path, "gb18030") or "gb18030")
-        if len(r.errors) == before:
-            out.append(cfg)
+        before = len(problems)
+        _check_id(item, path, seen, "display", problems)
+        _encoding(_text(item, "encoding"), path, problems)
+        if d is not None and len(problems) == before:
+            out.append(DisplayConfig(d.id, d.kind, d.device, d.name, d.baudrate, d.encoding))
     return tuple(out)
 
 
-def parse_discovery(r: _Reader, raw: Mapping[str, object]) -> DiscoveryConfig:
+def parse_discovery(raw: Mapping[str, object], problems: list[Problem]) -> DiscoveryConfig:
     """The `[discovery]` table; zeroconf interfaces must be IP addresses (default loopback)."""
-    d = r.table(raw, "discovery", "discovery")
-    r.unknown(d, "discovery", {"usb", "serial", "rescan_interval_s", "uevents", "zeroconf",
-                               "advertise", "interfaces"})
-    interfaces: tuple[str, ...] = ("127.0.0.1",)
-    given = d.get("interfaces")
-    if given is not None:
-        if not isinstance(given, list) or not given or not all(isinstance(x, str) for x in given):
-            r.errors.append("discovery.interfaces: must be a non-empty list of IP addresses")
-        else:
-            for i, addr in enumerate(given):
-                try:
-                    ipaddress.ip_address(addr)
-                except ValueError:
-                    r.errors.append(f"discovery.interfaces[{i}]: {addr!r} is not an IP address")
-            interfaces = tuple(given)
-    return DiscoveryConfig(
-        usb=r.flag(d, "usb", "discovery", True), serial=r.flag(d, "serial", "discovery", True),
-        rescan_interval_s=r.number(d, "rescan_interval_s", "discovery", 3.0, 0.2, 3600.0),
-        uevents=r.flag(d, "uevents", "discovery", True),
-        zeroconf=r.flag(d, "zeroconf", "discovery", True),
-        advertise=r.flag(d, "advertise", "discovery", True), interfaces=interfaces)
+    d = collect(raw.get("discovery", {}), DiscoveryTable, problems, "discovery")
+    given = raw.get("discovery", {})
+    addresses = given.get("interfaces") if isinstance(given, Mapping) else None
+    for i, addr in enumerate(addresses if isinstance(addresses, list) else ()):
+        try:
+            ipaddress.ip_address(addr)
+        except ValueError:
+            problems.append(Problem(f"discovery.interfaces[{i}]", f"{addr!r} is not an IP "
+                                                                   "address"))
+    if d is None:
+        return DiscoveryConfig()
+    return DiscoveryConfig(d.usb, d.serial, d.rescan_interval_s, d.uevents, d.zeroconf,
+                           d.advertise, d.interfaces)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Annotated, Any
+
+from msgspec import Meta
 
 from drivers import InvalidInput
 from drivers.scale.protocol import ScaleProtocol, builtin_protocols, protocols_with
-
-if TYPE_CHECKING:
-    from agent.config import _Reader
+from validation import Problem, Schema
+from validation.decode import collect_items, convert_problem
 
 _ID_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
-_KEYS = {"id", "name", "device", "protocol", "baudrate", "poll_interval_ms", "offline_after_ms",
-         "fresh_ms"}
+Text = Annotated[str, Meta(min_length=1)]
 
 
 @dataclass(frozen=True)
@@ -34,56 +34,61 @@ class ScaleConfig:
     """A reading older than this does not answer a weight request."""
 
 
-def parse_scale_protocols(r: _Reader, raw: Mapping[str, object]) -> dict[str, ScaleProtocol]:
-    """Built-in protocols plus `[scale_protocols.NAME]`; errors name the dotted key."""
-    user = r.table(raw, "scale_protocols", "scale_protocols")
+class ScaleTable(Schema, frozen=True, kw_only=True):
+    """`[[scales]]`; `baudrate` and `poll_interval_ms` default to the protocol's."""
+
+    id: Text
+    device: Text
+    protocol: Text
+    name: str = ""
+    baudrate: Annotated[int, Meta(ge=300, le=921600)] | None = None
+    poll_interval_ms: Annotated[int, Meta(ge=20, le=60_000)] | None = None
+    offline_after_ms: Annotated[int, Meta(ge=100, le=600_000)] = 3000
+    fresh_ms: Annotated[int, Meta(ge=50, le=60_000)] = 1000
+
+
+def parse_scale_protocols(raw: Mapping[str, object], problems: list[Problem]
+                          ) -> dict[str, ScaleProtocol]:
+    """Built-in protocols plus `[scale_protocols.NAME]`; problems name the dotted key."""
+    user = raw.get("scale_protocols", {})
+    if not isinstance(user, Mapping):
+        problems.append(convert_problem(user, dict[str, Any], "scale_protocols"))
+        return dict(builtin_protocols())
     try:
         return protocols_with(user)
     except InvalidInput as e:
-        r.errors.append(f"{e.field}: {e.reason}")
+        problems.append(Problem(e.field, e.reason))
         return dict(builtin_protocols())
 
 
-def parse_scales(r: _Reader, raw: Mapping[str, object]) -> tuple[ScaleConfig, ...]:
+def parse_scales(raw: Mapping[str, object], problems: list[Problem]) -> tuple[ScaleConfig, ...]:
     """The `[[scales]]` array: each names its port (prefer /dev/serial/by-id/…) and protocol."""
-    protocols = parse_scale_protocols(r, raw)
-    value = raw.get("scales", [])
-    if not isinstance(value, list):
-        r.errors.append("scales: must be an array of tables ([[scales]])")
-        return ()
+    protocols = parse_scale_protocols(raw, problems)
     out: list[ScaleConfig] = []
     seen: set[str] = set()
-    for i, s in enumerate(value):
+    for i, (item, s) in enumerate(collect_items(raw.get("scales"), ScaleTable, problems,
+                                                 "scales")):
         path = f"scales[{i}]"
-        if not isinstance(s, Mapping):
-            r.errors.append(f"{path}: must be a table")
+        before = len(problems)
+        sid = item.get("id") if isinstance(item, Mapping) else None
+        if isinstance(sid, str) and sid:
+            if not _ID_CHARS.match(sid):
+                problems.append(Problem(f"{path}.id", "only letters, digits, - and _"))
+            if sid in seen:
+                problems.append(Problem(f"{path}.id", f"duplicate scale id {sid!r}"))
+            seen.add(sid)
+        if s is None:
             continue
-        before = len(r.errors)
-        r.unknown(s, path, _KEYS)
-        sid = r.text(s, "id", path, required=True)
-        if sid and not _ID_CHARS.match(sid):
-            r.errors.append(f"{path}.id: only letters, digits, - and _")
-        if sid in seen:
-            r.errors.append(f"{path}.id: duplicate scale id {sid!r}")
-        seen.add(sid)
-        device = r.text(s, "device", path, required=True)
-        if device == "" and "device" in s:
-            pass  # reported as required
-        name = r.text(s, "protocol", path, required=True)
-        proto = protocols.get(name)
-        if proto is None and name:
-            r.errors.append(f"{path}.protocol: unknown protocol {name!r}; known: "
-                            f"{', '.join(sorted(protocols))}")
-        poll = r.integer(s, "poll_interval_ms", path,
-                         proto.poll_interval_ms if proto else 200, 20, 60_000)
-        cfg = ScaleConfig(
-            id=sid, device=device, protocol=proto or ScaleProtocol("none"),
-            name=r.text(s, "name", path, ""),
-            baudrate=r.integer(s, "baudrate", path, proto.baudrate if proto else 9600,
-                               300, 921600),
-            poll_interval_ms=poll,
-            offline_after_ms=r.integer(s, "offline_after_ms", path, 3000, 100, 600_000),
-            fresh_ms=r.integer(s, "fresh_ms", path, 1000, 50, 60_000))
-        if len(r.errors) == before:
-            out.append(cfg)
+        proto = protocols.get(s.protocol)
+        if proto is None:
+            problems.append(Problem(f"{path}.protocol", f"unknown protocol {s.protocol!r}; "
+                                    f"known: {', '.join(sorted(protocols))}"))
+            continue
+        if len(problems) == before:
+            out.append(ScaleConfig(
+                id=s.id, device=s.device, protocol=proto, name=s.name,
+                baudrate=proto.baudrate if s.baudrate is None else s.baudrate,
+                poll_interval_ms=(proto.poll_interval_ms if s.poll_interval_ms is None
+                                  else s.poll_interval_ms),
+                offline_after_ms=s.offline_after_ms, fresh_ms=s.fresh_ms))
     return tuple(out)

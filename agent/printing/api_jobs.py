@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import cast
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -18,8 +18,20 @@ from agent.printing.queue.store import JobNotFoundError
 from agent.sales.audit import audit_body, note
 from agent.sales.drawer import admit_local, job_kick
 from drivers import DriverError, InvalidInput
+from validation import Schema, ValidationError
+from validation.decode import convert
 
 routes = web.RouteTableDef()
+
+
+class ResolveRequest(Schema, frozen=True, kw_only=True):
+    """POST /v1/print-jobs/{id}/resolve; a reprint that kicks the drawer carries its approval."""
+
+    action: Resolution
+    approval: Any = None
+    reason: Any = None
+    clerk: Any = None
+
 MAX_LIMIT = 500
 GATE_FIELDS = ("approval", "reason", "clerk")
 """Request fields beside the job: the drawer approval (docs/local-api.md, "Cash drawer")."""
@@ -125,14 +137,15 @@ async def resolve(request: web.Request) -> web.Response:
     """A person's decision on an unknown or failed job: {"action": "reprint" | "done"}; a
     reprint that opens the cash drawer passes the drawer's gate again (`approval` beside)."""
     body = await read_json(request)
-    action = body.get("action") if isinstance(body, dict) else None
-    if action not in ("reprint", "done"):
-        raise InvalidInput("action", "must be reprint or done")
+    try:
+        decision = convert(body, ResolveRequest, whole="body")
+    except ValidationError as e:
+        raise InvalidInput(e.path, e.reason) from None
     ctx = request.app[CTX]
     job_id = request.match_info["id"]
-    if action == "reprint" and isinstance(body, dict):
+    if decision.action == "reprint" and isinstance(body, dict):
         await _gate_reprint(ctx, request, job_id, body)
-    job = await ctx.queue.resolve(job_id, cast(Resolution, action))
+    job = await ctx.queue.resolve(job_id, decision.action)
     return json_response(job_json(job))
 
 

@@ -30,6 +30,7 @@ from sync.journal.schema import ID, run
 
 if TYPE_CHECKING:
     from agent.sales.scanned import CredentialScans
+from validation.decode import unknown_keys
 
 SCHEME = "scrypt"
 DEFAULT_N, DEFAULT_R, DEFAULT_P = 2**14, 8, 1
@@ -132,9 +133,9 @@ def parse_credential(raw: object, path: str = "approval") -> Credential:
     if not isinstance(raw, Mapping):
         raise InvalidInput(path, 'must be an object: {"supervisor": id, "pin": …}, '
                                  '{"badge": …} or {"scanner": id}')
-    for key in raw:
-        if key not in ("supervisor", "pin", "badge", "scanner"):
-            raise InvalidInput(f"{path}.{key}", "unknown field")
+    for problem in unknown_keys(raw, {"supervisor", "pin", "badge", "scanner"}, path,
+                                toml=False)[:1]:
+        raise InvalidInput(problem.path, problem.reason)
     given = [k for k in ("pin", "badge", "scanner") if k in raw]
     if len(given) != 1:
         raise InvalidInput(path, "give exactly one of pin, badge or scanner")

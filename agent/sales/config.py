@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
 
 from agent.sales.approvals import SupervisorSecret, parse_hash
 from sync.journal import RecordError
 from sync.journal.schema import ID, MAX_MONEY, run
-
-if TYPE_CHECKING:
-    from agent.config import PrinterConfig, _Reader
-
+from validation import Problem, Schema
+from validation.decode import collect
 
 
 @dataclass(frozen=True)
@@ -47,95 +48,94 @@ class JournalConfig:
         return next((w.id for w in self.workers if w.badge and w.badge == code), code)
 
 
-def _id(r: _Reader, raw: Mapping[str, object], key: str, path: str) -> str:
-    value = r.text(raw, key, path, required=True)
-    if value:
-        try:
-            run(ID, value, f"{path}.{key}")
-        except RecordError as e:
-            r.errors.append(f"{e.field}: {e.reason}")
-    return value
+Money = Annotated[int, Meta(ge=0, le=MAX_MONEY)]
 
 
-def _money(r: _Reader, raw: Mapping[str, object], key: str) -> int | None:
-    if key not in raw:
-        return None
-    return r.integer(raw, key, "journal", None, 0, MAX_MONEY)
+class SupervisorTable(Schema, frozen=True, kw_only=True):
+    """`[[journal.supervisors]]`: who may approve, by PIN and/or badge (hashes only)."""
+
+    id: str
+    name: str = ""
+    pin_hash: str | None = None
+    badge_hash: str | None = None
 
 
-def _secret(r: _Reader, raw: Mapping[str, object], key: str, path: str) -> str | None:
-    if key not in raw:
-        return None
-    value = r.text(raw, key, path)
-    try:
-        parse_hash(value)
-    except ValueError as e:
-        r.errors.append(f"{path}.{key}: {e}")
-        return None
-    return value
+class WorkerTable(Schema, frozen=True, kw_only=True):
+    """`[[journal.workers]]`."""
+
+    id: str
+    name: str = ""
+    badge: str = ""
 
 
-def _supervisors(r: _Reader, raw: Mapping[str, object]) -> tuple[SupervisorSecret, ...]:
-    items = raw.get("supervisors", [])
-    if not isinstance(items, list):
-        r.errors.append("journal.supervisors: must be an array of tables")
-        return ()
-    out: list[SupervisorSecret] = []
-    for i, s in enumerate(items):
-        path = f"journal.supervisors[{i}]"
-        if not isinstance(s, Mapping):
-            r.errors.append(f"{path}: must be a table")
-            continue
-        r.unknown(s, path, {"id", "name", "pin_hash", "badge_hash"})
-        sid = _id(r, s, "id", path)
-        if any(x.id == sid for x in out):
-            r.errors.append(f"{path}.id: duplicate supervisor id {sid!r}")
-        pin, badge = _secret(r, s, "pin_hash", path), _secret(r, s, "badge_hash", path)
-        if "pin_hash" not in s and "badge_hash" not in s:
-            r.errors.append(f"{path}: needs pin_hash or badge_hash")
-        out.append(SupervisorSecret(sid, r.text(s, "name", path, ""), pin, badge))
-    return tuple(out)
+class JournalTable(Schema, frozen=True, kw_only=True):
+    """`[journal]`."""
+
+    enabled: bool = True
+    receipt_printer: str | None = None
+    approval_refund_over_fen: Money | None = None
+    approval_void_over_fen: Money | None = None
+    approval_drawer: bool = True
+    supervisors: list[SupervisorTable] = msgspec.field(default_factory=list)
+    workers: list[WorkerTable] = msgspec.field(default_factory=list)
 
 
-def _workers(r: _Reader, raw: Mapping[str, object]) -> tuple[Worker, ...]:
-    items = raw.get("workers", [])
-    if not isinstance(items, list):
-        r.errors.append("journal.workers: must be an array of tables")
-        return ()
-    out: list[Worker] = []
-    for i, w in enumerate(items):
-        path = f"journal.workers[{i}]"
-        if not isinstance(w, Mapping):
-            r.errors.append(f"{path}: must be a table")
-            continue
-        r.unknown(w, path, {"id", "name", "badge"})
-        out.append(Worker(_id(r, w, "id", path), r.text(w, "name", path, ""),
-                          r.text(w, "badge", path, "").strip()))
-    return tuple(out)
-
-
-def parse_journal(r: _Reader, raw: Mapping[str, object],
-                  printers: Mapping[str, PrinterConfig]) -> JournalConfig:
-    """Read `[journal]`; errors go to the reader under their dotted keys."""
-    j = r.table(raw, "journal", "journal")
-    r.unknown(j, "journal", {"enabled", "receipt_printer", "approval_refund_over_fen",
-                             "approval_void_over_fen", "approval_drawer", "supervisors",
-                             "workers"})
-    printer = r.text(j, "receipt_printer", "journal") if "receipt_printer" in j else None
-    if printer is not None:
-        cfg = printers.get(printer)
-        if cfg is None:
-            r.errors.append(f"journal.receipt_printer: no printer {printer!r} is configured")
-        elif cfg.profile.language in ("tspl", "zpl"):
-            r.errors.append(f"journal.receipt_printer: {printer!r} is a label printer")
-    supervisors = _supervisors(r, j)
-    config = JournalConfig(r.flag(j, "enabled", "journal", True), printer,
-                           _money(r, j, "approval_refund_over_fen"),
-                           _money(r, j, "approval_void_over_fen"),
-                           r.flag(j, "approval_drawer", "journal", True), supervisors,
-                           _workers(r, j))
+def _rules(j: Mapping[str, object], printers: Mapping[str, str], problems: list[Problem]
+           ) -> None:
+    """The rules a schema cannot say: journal ids, secret hashes, printers, approvers."""
+    printer = j.get("receipt_printer")
+    if isinstance(printer, str):
+        language = printers.get(printer)
+        if language is None:
+            problems.append(Problem("journal.receipt_printer",
+                                    f"no printer {printer!r} is configured"))
+        elif language in ("tspl", "zpl"):
+            problems.append(Problem("journal.receipt_printer",
+                                    f"{printer!r} is a label printer"))
+    supervisors = j.get("supervisors")
+    seen: set[str] = set()
+    for key in ("supervisors", "workers"):
+        items = j.get(key)
+        for i, item in enumerate(items if isinstance(items, list) else ()):
+            path = f"journal.{key}[{i}]"
+            if not isinstance(item, Mapping):
+                continue
+            sid = item.get("id")
+            if isinstance(sid, str):
+                try:
+                    run(ID, sid, f"{path}.id")
+                except RecordError as e:
+                    problems.append(Problem(e.field, e.reason))
+            if key == "workers":
+                continue
+            if isinstance(sid, str) and sid in seen:
+                problems.append(Problem(f"{path}.id", f"duplicate supervisor id {sid!r}"))
+            seen.add(str(sid))
+            for secret in ("pin_hash", "badge_hash"):
+                if isinstance(item.get(secret), str):
+                    try:
+                        parse_hash(str(item[secret]))
+                    except ValueError as e:
+                        problems.append(Problem(f"{path}.{secret}", str(e)))
+            if "pin_hash" not in item and "badge_hash" not in item:
+                problems.append(Problem(path, "needs pin_hash or badge_hash"))
     for key in ("approval_refund_over_fen", "approval_void_over_fen"):
         if key in j and not supervisors:
-            r.errors.append(f"journal.{key}: needs at least one [[journal.supervisors]] to "
-                            "approve")
-    return config
+            problems.append(Problem(f"journal.{key}", "needs at least one "
+                                                      "[[journal.supervisors]] to approve"))
+
+
+def parse_journal(raw: Mapping[str, object], printers: Mapping[str, str],
+                  problems: list[Problem]) -> JournalConfig:
+    """Read `[journal]`; `printers` maps printer id to its profile's language."""
+    j = raw.get("journal", {})
+    t = collect(j, JournalTable, problems, "journal")
+    if isinstance(j, Mapping):
+        _rules(j, printers, problems)
+    if t is None:
+        return JournalConfig()
+    return JournalConfig(t.enabled, t.receipt_printer, t.approval_refund_over_fen,
+                         t.approval_void_over_fen, t.approval_drawer,
+                         tuple(SupervisorSecret(s.id, s.name, s.pin_hash, s.badge_hash)
+                               for s in t.supervisors),
+                         tuple(Worker(w.id, w.name, w.badge.strip()) for w in t.workers))

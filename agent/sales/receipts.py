@@ -15,6 +15,8 @@ from agent.config import Config, PrinterConfig
 from agent.printing.jobs import PrintJob, is_label_printer, parse_job, render_job
 from drivers import InvalidInput
 from sync.journal.measure import MEASURES
+from validation.decode import unknown_keys
+from validation.reasons import unknown_key
 
 RECEIPT_EXTRAS = frozenset({"store", "member", "footer", "change", "cashier"})
 """Receipt template fields a sale request may add; everything else comes from the record."""
@@ -52,9 +54,8 @@ def parse_print(raw: object, config: Config) -> PrintRequest:
     """A sale request's `print`: {"printer": id?, "receipt": {store, member, footer, …}?}."""
     if not isinstance(raw, Mapping):
         raise InvalidInput("print", 'must be an object: {"printer": …, "receipt": {…}}')
-    for key in raw:
-        if key not in ("printer", "receipt"):
-            raise InvalidInput(f"print.{key}", "unknown field")
+    for problem in unknown_keys(raw, {"printer", "receipt"}, "print", toml=False)[:1]:
+        raise InvalidInput(problem.path, problem.reason)
     cfg = receipt_printer(config, raw.get("printer"), "print.printer")
     receipt = raw.get("receipt", {})
     if not isinstance(receipt, Mapping):
@@ -63,7 +64,7 @@ def parse_print(raw: object, config: Config) -> PrintRequest:
         if key in _FROM_SALE:
             raise InvalidInput(f"print.receipt.{key}", "is taken from the sale record")
         if key not in RECEIPT_EXTRAS:
-            raise InvalidInput(f"print.receipt.{key}", "unknown field")
+            raise InvalidInput(f"print.receipt.{key}", unknown_key(key, RECEIPT_EXTRAS, False))
     return PrintRequest(cfg.id, receipt)
 
 

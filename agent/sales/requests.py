@@ -16,6 +16,8 @@ from drivers.label.flowcard import FlowCard, parse_flow_card
 from sync.journal import RecordError
 from sync.journal.measure import line_measure, measured_price
 from sync.journal.schema import ID, MAX_MONEY, run, text, validate_body
+from validation import ValidationError
+from validation.decode import convert, unknown_keys
 
 SALE_FIELDS = frozenset({"order", "clerk", "till", "member", "salesperson", "note", "lines",
                          "total", "payments", "print", "open_drawer"})
@@ -35,14 +37,16 @@ UNKNOWN_WORKER = "-"
 """`to_worker` when the next step's worker is not known yet (their own scan names them)."""
 
 
-def request_object(raw: object, allowed: frozenset[str]) -> Mapping[str, Any]:
-    """The request body as an object with only `allowed` members."""
-    if not isinstance(raw, Mapping):
-        raise InvalidInput("body", "must be a JSON object")
-    for key in raw:
-        if key not in allowed:
-            raise InvalidInput(str(key), "unknown field")
-    return raw
+def request_object(raw: object, allowed: frozenset[str], path: str = "") -> Mapping[str, Any]:
+    """The request body (or its member at `path`) as an object with only `allowed` members;
+    the values are checked by the journal's rules (`validated`)."""
+    try:
+        obj = convert(raw, dict[str, Any], prefix=path, whole="body")
+    except ValidationError as e:
+        raise InvalidInput(e.path, e.reason) from None
+    for problem in unknown_keys(obj, set(allowed), path, toml=False)[:1]:
+        raise InvalidInput(problem.path, problem.reason)
+    return obj
 
 
 def input_error(e: RecordError, renames: Mapping[str, str] = RENAMES) -> InvalidInput:

@@ -5,18 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Annotated
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from msgspec import Meta
 
 from sync.journal.checkpoint import ALG_COSIGNATURE_V1, note_key_hash
 from sync.journal.record import public_bytes
 from sync.journal.rules import Cosigners
 from sync.protocol import ProtocolError
 from sync.protocol.commands import public_key_from_b64
+from validation import Problem, Schema
+from validation.decode import collect
 
 NOTE_NAME = re.compile(r"^[!-*,-~]{1,128}$")
-KEYS = {"host", "port", "tls_ca", "tls_cert", "tls_key", "username", "password", "keepalive_s",
-        "session_expiry_s", "telemetry_interval_s", "hq_pubkey", "hq_cosigner", "batch_records"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,31 @@ class SyncConfig:
         return {(self.hq_cosigner, kh.hex()): self.hq_pubkey}
 
 
-def parse_sync_table(raw: Mapping[str, object], errors: list[str]) -> SyncConfig | None:
+Given = Annotated[str, Meta(min_length=1)]
+
+
+class SyncTable(Schema, frozen=True, kw_only=True):
+    """`[sync]`."""
+
+    host: Given
+    hq_pubkey: Given
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8883
+    tls_ca: Given | None = None
+    tls_cert: Given | None = None
+    tls_key: Given | None = None
+    username: Given | None = None
+    password: Given | None = None
+    keepalive_s: Annotated[int, Meta(ge=5, le=40, extra={"reason": (
+        "must be an integer 5-40 (HQ must hear of a dead link within about 100 s: the "
+        "broker's Will comes up to 2.5 × keep-alive + 1 s)")})] = 20
+    session_expiry_s: Annotated[int, Meta(ge=60, le=90 * 86_400)] = 7 * 86_400
+    telemetry_interval_s: Annotated[int, Meta(ge=1, le=3600)] = 30
+    hq_cosigner: Annotated[str, Meta(pattern=NOTE_NAME.pattern, extra={
+        "reason": "a note key name (printable ASCII, no spaces or '+')"})] = "storelink-hq"
+    batch_records: Annotated[int, Meta(ge=1, le=2000)] = 500
+
+
+def parse_sync_table(raw: object, errors: list[str]) -> SyncConfig | None:
     """Validate a `[sync]` table; append `sync.key: reason` to `errors` for every problem.
 
     An empty or absent table means the box works alone (None). Port 1883 without TLS is
@@ -51,51 +77,22 @@ def parse_sync_table(raw: Mapping[str, object], errors: list[str]) -> SyncConfig
     """
     if not raw:
         return None
-    n_before = len(errors)
-    errors.extend(f"sync.{k}: unknown key" for k in raw if k not in KEYS)
-
-    def string(key: str, required: bool = False) -> str | None:
-        v = raw.get(key)
-        if v is None:
-            if required:
-                errors.append(f"sync.{key}: is required")
-            return None
-        if not isinstance(v, str) or (required and not v):
-            errors.append(f"sync.{key}: must be a non-empty string")
-            return None
-        return v
-
-    def integer(key: str, default: int, lo: int, hi: int, why: str = "") -> int:
-        v = raw.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            errors.append(f"sync.{key}: must be an integer {lo}-{hi}{why}")
-            return default
-        return v
-
-    host = string("host", required=True)
-    port = integer("port", 8883, 1, 65535)
-    tls = {k: string(k) for k in ("tls_ca", "tls_cert", "tls_key")}
-    if (tls["tls_cert"] is None) != (tls["tls_key"] is None):
-        errors.append("sync.tls_key: tls_cert and tls_key go together")
-    username, password = string("username"), string("password")
-    if password is not None and username is None:
-        errors.append("sync.username: is required with a password")
-    keepalive = integer("keepalive_s", 20, 5, 40, " (HQ must hear of a dead link within "
-                        "about 100 s: the broker's Will comes up to 2.5 × keep-alive + 1 s)")
-    expiry = integer("session_expiry_s", 7 * 86_400, 60, 90 * 86_400)
-    telemetry = integer("telemetry_interval_s", 30, 1, 3600)
-    batch = integer("batch_records", 500, 1, 2000)
-    cosigner = string("hq_cosigner") or "storelink-hq"
-    if not NOTE_NAME.match(cosigner):
-        errors.append("sync.hq_cosigner: a note key name (printable ASCII, no spaces or '+')")
-    key_text = string("hq_pubkey", required=True)
+    problems: list[Problem] = []
+    t = collect(raw, SyncTable, problems, "sync")
+    if isinstance(raw, Mapping):
+        if (raw.get("tls_cert") is None) != (raw.get("tls_key") is None):
+            problems.append(Problem("sync.tls_key", "tls_cert and tls_key go together"))
+        if raw.get("password") is not None and raw.get("username") is None:
+            problems.append(Problem("sync.username", "is required with a password"))
     key = None
-    if key_text is not None:
+    if t is not None:
         try:
-            key = public_key_from_b64(key_text)
+            key = public_key_from_b64(t.hq_pubkey)
         except ProtocolError as e:
-            errors.append(f"sync.hq_pubkey: {e.reason}")
-    if len(errors) > n_before or host is None or key is None:
+            problems.append(Problem("sync.hq_pubkey", e.reason))
+    errors.extend(str(p) for p in problems)
+    if problems or t is None or key is None:
         return None
-    return SyncConfig(host, key, port, tls["tls_ca"], tls["tls_cert"], tls["tls_key"], username,
-                      password, keepalive, expiry, telemetry, cosigner, batch)
+    return SyncConfig(t.host, key, t.port, t.tls_ca, t.tls_cert, t.tls_key, t.username,
+                      t.password, t.keepalive_s, t.session_expiry_s, t.telemetry_interval_s,
+                      t.hq_cosigner, t.batch_records)

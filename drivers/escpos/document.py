@@ -1,20 +1,20 @@
-"""Receipt documents: typed blocks parsed from JSON, with errors naming the dotted field."""
+"""Receipt documents: typed blocks decoded from JSON through their schema (the validation
+layer), with errors naming the dotted field."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
+
+from msgspec import Meta
 
 from drivers import InvalidInput
-from drivers.json_fields import boolean as _bool
-from drivers.json_fields import integer as _int
-from drivers.json_fields import obj as _obj
-from drivers.json_fields import only as _only
 from drivers.print_budget import document_budget, png_header
+from validation import Schema, ValidationError
+from validation.decode import convert
 
 Align = Literal["left", "center", "right"]
 ALIGNS: tuple[Align, ...] = ("left", "center", "right")
@@ -140,29 +140,6 @@ MAX_TEXT = 4096
 MAX_BLOCKS = 2000
 
 
-def _str(o: Mapping[str, object], key: str, path: str, default: str | None = None,
-         max_len: int = MAX_TEXT) -> str:
-    v = o.get(key, default)
-    if not isinstance(v, str):
-        raise InvalidInput(f"{path}.{key}", "must be a string" if key in o else "is required")
-    if len(v) > max_len:
-        raise InvalidInput(f"{path}.{key}", f"longer than {max_len} characters")
-    return v
-
-
-def _choice(o: Mapping[str, object], key: str, path: str, default: str,
-            choices: Sequence[str]) -> str:
-    v = o.get(key, default)
-    if not isinstance(v, str) or v not in choices:
-        raise InvalidInput(f"{path}.{key}", f"must be one of {', '.join(choices)}")
-    return v
-
-
-def _align(o: Mapping[str, object], path: str, default: Align) -> Align:
-    a = _choice(o, "align", path, default, ALIGNS)
-    return "left" if a == "left" else "center" if a == "center" else "right"
-
-
 def ean_check_digit(digits: str) -> int:
     """GS1 mod-10 check digit of `digits` (the number without its check digit)."""
     total = 0
@@ -194,95 +171,153 @@ def validate_barcode(kind: str, data: str, path: str) -> None:
         raise InvalidInput(path, "longer than 80 characters")
 
 
-def _parse_block(raw: object, path: str) -> Block:
-    o = _obj(raw, path)
-    kind = o.get("type")
-    if kind == "text":
-        _only(o, path, {"type", "text", "align", "bold", "underline", "width", "height"})
-        return Text(_str(o, "text", path), _align(o, path, "left"), _bool(o, "bold", path, False),
-                    _bool(o, "underline", path, False), _int(o, "width", path, 1, 1, 8),
-                    _int(o, "height", path, 1, 1, 8))
-    if kind == "columns":
-        _only(o, path, {"type", "cells", "bold"})
-        cells_raw = o.get("cells")
-        if not isinstance(cells_raw, list) or not cells_raw:
-            raise InvalidInput(f"{path}.cells", "must be a non-empty list")
-        cells = []
-        free = 0
-        for i, c in enumerate(cells_raw):
-            cp = f"{path}.cells[{i}]"
-            co = _obj(c, cp)
-            _only(co, cp, {"text", "width", "align"})
-            width = None if co.get("width") is None else _int(co, "width", cp, 1, 1, 255)
-            free += width is None
-            cells.append(Cell(_str(co, "text", cp), width, _align(co, cp, "left")))
-        if free > 1:
+Str = Annotated[str, Meta(max_length=MAX_TEXT)]
+Byte = Annotated[int, Meta(ge=1, le=255)]
+Times = Annotated[int, Meta(ge=1, le=9)]
+Pulse = Annotated[int, Meta(ge=2, le=510)]
+
+
+class TextBlock(Schema, frozen=True, kw_only=True, tag_field="type", tag="text"):
+    """`{"type": "text"}`."""
+
+    text: Str
+    align: Align = "left"
+    bold: bool = False
+    underline: bool = False
+    width: Annotated[int, Meta(ge=1, le=8)] = 1
+    height: Annotated[int, Meta(ge=1, le=8)] = 1
+
+
+class CellItem(Schema, frozen=True, kw_only=True):
+    """One cell of a columns block."""
+
+    text: Str
+    width: Byte | None = None
+    align: Align = "left"
+
+
+class ColumnsBlock(Schema, frozen=True, kw_only=True, tag_field="type", tag="columns"):
+    """`{"type": "columns"}`."""
+
+    cells: Annotated[list[CellItem], Meta(min_length=1)]
+    bold: bool = False
+
+
+class RuleBlock(Schema, frozen=True, kw_only=True, tag_field="type", tag="rule"):
+    """`{"type": "rule"}`."""
+
+    char: Str = "-"
+
+
+class FeedBlock(Schema, frozen=True, kw_only=True, tag_field="type", tag="feed"):
+    """`{"type": "feed"}`."""
+
+    lines: Byte = 1
+
+
+class BarcodeBlock(Schema, frozen=True, kw_only=True, tag_field="type", tag="barcode"):
+    """`{"type": "barcode"}`."""
+
+    data: Str
+    symbology: Literal["CODE128", "EAN13", "EAN8", "CODE39", "ITF", "UPC-A"] = "CODE128"
+    height: Byte = 80
+    module: Annotated[int, Meta(ge=1, le=6)] | None = None  # None: widest that fits
+    hri: Literal["none", "above", "below", "both"] = "below"
+    align: Align = "center"
+
+
+class QrBlock(Schema, frozen=True, kw_only=True, tag_field="type", tag="qr"):
+    """`{"type": "qr"}`."""
+
+    data: Annotated[str, Meta(min_length=1, max_length=1000)]
+    size: Annotated[int, Meta(ge=1, le=16)] = 6
+    ec: Literal["L", "M", "Q", "H"] = "M"
+    align: Align = "center"
+
+
+class ImageBlock(Schema, frozen=True, kw_only=True, tag_field="type", tag="image"):
+    """`{"type": "image"}`: a base64 PNG."""
+
+    png: Annotated[str, Meta(max_length=4_000_000)]
+    align: Align = "center"
+    dither: bool = True
+
+
+class CutBlock(Schema, frozen=True, kw_only=True, tag_field="type", tag="cut"):
+    """`{"type": "cut"}`."""
+
+    mode: Literal["full", "partial"] = "partial"
+    feed: Annotated[int, Meta(ge=0, le=255)] = 4
+
+
+class DrawerBlock(Schema, frozen=True, kw_only=True, tag_field="type", tag="drawer"):
+    """`{"type": "drawer"}`."""
+
+    pin: Literal[2, 5] = 2
+    on_ms: Pulse | None = None
+    off_ms: Pulse | None = None
+
+
+class BeepBlock(Schema, frozen=True, kw_only=True, tag_field="type", tag="beep"):
+    """`{"type": "beep"}`."""
+
+    times: Times = 1
+    duration: Times = 2
+
+
+BlockSchema = (TextBlock | ColumnsBlock | RuleBlock | FeedBlock | BarcodeBlock | QrBlock
+               | ImageBlock | CutBlock | DrawerBlock | BeepBlock)
+
+
+class DocumentSchema(Schema, frozen=True, kw_only=True):
+    """A receipt document as JSON."""
+
+    blocks: Annotated[list[BlockSchema], Meta(max_length=MAX_BLOCKS)]
+
+
+def _block(b: BlockSchema, path: str) -> Block:
+    """The block for its checked JSON, with the rules a schema cannot say."""
+    if isinstance(b, TextBlock):
+        return Text(b.text, b.align, b.bold, b.underline, b.width, b.height)
+    if isinstance(b, ColumnsBlock):
+        if sum(c.width is None for c in b.cells) > 1:
             raise InvalidInput(f"{path}.cells", "at most one cell may leave out its width")
-        return Columns(tuple(cells), _bool(o, "bold", path, False))
-    if kind == "rule":
-        _only(o, path, {"type", "char"})
-        ch = _str(o, "char", path, "-")
-        if len(ch) != 1 or not ch.isprintable():
+        return Columns(tuple(Cell(c.text, c.width, c.align) for c in b.cells), b.bold)
+    if isinstance(b, RuleBlock):
+        if len(b.char) != 1 or not b.char.isprintable():
             raise InvalidInput(f"{path}.char", "must be one printable character")
-        return Rule(ch)
-    if kind == "feed":
-        _only(o, path, {"type", "lines"})
-        return Feed(_int(o, "lines", path, 1, 1, 255))
-    if kind == "barcode":
-        _only(o, path, {"type", "symbology", "data", "height", "module", "hri", "align"})
-        sym = _choice(o, "symbology", path, "CODE128", BARCODE_TYPES)
-        data = _str(o, "data", path)
-        validate_barcode(sym, data, f"{path}.data")
-        return Barcode(sym, data, _int(o, "height", path, 80, 1, 255),
-                       None if o.get("module") is None else _int(o, "module", path, 2, 1, 6),
-                       _choice(o, "hri", path, "below", HRI_POSITIONS), _align(o, path, "center"))
-    if kind == "qr":
-        _only(o, path, {"type", "data", "size", "ec", "align"})
-        data = _str(o, "data", path, max_len=1000)
-        if not data:
-            raise InvalidInput(f"{path}.data", "must not be empty")
-        return QR(data, _int(o, "size", path, 6, 1, 16), _choice(o, "ec", path, "M", QR_LEVELS),
-                  _align(o, path, "center"))
-    if kind == "image":
-        _only(o, path, {"type", "png", "align", "dither"})
-        b64 = _str(o, "png", path, max_len=4_000_000)
+        return Rule(b.char)
+    if isinstance(b, FeedBlock):
+        return Feed(b.lines)
+    if isinstance(b, BarcodeBlock):
+        validate_barcode(b.symbology, b.data, f"{path}.data")
+        return Barcode(b.symbology, b.data, b.height, b.module, b.hri, b.align)
+    if isinstance(b, QrBlock):
+        return QR(b.data, b.size, b.ec, b.align)
+    if isinstance(b, ImageBlock):
         try:
-            png = base64.b64decode(b64, validate=True)
+            png = base64.b64decode(b.png, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidInput(f"{path}.png", "is not valid base64") from None
         png_header(png, f"{path}.png")
-        return Image(png, _align(o, path, "center"), _bool(o, "dither", path, True))
-    if kind == "cut":
-        _only(o, path, {"type", "mode", "feed"})
-        mode = _choice(o, "mode", path, "partial", ("full", "partial"))
-        return Cut("full" if mode == "full" else "partial", _int(o, "feed", path, 4, 0, 255))
-    if kind == "drawer":
-        _only(o, path, {"type", "pin", "on_ms", "off_ms"})
-        pin = _int(o, "pin", path, 2, 2, 5)
-        if pin not in (2, 5):
-            raise InvalidInput(f"{path}.pin", "must be 2 or 5")
-        on = None if o.get("on_ms") is None else _int(o, "on_ms", path, 100, 2, 510)
-        off = None if o.get("off_ms") is None else _int(o, "off_ms", path, 100, 2, 510)
-        return Drawer(pin, on, off)
-    if kind == "beep":
-        _only(o, path, {"type", "times", "duration"})
-        return Beep(_int(o, "times", path, 1, 1, 9), _int(o, "duration", path, 2, 1, 9))
-    raise InvalidInput(f"{path}.type", f"unknown block type {kind!r}")
+        return Image(png, b.align, b.dither)
+    if isinstance(b, CutBlock):
+        return Cut(b.mode, b.feed)
+    if isinstance(b, DrawerBlock):
+        return Drawer(b.pin, b.on_ms, b.off_ms)
+    return Beep(b.times, b.duration)
 
 
 def parse_document(raw: object, path: str = "document") -> Document:
     """Validate a JSON value into a Document; raise InvalidInput naming the first bad field."""
-    o = _obj(raw, path)
-    _only(o, path, {"blocks"})
-    blocks = o.get("blocks")
-    if not isinstance(blocks, list):
-        raise InvalidInput(f"{path}.blocks", "must be a list")
-    if len(blocks) > MAX_BLOCKS:
-        raise InvalidInput(f"{path}.blocks", f"more than {MAX_BLOCKS} blocks")
+    try:
+        doc = convert(raw, DocumentSchema, prefix=path, whole=path)
+    except ValidationError as e:
+        raise InvalidInput(e.path, e.reason) from None
     budget = document_budget()
     out = []
-    for i, b in enumerate(blocks):
-        block = _parse_block(b, f"{path}.blocks[{i}]")
+    for i, b in enumerate(doc.blocks):
+        block = _block(b, f"{path}.blocks[{i}]")
         if isinstance(block, Image):  # what the images decode to, known before decoding any
             budget.charge_image(block.png, f"{path}.blocks[{i}].png")
         out.append(block)

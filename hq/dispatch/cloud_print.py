@@ -7,10 +7,12 @@ import asyncio
 import hashlib
 import json
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
+import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from msgspec import UNSET, Meta, UnsetType
 
 from hq import HqError
 from hq.store import HqStore, JobRow
@@ -19,6 +21,8 @@ from sync.protocol.commands import NAMES, Command, sign_command
 from sync.protocol.messages import EventsAck, EventsBatch, PrintDispatch
 from sync.protocol.print_job import parse_dispatched
 from sync.protocol.topics import Down, check_box_id, down
+from validation import Schema, ValidationError
+from validation.decode import convert
 
 Publish = Callable[[str, bytes, int], Awaitable[bool]]
 """(topic, payload, message expiry in seconds) → True once the broker acknowledged it."""
@@ -38,23 +42,42 @@ def _canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+T = TypeVar("T")
+
+
+class Submission(Schema, frozen=True, kw_only=True):
+    """POST /v1/print-jobs: a print job for one box (the job is validated in full there)."""
+
+    box: str
+    job: dict[str, Any]
+    printer: str | UnsetType = UNSET
+
+
+class CommandRequest(Schema, frozen=True, kw_only=True):
+    """POST /v1/boxes/{box}/commands."""
+
+    name: str
+    args: dict[str, Any] = msgspec.field(default_factory=dict)
+    lifetime_s: Annotated[int, Meta(ge=1, le=86_400)] | UnsetType = UNSET
+
+
+def _body(body: object, tp: type[T]) -> T:
+    try:
+        return convert(body, tp, whole="body")
+    except ValidationError as e:
+        raise DispatchError(400, e.path, e.reason) from None
+
+
 def parse_submission(body: object, now_ms: int, default_expiry_s: int) -> JobRow:
     """Validate `{"box", "printer"?, "job"}` and the job's envelope with the box's own rules
     (sync.protocol.print_job); the printer's existence and the content are the box's to check."""
-    if not isinstance(body, dict):
-        raise DispatchError(400, "body", "must be a JSON object")
-    for k in body:
-        if k not in ("box", "printer", "job"):
-            raise DispatchError(400, k, "unknown field")
+    sub = _body(body, Submission)
     try:
-        box = check_box_id(body.get("box"))
+        box = check_box_id(sub.box)
     except ProtocolError as e:
         raise DispatchError(400, "box", e.reason) from None
-    job = body.get("job")
-    if not isinstance(job, dict):
-        raise DispatchError(400, "job", "must be a print job object (docs/print-jobs.md)")
-    job = dict(job)
-    printer = body.get("printer", job.get("printer"))
+    job = dict(sub.job)
+    printer = job.get("printer") if sub.printer is UNSET else sub.printer
     if not isinstance(printer, str) or not printer:
         raise DispatchError(400, "printer", "must be the id of a printer of the box")
     if job.get("printer", printer) != printer:
@@ -179,18 +202,14 @@ class Dispatcher:
 
     async def command(self, box: str, body: object) -> dict[str, Any]:
         """Sign and send a command `{"name", "args"?, "lifetime_s"?}` to `box`."""
-        if not isinstance(body, Mapping):
-            raise DispatchError(400, "body", "must be a JSON object")
-        name = body.get("name")
+        req = _body(body, CommandRequest)
+        name = req.name
         if name not in NAMES:
             raise DispatchError(400, "name", "must be one of " + ", ".join(NAMES))
-        lifetime = body.get("lifetime_s", self.command_lifetime_s)
-        if (isinstance(lifetime, bool) or not isinstance(lifetime, int)
-                or not 1 <= lifetime <= 86_400):
-            raise DispatchError(400, "lifetime_s", "must be 1-86400")
+        lifetime = self.command_lifetime_s if req.lifetime_s is UNSET else req.lifetime_s
         now = self.clock()
         try:
-            cmd = Command.from_obj({"box": box, "name": name, "args": body.get("args", {}),
+            cmd = Command.from_obj({"box": box, "name": name, "args": req.args,
                                     "nonce": secrets.token_urlsafe(18), "issued_ms": now,
                                     "expires_ms": now + lifetime * 1000})
         except ProtocolError as e:

@@ -11,6 +11,7 @@ from sync.journal import RecordError
 from sync.journal import fastcheck as fc
 from sync.journal.canonical import MAX_SAFE
 from sync.journal.measure import check_measured_line
+from validation.reasons import got, suggestion, unknown_key
 
 VERSION = 1
 TYPES = (
@@ -39,9 +40,9 @@ def integer(lo: int, hi: int) -> Check:
 
     def check(v: Any) -> None:
         if type(v) is not int:
-            raise _BadValueError("must be an integer")
+            raise _BadValueError(f"must be an integer, got {got(v)}")
         if not lo <= v <= hi:
-            raise _BadValueError(f"must be between {lo} and {hi}")
+            raise _BadValueError(f"must be {lo}-{hi}")
 
     fc.register(check, fc.int_form(lo, hi))
     return check
@@ -68,9 +69,9 @@ def text(lo: int, hi: int) -> Check:
 
     def check(v: Any) -> None:
         if type(v) is not str:
-            raise _BadValueError("must be a string")
+            raise _BadValueError(f"must be a string, got {got(v)}")
         if not lo <= len(v) <= hi:
-            raise _BadValueError(f"must have {lo} to {hi} characters")
+            raise _BadValueError(f"must have {lo}-{hi} characters")
         # isprintable() is the fast common case; the regex is the rule (docs/journal.md §5).
         if not v.isprintable():
             bad = TEXT_REFUSED.search(v)
@@ -87,9 +88,9 @@ def ident() -> Check:
 
     def check(v: Any) -> None:
         if type(v) is not str:
-            raise _BadValueError("must be a string")
+            raise _BadValueError(f"must be a string, got {got(v)}")
         if not 1 <= len(v) <= 64:
-            raise _BadValueError("must have 1 to 64 characters")
+            raise _BadValueError("must have 1-64 characters")
         if " " in v or not v.isprintable():
             bad = ID_REFUSED.search(v)
             if bad is not None:
@@ -149,9 +150,9 @@ def array(item: Check, lo: int, hi: int) -> Check:
 
     def check(v: Any) -> None:
         if type(v) is not list:
-            raise _BadValueError("must be a list")
+            raise _BadValueError(f"must be an array, got {got(v)}")
         if not lo <= len(v) <= hi:
-            raise _BadValueError(f"must have {lo} to {hi} items")
+            raise _BadValueError(f"must have {lo}-{hi} items")
         for i, x in enumerate(v):
             try:
                 item(x)
@@ -171,7 +172,7 @@ def obj(required: Mapping[str, Check], optional: Mapping[str, Check] | None = No
 
     def check(v: Any) -> None:
         if type(v) is not dict:
-            raise _BadValueError("must be an object")
+            raise _BadValueError(f"must be an object, got {got(v)}")
         key = ""
         try:
             for key, c in req:
@@ -183,7 +184,8 @@ def obj(required: Mapping[str, Check], optional: Mapping[str, Check] | None = No
         if len(v) != n_req:
             extra = v.keys() - known
             if extra:
-                raise _BadValueError("unexpected field", "." + str(min(extra, key=str)))
+                key = str(min(extra, key=str))
+                raise _BadValueError(unknown_key(key, known, toml=False), "." + key)
             try:
                 for key, c in opt:
                     if key in v:
@@ -201,10 +203,10 @@ def mapping(keys: tuple[str, ...], value: Check) -> Check:
 
     def check(v: Any) -> None:
         if type(v) is not dict:
-            raise _BadValueError("must be an object")
+            raise _BadValueError(f"must be an object, got {got(v)}")
         for key, x in v.items():
             if key not in allowed:
-                raise _BadValueError("unknown key", "." + key)
+                raise _BadValueError("unknown key" + suggestion(key, allowed), "." + key)
             try:
                 value(x)
             except _BadValueError as e:
@@ -322,7 +324,7 @@ BODIES: dict[str, Check] = {
 def _any_object(v: Any) -> None:
     # Body and totals are checked later: the body by its type, totals against the arithmetic.
     if type(v) is not dict:
-        raise _BadValueError("must be an object")
+        raise _BadValueError(f"must be an object, got {got(v)}")
 
 
 fc.register(_any_object, fc.dict_form)

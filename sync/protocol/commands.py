@@ -8,41 +8,70 @@ import binascii
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from msgspec import Meta
 
 from sync.protocol import ProtocolError
 from sync.protocol import fields as f
+from sync.protocol import schemas as w
 from sync.protocol.messages import NONCE, WORD
-from sync.protocol.topics import BOX_ID
+from validation import Schema
 
 DOMAIN = b"storelink/v1/command\n"
-NAMES = ("test_print", "open_drawer", "reload_config", "rebirth", "reupload")
+CommandName = Literal["test_print", "open_drawer", "reload_config", "rebirth", "reupload"]
+NAMES: tuple[str, ...] = get_args(CommandName)
 MAX_SKEW_MS = 5 * 60_000
 MAX_LIFETIME_MS = 24 * 3_600_000
 MAX_REMEMBERED = 100_000
 
 
-def _args(name: str, raw: Mapping[str, object]) -> dict[str, object]:
-    """Validate the arguments of command `name`; unknown arguments are errors."""
-    allowed: dict[str, tuple[str, ...]] = {"test_print": ("printer",),
-                                           "open_drawer": ("printer", "pin"),
-                                           "reupload": ("from_seq",)}
-    for k in raw:
-        if k not in allowed.get(name, ()):
-            raise ProtocolError(f"cmd.args.{k}", f"unknown argument of {name}")
-    out: dict[str, object] = {}
-    if name in ("test_print", "open_drawer"):
-        out["printer"] = f.string(raw, "printer", "cmd.args", max_len=64)
-    if name == "open_drawer":
-        pin = raw.get("pin", 2)
-        if pin not in (2, 5) or isinstance(pin, bool):
-            raise ProtocolError("cmd.args.pin", "must be 2 or 5")
-        out["pin"] = pin
-    if name == "reupload":
-        out["from_seq"] = f.integer(raw, "from_seq", "cmd.args")
-    return out
+class TestPrintArgs(Schema, frozen=True, kw_only=True):
+    """Arguments of test_print."""
+
+    printer: w.Name64
+
+
+class OpenDrawerArgs(Schema, frozen=True, kw_only=True):
+    """Arguments of open_drawer: the drawer kick pin."""
+
+    printer: w.Name64
+    pin: Literal[2, 5] = 2
+
+
+class ReuploadArgs(Schema, frozen=True, kw_only=True):
+    """Arguments of reupload."""
+
+    from_seq: w.Count
+
+
+class NoArgs(Schema, frozen=True, kw_only=True):
+    """The commands that take no arguments."""
+
+
+ARGS: dict[str, type[Schema]] = {"test_print": TestPrintArgs, "open_drawer": OpenDrawerArgs,
+                                 "reupload": ReuploadArgs}
+
+
+class CommandWire(w.Wire, frozen=True, kw_only=True):
+    """The signed `cmd` object."""
+
+    box: w.BoxId
+    name: CommandName
+    args: dict[str, Any] = msgspec.field(default_factory=dict)
+    nonce: w.Nonce
+    issued_ms: w.Count
+    expires_ms: w.Count
+
+
+class SignedCommandWire(w.Payload, frozen=True, kw_only=True):
+    """down/command: {"v":1,"cmd":{…},"sig":base64}."""
+
+    cmd: CommandWire
+    sig: Annotated[str, Meta(min_length=1, max_length=128)]
 
 
 @dataclass(frozen=True)
@@ -68,16 +97,15 @@ class Command:
     @classmethod
     def from_obj(cls, o: Mapping[str, object]) -> Command:
         """Validate the `cmd` object."""
-        name = f.string(o, "name", "cmd", choices=NAMES)
-        issued = f.integer(o, "issued_ms", "cmd")
-        expires = f.integer(o, "expires_ms", "cmd")
-        if expires <= issued:
+        return cls.from_wire(f.part(o, CommandWire, "cmd"))
+
+    @classmethod
+    def from_wire(cls, c: CommandWire) -> Command:
+        """From its decoded wire shape; the arguments are checked by the command's schema."""
+        if c.expires_ms <= c.issued_ms:
             raise ProtocolError("cmd.expires_ms", "must be after issued_ms")
-        raw_args = o.get("args", {})
-        if not isinstance(raw_args, dict):
-            raise ProtocolError("cmd.args", "must be an object")
-        return cls(f.string(o, "box", "cmd", pattern=BOX_ID), name, _args(name, raw_args),
-                   f.string(o, "nonce", "cmd", pattern=NONCE), issued, expires)
+        args = msgspec.structs.asdict(f.part(c.args, ARGS.get(c.name, NoArgs), "cmd.args"))
+        return cls(c.box, c.name, args, c.nonce, c.issued_ms, c.expires_ms)
 
 
 @dataclass(frozen=True)
@@ -95,10 +123,10 @@ class SignedCommand:
     @classmethod
     def from_json(cls, data: bytes) -> SignedCommand:
         """Validate the shape (not the signature: see CommandGuard)."""
-        o = f.load_object(data, max_bytes=64 * 1024)
-        cmd = Command.from_obj(f.obj(o, "cmd"))
+        o = f.decode(data, SignedCommandWire, max_bytes=64 * 1024)
+        cmd = Command.from_wire(o.cmd)
         try:
-            sig = base64.b64decode(f.string(o, "sig", max_len=128), validate=True)
+            sig = base64.b64decode(o.sig, validate=True)
         except binascii.Error:
             raise ProtocolError("sig", "must be base64") from None
         if len(sig) != 64:

@@ -1,25 +1,24 @@
 """Versioned JSON payloads of docs/protocol.md as frozen dataclasses with strict codecs.
 
-`to_json()` gives the wire bytes; `from_json(bytes)` validates every field and raises
-ProtocolError naming the first bad one by dotted path (`events[2].state`). Unknown fields are
-ignored so that additive changes need no new `v`.
+`to_json()` gives the wire bytes; `from_json(bytes)` decodes them through their schema
+(sync/protocol/schemas.py, the validation layer) and raises ProtocolError naming the first bad
+field by dotted path (`events[2].state`). Unknown fields are ignored so that additive changes
+need no new `v`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from sync.protocol import ProtocolError
 from sync.protocol import fields as f
-from sync.protocol.print_job import JOB_ID, parse_dispatched
-from sync.protocol.topics import BOX_ID, HQ_ID
+from sync.protocol import schemas as w
+from sync.protocol.print_job import parse_dispatched
+from sync.protocol.schemas import JOB_ID, MAX_BATCH, NONCE, WORD
 
-WORD = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-MAX_BATCH = 2000
+__all__ = ["JOB_ID", "MAX_BATCH", "NONCE", "WORD"]
 DeathReason = Literal["lost", "shutdown"]
 AckStatus = Literal["ok", "resend", "refused"]
 IntakeResult = Literal["accepted", "duplicate", "refused"]
@@ -42,10 +41,12 @@ class DeviceState:
     @classmethod
     def from_obj(cls, raw: object, where: str) -> DeviceState:
         """Validate one device object found at `where`."""
-        o = f.as_obj(raw, where)
-        return cls(f.string(o, "id", where, max_len=64), f.string(o, "kind", where, pattern=WORD),
-                   f.string(o, "state", where, pattern=WORD),
-                   f.opt_string(o, "detail", where, max_len=512) or "")
+        return cls.from_wire(f.part(raw, w.DeviceWire, where))
+
+    @classmethod
+    def from_wire(cls, d: w.DeviceWire) -> DeviceState:
+        """From its decoded wire shape."""
+        return cls(d.id, d.kind, d.state, d.detail or "")
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,18 @@ class JournalPosition:
     @classmethod
     def from_obj(cls, raw: object, where: str) -> JournalPosition:
         """Validate; `acked` may not exceed `head`."""
-        o = f.as_obj(raw, where)
-        head = f.integer(o, "head", where)
-        acked = f.integer(o, "acked", where, hi=head)
-        return cls(head, acked, f.opt_string(o, "log_id", where, max_len=128) or "")
+        return cls.from_wire(f.part(raw, w.PositionWire, where), where)
+
+    @classmethod
+    def from_wire(cls, p: w.PositionWire, where: str) -> JournalPosition:
+        """From its decoded wire shape; `acked` may not exceed `head`."""
+        if p.acked > p.head:
+            raise ProtocolError(f"{where}.acked", f"must be 0-{p.head}")
+        return cls(p.head, p.acked, p.log_id or "")
 
 
-def _devices(o: Mapping[str, object]) -> tuple[DeviceState, ...]:
-    return tuple(DeviceState.from_obj(d, f"devices[{i}]")
-                 for i, d in enumerate(f.lst(o, "devices", max_items=256)))
+def _devices(devices: list[w.DeviceWire]) -> tuple[DeviceState, ...]:
+    return tuple(DeviceState.from_wire(d) for d in devices)
 
 
 @dataclass(frozen=True)
@@ -104,14 +108,10 @@ class Birth:
     @classmethod
     def from_json(cls, data: bytes) -> Birth:
         """Validate wire bytes."""
-        o = f.load_object(data)
-        return cls(f.string(o, "box", pattern=BOX_ID), f.integer(o, "bdseq"),
-                   f.integer(o, "at_ms"), f.string(o, "version", max_len=64),
-                   f.string(o, "store", max_len=128, empty=True), _devices(o),
-                   JournalPosition.from_obj(o.get("journal"), "journal"),
-                   f.integer(o, "telemetry_interval_s", lo=1, hi=86400),
-                   f.opt_string(o, "name", max_len=256) or "",
-                   f.opt_integer(o, "keepalive_s", lo=1, hi=65535))
+        o = f.decode(data, w.BirthWire)
+        return cls(o.box, o.bdseq, o.at_ms, o.version, o.store, _devices(o.devices),
+                   JournalPosition.from_wire(o.journal, "journal"), o.telemetry_interval_s,
+                   o.name or "", o.keepalive_s)
 
 
 @dataclass(frozen=True)
@@ -129,10 +129,8 @@ class Death:
     @classmethod
     def from_json(cls, data: bytes) -> Death:
         """Validate wire bytes."""
-        o = f.load_object(data)
-        reason = f.string(o, "reason", choices=("lost", "shutdown"))
-        return cls(f.string(o, "box", pattern=BOX_ID), f.integer(o, "bdseq"),
-                   "lost" if reason == "lost" else "shutdown")
+        o = f.decode(data, w.DeathWire)
+        return cls(o.box, o.bdseq, o.reason)
 
 
 @dataclass(frozen=True)
@@ -150,8 +148,8 @@ class HqState:
     @classmethod
     def from_json(cls, data: bytes) -> HqState:
         """Validate wire bytes."""
-        o = f.load_object(data)
-        return cls(f.string(o, "hq", pattern=HQ_ID), f.boolean(o, "online"), f.integer(o, "at_ms"))
+        o = f.decode(data, w.HqStateWire)
+        return cls(o.hq, o.online, o.at_ms)
 
 
 @dataclass(frozen=True)
@@ -181,13 +179,10 @@ class Telemetry:
     @classmethod
     def from_json(cls, data: bytes) -> Telemetry:
         """Validate wire bytes."""
-        o = f.load_object(data)
-        return cls(f.string(o, "box", pattern=BOX_ID), f.integer(o, "bdseq"),
-                   f.integer(o, "seq", lo=1), f.integer(o, "at_ms"), f.integer(o, "uptime_s"),
-                   _devices(o), f.int_map(o, "queues"),
-                   JournalPosition.from_obj(o.get("journal"), "journal"),
-                   f.opt_integer(o, "disk_free_bytes"),
-                   f.opt_integer(o, "temperature_mc", lo=-273_150, hi=1_000_000))
+        o = f.decode(data, w.TelemetryWire)
+        return cls(o.box, o.bdseq, o.seq, o.at_ms, o.uptime_s, _devices(o.devices), o.queues,
+                   JournalPosition.from_wire(o.journal, "journal"), o.disk_free_bytes,
+                   o.temperature_mc)
 
 
 @dataclass(frozen=True)
@@ -213,11 +208,8 @@ class JournalBatch:
     @classmethod
     def from_json(cls, data: bytes) -> JournalBatch:
         """Validate the envelope; records are checked by the journal verifier at HQ."""
-        o = f.load_object(data)
-        recs = f.lst(o, "records", min_items=1, max_items=MAX_BATCH)
-        return cls(f.string(o, "box", pattern=BOX_ID), f.string(o, "log_id", max_len=128),
-                   f.integer(o, "first"),
-                   tuple(f.as_obj(r, f"records[{i}]") for i, r in enumerate(recs)))
+        o = f.decode(data, w.JournalBatchWire)
+        return cls(o.box, o.log_id, o.first, tuple(o.records))
 
 
 @dataclass(frozen=True)
@@ -249,18 +241,11 @@ class JournalAck:
     @classmethod
     def from_json(cls, data: bytes) -> JournalAck:
         """Validate wire bytes; an `ok` ack with size > 0 must carry a cosignature."""
-        o = f.load_object(data)
-        status = f.string(o, "status", choices=("ok", "resend", "refused"))
-        size = f.integer(o, "size")
-        cos = o.get("cosignature")
-        if cos is not None:
-            cos = f.as_obj(cos, "cosignature")
-        elif status == "ok" and size > 0:
+        o = f.decode(data, w.JournalAckWire)
+        if o.cosignature is None and o.status == "ok" and o.size > 0:
             raise ProtocolError("cosignature", "is required in an ok ack")
-        st: AckStatus = "ok" if status == "ok" else "resend" if status == "resend" else "refused"
-        return cls(f.string(o, "box", pattern=BOX_ID), f.string(o, "log_id", max_len=128), st,
-                   size, f.integer(o, "at_ms"), f.opt_string(o, "head", max_len=128) or "",
-                   cos, f.opt_string(o, "reason", max_len=2000) or "")
+        return cls(o.box, o.log_id, o.status, o.size, o.at_ms, o.head or "", o.cosignature,
+                   o.reason or "")
 
 
 @dataclass(frozen=True)
@@ -323,27 +308,15 @@ Event = JobEvent | IntakeEvent | CommandEvent
 
 def event_from_obj(raw: object, where: str) -> Event:
     """Validate one event object found at `where`."""
-    o = f.as_obj(raw, where)
-    kind = f.string(o, "type", where, choices=("job", "intake", "command"))
-    eseq = f.integer(o, "eseq", where, lo=1)
-    at_ms = f.integer(o, "at_ms", where)
-    if kind == "job":
-        return JobEvent(eseq, f.string(o, "id", where, pattern=JOB_ID),
-                        f.string(o, "printer", where, max_len=64),
-                        f.string(o, "state", where, pattern=WORD),
-                        f.integer(o, "version", where, lo=1), at_ms,
-                        f.opt_string(o, "reason", where, max_len=64))
-    if kind == "intake":
-        r = f.string(o, "result", where, choices=("accepted", "duplicate", "refused"))
-        res: IntakeResult = "accepted" if r == "accepted" else (
-            "duplicate" if r == "duplicate" else "refused")
-        return IntakeEvent(eseq, f.string(o, "id", where, max_len=128), res, at_ms,
-                           f.opt_string(o, "error", where, max_len=2000) or "")
-    r = f.string(o, "result", where, choices=("done", "refused", "failed"))
-    cres: CommandResult = "done" if r == "done" else "refused" if r == "refused" else "failed"
-    return CommandEvent(eseq, f.string(o, "nonce", where, max_len=128, empty=True),
-                        f.string(o, "name", where, max_len=64, empty=True), cres, at_ms,
-                        f.opt_string(o, "error", where, max_len=2000) or "")
+    return _event(f.part(raw, w.EventWire, where))  # type: ignore[arg-type]
+
+
+def _event(e: w.EventWire) -> Event:
+    if isinstance(e, w.JobEventWire):
+        return JobEvent(e.eseq, e.id, e.printer, e.state, e.version, e.at_ms, e.reason)
+    if isinstance(e, w.IntakeEventWire):
+        return IntakeEvent(e.eseq, e.id, e.result, e.at_ms, e.error or "")
+    return CommandEvent(e.eseq, e.nonce, e.name, e.result, e.at_ms, e.error or "")
 
 
 @dataclass(frozen=True)
@@ -362,13 +335,12 @@ class EventsBatch:
     @classmethod
     def from_json(cls, data: bytes) -> EventsBatch:
         """Validate wire bytes, including that `eseq` is dense and ascending."""
-        o = f.load_object(data)
-        evs = tuple(event_from_obj(e, f"events[{i}]")
-                    for i, e in enumerate(f.lst(o, "events", min_items=1, max_items=MAX_BATCH)))
+        o = f.decode(data, w.EventsBatchWire)
+        evs = tuple(_event(e) for e in o.events)
         for i in range(1, len(evs)):
             if evs[i].eseq != evs[0].eseq + i:
                 raise ProtocolError(f"events[{i}].eseq", f"must be {evs[0].eseq + i}")
-        return cls(f.string(o, "box", pattern=BOX_ID), f.string(o, "stream", pattern=NONCE), evs)
+        return cls(o.box, o.stream, evs)
 
 
 @dataclass(frozen=True)
@@ -386,9 +358,8 @@ class EventsAck:
     @classmethod
     def from_json(cls, data: bytes) -> EventsAck:
         """Validate wire bytes."""
-        o = f.load_object(data)
-        return cls(f.string(o, "box", pattern=BOX_ID), f.string(o, "stream", pattern=NONCE),
-                   f.integer(o, "upto"))
+        o = f.decode(data, w.EventsAckWire)
+        return cls(o.box, o.stream, o.upto)
 
 
 @dataclass(frozen=True)
@@ -413,7 +384,6 @@ class PrintDispatch:
     def from_json(cls, data: bytes) -> PrintDispatch:
         """Validate the dispatch and the job's envelope (sync.protocol.print_job, the rules HQ
         applied before sending it); the box's renderers check the content."""
-        o = f.load_object(data)
-        job = f.obj(o, "job")
-        parse_dispatched(job)
-        return cls(f.string(o, "box", pattern=BOX_ID), job, f.integer(o, "sent_at_ms"))
+        o = f.decode(data, w.PrintDispatchWire)
+        parse_dispatched(o.job)
+        return cls(o.box, o.job, o.sent_at_ms)

@@ -17,9 +17,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal, cast
+
+from msgspec import UNSET, Meta, UnsetType
 
 from sync.protocol import ProtocolError
+from validation import Schema, ValidationError
+from validation.decode import convert
+from validation.reasons import got
 
 JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 
@@ -31,8 +36,6 @@ RECEIPT_TEMPLATES = ("receipt", "sales_slip", "picking_list", "self_test")
 LABEL_TEMPLATES = ("flow_card", "price_label", "shipping_label")
 """Templates of label printers (rendered by drivers/label)."""
 TEMPLATES = RECEIPT_TEMPLATES + LABEL_TEMPLATES
-FIELDS = frozenset({"id", "printer", "template", "data", "document", "raw", "copies",
-                    "expires_at"})
 JobKind = Literal["template", "document", "raw"]
 
 
@@ -61,44 +64,56 @@ def canonical_json(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+class JobEnvelope(Schema, frozen=True, kw_only=True):
+    """The job envelope of docs/print-jobs.md; exactly one of template, document or raw.
+
+    `id`'s pattern, the one-of rule and the object types of `data` and `document` are checked by
+    parse_job: as schema constraints they cost the queue's acceptance path more than they do by
+    hand (a regex called from C, a copy of `data`).
+    """
+
+    id: str
+    printer: Annotated[str, Meta(min_length=1, max_length=MAX_PRINTER_ID, extra={
+        "reason": f"must be a printer id of 1-{MAX_PRINTER_ID} characters"})]
+    template: str | UnsetType = UNSET
+    data: Any = UNSET
+    document: Any = UNSET
+    raw: str | UnsetType = UNSET
+    copies: Annotated[int, Meta(ge=1, le=MAX_COPIES)] = 1
+    expires_at: str | None = None
+
+
 def parse_job(raw: object) -> PrintJob:
     """Validate a job's envelope; ProtocolError names the field (`copies`, not `job.copies`)."""
-    if not isinstance(raw, Mapping):
-        raise ProtocolError("job", "must be a JSON object")
-    for k in raw:
-        if k not in FIELDS:
-            raise ProtocolError(str(k), "unknown field")
-    job_id = raw.get("id")
-    if not isinstance(job_id, str) or not JOB_ID.fullmatch(job_id):
+    try:
+        env = convert(raw, JobEnvelope, whole="job", toml=False)
+    except ValidationError as e:
+        raise ProtocolError(e.path, e.reason) from None
+    if not JOB_ID.fullmatch(env.id):
         raise ProtocolError("id", "must be 1-128 characters of A-Z a-z 0-9 . _ : - "
                                   "(the sender's id, kept across retries)")
-    printer = raw.get("printer")
-    if not isinstance(printer, str) or not 1 <= len(printer) <= MAX_PRINTER_ID:
-        raise ProtocolError("printer", f"must be a printer id of 1-{MAX_PRINTER_ID} characters")
-    present: list[JobKind] = [k for k in ("template", "document", "raw") if k in raw]
+    given = cast(Mapping[str, object], raw)
+    present: list[JobKind] = [k for k in ("template", "document", "raw") if k in given]
     if len(present) != 1:
         raise ProtocolError("template", "exactly one of template, document or raw is required")
-    copies = raw.get("copies", 1)
-    if isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= MAX_COPIES:
-        raise ProtocolError("copies", f"must be an integer 1-{MAX_COPIES}")
-    expires_at_ms = None
-    if raw.get("expires_at") is not None:
-        expires_at_ms = parse_time(raw["expires_at"], "expires_at")
+    expires_at_ms = None if env.expires_at is None else parse_time(env.expires_at, "expires_at")
     kind = present[0]
     template = None
     raw_bytes = None
-    if kind == "template":
-        template = _template(raw["template"])
-        if not isinstance(raw.get("data"), Mapping):
-            raise ProtocolError("data", "must be an object")
-    elif "data" in raw:
+    if isinstance(env.template, str):
+        template = _template(env.template)
+        if env.data is UNSET:
+            raise ProtocolError("data", "is required with a template")
+        if not isinstance(env.data, dict):
+            raise ProtocolError("data", f"must be an object, got {got(env.data)}")
+    elif env.data is not UNSET:
         raise ProtocolError("data", "only goes with template")
-    if kind == "document" and not isinstance(raw["document"], Mapping):
-        raise ProtocolError("document", "must be an object")
-    if kind == "raw":
-        raw_bytes = _raw(raw["raw"])
-    body = dict(raw)
-    return PrintJob(job_id, printer, kind, copies, expires_at_ms, body,
+    if kind == "document" and not isinstance(env.document, dict):
+        raise ProtocolError("document", f"must be an object, got {got(env.document)}")
+    if isinstance(env.raw, str):
+        raw_bytes = _raw(env.raw)
+    body = dict(given)
+    return PrintJob(env.id, env.printer, kind, env.copies, expires_at_ms, body,
                     hashlib.sha256(canonical_json(body)).hexdigest(), template, raw_bytes)
 
 

@@ -106,11 +106,11 @@ async def test_commands_and_command_alarms_answer_as_documented(
     # The box refuses HQ's own command under its nonce, and another (unknown) one at eseq 2.
     disp.apply_events(EventsBatch(BOX, STREAM, (
         CommandEvent(1, nonce, "open_drawer", "refused", NOW + 5,
-                     "malformed: cmd.args.颜色: unknown argument of open_drawer"),
+                     "malformed: cmd.args.颜色: unknown field"),
         CommandEvent(2, "forged-nonce-000001", "rebirth", "refused", NOW + 6, "bad signature"))))
     got = await (await client.get(f"/v1/commands/{nonce}")).json()
     assert (got["result"], got["error"], got["result_ms"]) == (
-        "refused", "malformed: cmd.args.颜色: unknown argument of open_drawer", NOW + 5)
+        "refused", "malformed: cmd.args.颜色: unknown field", NOW + 5)
     alarms = (await (await client.get("/v1/alarms")).json())["alarms"]
     assert alarms == [{"id": alarms[0]["id"], "box": BOX, "kind": "command_refused", "seq": 2,
                        "reason": "bad signature", "at_ms": NOW,

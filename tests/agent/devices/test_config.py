@@ -72,7 +72,7 @@ def test_every_scanner_error_names_its_dotted_key() -> None:
     assert "scanners[5].terminator: unknown key" in errs
     assert "scanners[6].vendor_id: unknown key" in errs
     assert "scanners[7].port_path: 'usb1' is not a port path like 1-1.4" in errs
-    assert "scanners[8]: must be a table" in errs
+    assert "scanners[8]: must be a table, got a string" in errs
 
 
 def test_display_and_discovery_errors_name_their_keys() -> None:
@@ -90,6 +90,7 @@ def test_display_and_discovery_errors_name_their_keys() -> None:
     assert "discovery.interfaces[1]: 'eth0' is not an IP address" in errs
     assert "discovery.rescan_interval_s: must be a number 0.2-3600.0" in errs
     assert "discovery.mdns: unknown key" in errs
-    assert errors(scanners={"id": "x"}) == ["scanners: must be an array of tables ([[scanners]])"]
+    assert errors(scanners={"id": "x"}) == [
+        "scanners: must be an array of tables ([[scanners]]), got a table"]
     assert errors(discovery={"interfaces": []}) == [
         "discovery.interfaces: must be a non-empty list of IP addresses"]

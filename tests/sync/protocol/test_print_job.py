@@ -36,8 +36,8 @@ def test_a_valid_job_is_read_with_its_hash() -> None:
 
 
 @pytest.mark.parametrize(("change", "field", "reason"), [
-    ({"copies": MAX_COPIES + 79}, "copies", "must be an integer 1-20"),
-    ({"copies": 2.0}, "copies", "must be an integer 1-20"),
+    ({"copies": MAX_COPIES + 79}, "copies", "must be 1-20"),
+    ({"copies": 2.0}, "copies", "must be an integer, got a number"),
     ({"id": "送货单"}, "id", "must be 1-128 characters of A-Z a-z 0-9 . _ : - "
                            "(the sender's id, kept across retries)"),
     ({"id": "ord-1\n"}, "id", "must be 1-128 characters of A-Z a-z 0-9 . _ : - "
@@ -45,7 +45,7 @@ def test_a_valid_job_is_read_with_its_hash() -> None:
     ({"printer": ""}, "printer", "must be a printer id of 1-64 characters"),
     ({"template": "价签"}, "template",
      "unknown template '价签' (known: " + ", ".join(TEMPLATES) + ")"),
-    ({"data": None}, "data", "must be an object"),
+    ({"data": None}, "data", "must be an object, got null"),
     ({"document": {}}, "template", "exactly one of template, document or raw is required"),
     ({"expires_at": "2026-11-29 18:00"}, "expires_at", "needs a UTC offset (e.g. +08:00 or Z)"),
     ({"备注": "加急"}, "备注", "unknown field"),
