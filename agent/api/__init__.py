@@ -12,6 +12,7 @@ from agent.api import events
 from agent.api.context import CTX, AgentContext
 from agent.api.http import auth_middleware, errors_middleware
 from agent.devices import api as devices_api
+from agent.health import api as health_api
 from agent.printing import api_jobs, api_printers
 from agent.sales import api as sales_api
 from agent.sales.audit import audit_middleware
@@ -49,6 +50,6 @@ def make_app(ctx: AgentContext) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[CTX] = ctx
     for table in (api_jobs.routes, api_printers.routes, events.routes, devices_api.routes,
-                  sales_api.routes, page_routes):
+                  sales_api.routes, health_api.routes, page_routes):
         app.add_routes(table)
     return app

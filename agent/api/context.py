@@ -22,6 +22,7 @@ from agent.printing.templates.self_test import label as self_test_label
 
 if TYPE_CHECKING:
     from agent.devices.runtime import DeviceServices
+    from agent.health.link import LinkMonitor
     from agent.journal.store import JournalStore
     from agent.sales.service import SalesService
 
@@ -60,6 +61,8 @@ class AgentContext:
     """The signed journal (None when journal.enabled is false)."""
     sales: SalesService | None = None
     """Sales, refunds, voids, day close, handovers and approvals on the journal."""
+    link: LinkMonitor | None = None
+    """The link to HQ's broker (None without [sync])."""
 
     def base_url(self) -> str:
         """Where staff reach the status page."""
