@@ -85,8 +85,9 @@ async def feed_watchdog(ctx: AgentContext, period_s: float, stall_s: float) -> N
 
 def announce_ready(ctx: AgentContext, url: str) -> asyncio.Task[None] | None:
     """READY=1 (the API listens, the journal is open) and, under a watchdog, its feeder task."""
-    head = ctx.journal.head.size if ctx.journal is not None else 0
-    notify(f"READY=1\nSTATUS=就绪 / ready on {url}, journal at seq {head}")
+    journal = (f", journal at seq {ctx.journal.head.size - 1}" if ctx.journal is not None
+               else "")
+    notify(f"READY=1\nSTATUS=就绪 / ready on {url}{journal}")
     period = watchdog_period_s()
     if period is None:
         return None
