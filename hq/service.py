@@ -24,6 +24,7 @@ from sync.mqtt_session import Connected, Message, MqttSession, SessionConfig, Wi
 from sync.protocol import ProtocolError
 from sync.protocol.messages import Birth, Death, EventsBatch, HqState, JournalBatch, Telemetry
 from sync.protocol.topics import Down, Up, down, hq_filters, hq_state, parse_topic
+from sync.systemd import announce_ready, stop_watchdog
 
 log = logging.getLogger(__name__)
 PUBLISH_WAIT_S = 10.0
@@ -82,7 +83,11 @@ class HqService:
             print(f"storelink hq {self.cfg.id} ready on http://{self.cfg.api_listen}:{self.port}",
                   flush=True)
             pump = asyncio.create_task(self._pump(), name="hq-mqtt")
+            # Type=notify: ready once the API listens; the watchdog is fed from this loop.
+            watchdog = announce_ready(f"ready on port {self.port}",
+                                      lambda: ["mqtt pump ended"] if pump.done() else [])
             await stop.wait()
+            await stop_watchdog(watchdog)
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump

@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,42 +26,9 @@ from agent.health.systemd import announce_ready, notify, stop_watchdog, watchdog
 from tests.agent.conftest import SimFactory, box_config, eventually, free_port
 from tests.agent.health.stalling_printer import StallingPrinter
 from tests.e2e.broker import env_with_root
+from tests.e2e.notify_socket import NotifySocket
 
 PERIOD_US = 400_000  # WatchdogSec=0.4 s: fed every 0.2 s
-
-
-class NotifySocket:
-    """The service manager's end: a datagram socket collecting what the daemon sends."""
-
-    def __init__(self) -> None:
-        self.dir = tempfile.mkdtemp(prefix="sl-notify-")  # AF_UNIX paths are short
-        self.path = os.path.join(self.dir, "notify")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.messages: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                data = self.sock.recv(4096)
-            except OSError:
-                return
-            self.messages.put(data.decode("utf-8"))
-
-    def next(self, wait_s: float = 30.0) -> str:
-        return self.messages.get(timeout=wait_s)
-
-    def drain(self) -> list[str]:
-        out = []
-        with contextlib.suppress(queue.Empty):
-            while True:
-                out.append(self.messages.get_nowait())
-        return out
-
-    def close(self) -> None:
-        self.sock.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def api_listens(port: int) -> bool:
