@@ -15,12 +15,13 @@ from aiohttp import web
 
 from hq.config import HqConfig, load_or_create_key
 from hq.dispatch.cloud_print import Dispatcher
+from hq.fleet.hq_link import HqLink
 from hq.fleet.registry import Registry
 from hq.ingest.journal import JournalIngest, wall_ms
 from hq.store.sqlite import SqliteStore
 from hq.web.api import ApiContext, make_app
 from sync import SyncError
-from sync.mqtt_session import Connected, Message, MqttSession, SessionConfig, Will
+from sync.mqtt_session import Connected, Disconnected, Message, MqttSession, SessionConfig, Will
 from sync.protocol import ProtocolError
 from sync.protocol.messages import Birth, Death, EventsBatch, HqState, JournalBatch, Telemetry
 from sync.protocol.topics import Down, Up, down, hq_filters, hq_state, parse_topic
@@ -60,6 +61,7 @@ class HqService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._bad_boxes: set[str] = set()
         self.port = 0
+        self.link = HqLink(f"{m.host}:{m.port}", self.clock())
 
     async def _publish(self, topic: str, payload: bytes, expiry_s: int) -> bool:
         return await self.session.publish(topic, payload, 1, False, wait_s=PUBLISH_WAIT_S,
@@ -68,7 +70,7 @@ class HqService:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set."""
         ctx = ApiContext(self.store, self.registry, self.dispatcher, self.cfg.api_token,
-                         tuple(self.cfg.boxes))
+                         tuple(self.cfg.boxes), self.link)
         runner = web.AppRunner(make_app(ctx), access_log=None, handle_signals=False)
         await runner.setup()
         try:
@@ -104,7 +106,12 @@ class HqService:
         while True:
             ev = await self.session.events.get()
             if isinstance(ev, Connected):
+                if line := self.link.connected(self.clock()):
+                    log.info("%s", line)
                 self._spawn(self._on_connected())
+            elif isinstance(ev, Disconnected):
+                if line := self.link.failed(ev.reason, self.clock()):
+                    log.warning("%s", line)
             elif isinstance(ev, Message):
                 self._spawn(self._on_message(ev))
 

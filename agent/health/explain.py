@@ -10,6 +10,9 @@ from drivers.transports.file import FileTarget
 from drivers.transports.serial_port import SerialTarget
 from drivers.transports.tcp import TcpTarget
 from drivers.transports.usb import UsbTarget
+from sync.link_text import link_error_zh
+
+__all__ = ["Problem", "link_error_zh", "printer_problem", "where"]
 
 Target = TcpTarget | SerialTarget | UsbTarget | FileTarget
 
@@ -64,26 +67,3 @@ def printer_problem(state: PrinterState, connected: bool, target: Target) -> Pro
         return None
     what, fix = _STATE_FIX.get(state, ("打印机故障", "关闭打印机电源，等 10 秒后重新开机"))
     return Problem(f"{what}：{fix}", fix)
-
-
-_LINK_ERRORS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("refused by broker", "not authorized", "bad user name"),
-     "HQ 服务器拒绝了本机的身份：检查本机证书或用户名密码"),
-    (("certificate", "ssl", "tls"), "TLS 证书验证失败：检查证书是否过期、本机时间是否正确"),
-    (("connection refused",), "HQ 服务器拒绝连接：MQTT 服务未运行或端口不对"),
-    (("name or service not known", "temporary failure in name resolution", "nodename nor"),
-     "无法解析 HQ 服务器地址：检查 DNS 和 sync.host"),
-    (("network is unreachable", "no route to host"), "网络不通：检查网线或网络设置"),
-    (("timed out", "timeout"), "连接 HQ 超时：检查网络和防火墙"),
-    (("keepalive", "connection lost", "disconnected", "reset", "broken pipe"),
-     "与 HQ 的连接中断：网络不稳定或 HQ 服务器重启"),
-)
-
-
-def link_error_zh(raw: str) -> str:
-    """A raw MQTT/socket error as one Chinese line for staff."""
-    low = raw.lower()
-    for needles, text in _LINK_ERRORS:
-        if any(n in low for n in needles):
-            return text
-    return "与 HQ 的连接断开"

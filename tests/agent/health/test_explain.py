@@ -39,7 +39,8 @@ def test_link_errors_in_chinese() -> None:
     assert "DNS" in link_error_zh("connect failed: [Errno -2] Name or service not known")
     assert "证书" in link_error_zh("connect failed: [SSL: CERTIFICATE_VERIFY_FAILED] verify")
     assert "身份" in link_error_zh("refused by broker: Not authorized")
-    assert link_error_zh("something else") == "与 HQ 的连接断开"
+    assert link_error_zh("something else") == "与 HQ 服务器的连接断开"
+    assert link_error_zh("timed out", "MQTT 服务器") == "连接 MQTT 服务器超时：检查网络和防火墙"
 
 
 def test_a_box_without_broker_says_so_once_and_its_recovery_once() -> None:
