@@ -61,6 +61,16 @@ def pubkey(config_path: str | Path) -> int:
     return EXIT_OK
 
 
+def doctor(config_path: str | Path) -> int:
+    """Print HQ's checklist; 0 when every check passed, 1 otherwise."""
+    from hq.doctor import run_checks
+    from sync.checklist import render
+
+    checks = run_checks(Path(config_path))
+    print(render(checks), flush=True)
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_FAIL
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m hq.cli run|pubkey --config FILE` (the same as `storelink hq …`)."""
     ap = argparse.ArgumentParser(prog="storelink hq", description="The Storelink HQ service.")
@@ -78,13 +88,16 @@ if __name__ == "__main__":
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `storelink hq run|pubkey` (found by the `storelink` CLI as an entry point)."""
+    """Register `storelink hq run|pubkey|doctor` (the `storelink` CLI finds it as an entry
+    point)."""
     hq = subparsers.add_parser("hq", help="the HQ service (journal witness, cloud print, "
                                "device registry)")
     sub = hq.add_subparsers(dest="action", required=True)
     for name, text, func in (("run", "run one HQ worker until SIGTERM", run),
                              ("pubkey", "print HQ's public key for the boxes' sync.hq_pubkey",
-                              pubkey)):
+                              pubkey),
+                             ("doctor", "check config, key, database directory, disk and the "
+                              "broker; print the fix for each failure (Chinese)", doctor)):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", required=True, help="HQ configuration (TOML)")
         p.set_defaults(func=lambda args, f=func: f(args.config))
