@@ -92,3 +92,11 @@ def test_a_box_that_really_died_is_offline_after_the_grace(tmp_path: Path) -> No
     clock.now += 2
     reg.death(Death(BOX, 7, "lost"))  # a duplicate: nothing new, still its own death
     assert presences(reg, link, clock)[BOX] == "offline"
+
+
+def test_the_dashboard_shows_hq_link_never_and_unknown() -> None:
+    from hq.web.dashboard import page_html
+
+    page = page_html()
+    assert 'unknown: "未知"' in page and 'never: "从未上线"' in page
+    assert "总部与 MQTT 服务器：${link.label}" in page and "renderHqLink(boxes.hq_link)" in page
