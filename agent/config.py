@@ -23,6 +23,7 @@ from agent.devices.config import (
     parse_scanners,
 )
 from agent.devices.scale_config import ScaleConfig, parse_scales
+from agent.health.config import HealthConfig, parse_health
 from agent.sales.config import JournalConfig, parse_journal
 from agent.uplink.config import SyncConfig, parse_sync_table
 from drivers import InvalidInput
@@ -119,6 +120,7 @@ class Config:
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
     sync: SyncConfig | None = None
+    health: HealthConfig = field(default_factory=HealthConfig)
 
     def printer(self, printer_id: str) -> PrinterConfig | None:
         """The printer with this id, or None."""
@@ -210,7 +212,7 @@ class FilePrinter(_PrinterTable, frozen=True, kw_only=True, tag_field="transport
 
 PrinterTable = TcpPrinter | SerialPrinter | UsbPrinter | FilePrinter
 TABLES = {"box", "api", "queue", "printers", "profiles", "scanners", "displays", "scales",
-          "scale_protocols", "variable_measure", "discovery", "journal", "sync"}
+          "scale_protocols", "variable_measure", "discovery", "journal", "sync", "health"}
 
 
 def _target(t: PrinterTable, path: str, problems: list[Problem]) -> Target | None:
@@ -330,6 +332,7 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     variable_measure = parse_variable_measure(raw, problems)
     discovery = parse_discovery(raw, problems)
     journal = parse_journal(raw, {p.id: p.profile.language for p in printers}, problems)
+    health = parse_health(raw, problems)
     errors = [str(p) for p in problems]
     sync = parse_sync_table(raw.get("sync", {}), errors)
     box_id = _text(raw.get("box"), "id")
@@ -340,7 +343,8 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     box = BoxConfig(b.id, b.store, b.name, Path(b.state_dir))
     return Config(box, api, queue, tuple(printers), profiles, source, scanners=scanners,
                   displays=displays, scales=scales, variable_measure=variable_measure,
-                  discovery=discovery, journal=journal, sync=sync)
+                  discovery=discovery, journal=journal, sync=sync,
+                  health=health)
 
 
 def load_config(path: Path) -> Config:

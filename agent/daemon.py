@@ -18,6 +18,8 @@ from agent.config import Config
 from agent.devices.discovery import DeviceEnv
 from agent.devices.runtime import DeviceServices
 from agent.events import EventBus
+from agent.health.keyfiles import loose_key_files, refusal
+from agent.health.systemd import announce_ready, stop_watchdog
 from agent.printing.queue.service import PrintQueue
 from agent.printing.queue.store import Store
 from agent.printing.supervisor import PrinterSupervisor
@@ -100,6 +102,8 @@ async def running(config: Config, *, env: DeviceEnv | None = None
                 cosigners=config.sync.cosigners() if config.sync is not None else None,
                 scans=scans)
             ctx.sales, ctx.journal = sales, sales.journal
+            head = sales.journal.head
+            log.info("销售日志已打开 / journal opened at seq %d (log %s)", head.size - 1, head.log)
             ctx.audit_outbox = AuditOutbox(store, sales.journal)
             await ctx.audit_outbox.drain()
         tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
@@ -167,8 +171,10 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
                      ctx.queue.store.path)
             if ready is not None:
                 ready.set()
+            watchdog = announce_ready(ctx, f"http://{host}:{port}")
             await stop.wait()
             log.info("stopping: no new jobs; letting the job in flight finish")
+            await stop_watchdog(watchdog)
             await stop_printers(ctx)
         finally:
             ctx.bus.close()
@@ -177,7 +183,11 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
 
 
 def run(config: Config) -> int:
-    """Run the daemon in the foreground until SIGTERM or SIGINT; 0 on a clean stop."""
+    """Run the daemon in the foreground until SIGTERM or SIGINT; 0 on a clean stop, 1 when it
+    cannot run (a key file others may read, a second daemon on the same state, …)."""
+    if loose := loose_key_files(config):
+        log.error("%s", refusal(loose))
+        return 1
     try:
         run_until_signalled(lambda stop: serve(config, stop=stop))
     except (AgentError, OSError) as e:

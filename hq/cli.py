@@ -68,9 +68,21 @@ def pubkey(config_path: str | Path, verifier: bool = False) -> int:
     return EXIT_OK
 
 
+def doctor(config_path: str | Path) -> int:
+    """Print HQ's checklist; 0 when every check passed, 1 otherwise."""
+    from hq.doctor import run_checks
+    from sync.checklist import render
+
+    checks = run_checks(Path(config_path))
+    print(render(checks), flush=True)
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_FAIL
+
+
 def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, text in (("run", "run one HQ worker until SIGTERM"),
-                       ("pubkey", "print HQ's public key for the boxes' sync.hq_pubkey")):
+                       ("pubkey", "print HQ's public key for the boxes' sync.hq_pubkey"),
+                       ("doctor", "check config, key, database directory, disk and the broker; "
+                        "print the fix for each failure (Chinese)")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", required=True, help="HQ configuration (TOML)")
         if name == "pubkey":
@@ -80,6 +92,8 @@ def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.action == "doctor":
+        return doctor(args.config)
     return run(args.config) if args.action == "run" else pubkey(args.config, args.verifier)
 
 
@@ -95,7 +109,8 @@ if __name__ == "__main__":
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `storelink hq run|pubkey` (found by the `storelink` CLI as an entry point)."""
+    """Register `storelink hq run|pubkey|doctor` (the `storelink` CLI finds it as an entry
+    point)."""
     hq = subparsers.add_parser("hq", help="the HQ service (journal witness, cloud print, "
                                "device registry)")
     _add_actions(hq.add_subparsers(dest="action", required=True))

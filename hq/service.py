@@ -15,15 +15,17 @@ from aiohttp import web
 
 from hq.config import HqConfig, load_or_create_key
 from hq.dispatch.cloud_print import Dispatcher
+from hq.fleet.hq_link import HqLink
 from hq.fleet.registry import Registry
 from hq.ingest.journal import JournalIngest, wall_ms
 from hq.store.backends import open_store
 from hq.web.api import ApiContext, make_app
 from sync import SyncError
-from sync.mqtt_session import Connected, Message, MqttSession, SessionConfig, Will
+from sync.mqtt_session import Connected, Disconnected, Message, MqttSession, SessionConfig, Will
 from sync.protocol import ProtocolError
 from sync.protocol.messages import Birth, Death, EventsBatch, HqState, JournalBatch, Telemetry
 from sync.protocol.topics import Down, Up, down, hq_filters, hq_state, parse_topic
+from sync.systemd import announce_ready, stop_watchdog
 from sync.web.connections import GUARD, ConnectionGuard, GuardedSite
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class HqService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._bad_boxes: set[str] = set()
         self.port = 0
+        self.link = HqLink(f"{m.host}:{m.port}", self.clock())
 
     async def _publish(self, topic: str, payload: bytes, expiry_s: int) -> bool:
         return await self.session.publish(topic, payload, 1, False, wait_s=PUBLISH_WAIT_S,
@@ -69,7 +72,7 @@ class HqService:
         """Serve until `stop` is set."""
         ctx = ApiContext(self.store, self.registry, self.dispatcher, self.cfg.api_token,
                          tuple(self.cfg.boxes), self.cfg.api_allowed_hosts,
-                         self.cfg.api_allowed_origins)
+                         self.cfg.api_allowed_origins, self.link)
         app = make_app(ctx)
         # HQ serves no WebSockets: one slot is the least the guard takes.
         guard = ConnectionGuard(self.cfg.api_max_connections, 1, self.cfg.api_header_timeout_s)
@@ -85,7 +88,11 @@ class HqService:
             print(f"storelink hq {self.cfg.id} ready on http://{self.cfg.api_listen}:{self.port}",
                   flush=True)
             pump = asyncio.create_task(self._pump(), name="hq-mqtt")
+            # Type=notify: ready once the API listens; the watchdog is fed from this loop.
+            watchdog = announce_ready(f"ready on port {self.port}",
+                                      lambda: ["mqtt pump ended"] if pump.done() else [])
             await stop.wait()
+            await stop_watchdog(watchdog)
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
@@ -102,7 +109,12 @@ class HqService:
         while True:
             ev = await self.session.events.get()
             if isinstance(ev, Connected):
+                if line := self.link.connected(self.clock()):
+                    log.info("%s", line)
                 self._spawn(self._on_connected())
+            elif isinstance(ev, Disconnected):
+                if line := self.link.failed(ev.reason, self.clock()):
+                    log.warning("%s", line)
             elif isinstance(ev, Message):
                 self._spawn(self._on_message(ev))
 

@@ -14,6 +14,7 @@ from agent.api.http import auth_middleware, errors_middleware, last_resort_middl
 from agent.devices import api as devices_api
 from agent.devices import api_scales
 from agent.devices.network import box_host_name
+from agent.health import api as health_api
 from agent.printing import api_jobs, api_printers
 from agent.sales import api as sales_api
 from agent.sales import rotation
@@ -63,6 +64,6 @@ def make_app(ctx: AgentContext) -> web.Application:
     app[GUARD] = ConnectionGuard(api.max_connections, api.max_websockets, api.header_timeout_s)
     for table in (api_jobs.routes, api_printers.routes, events.routes, devices_api.routes,
                   api_scales.routes,
-                  sales_api.routes, rotation.routes, page_routes):
+                  sales_api.routes, rotation.routes, health_api.routes, page_routes):
         app.add_routes(table)
     return app

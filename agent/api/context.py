@@ -23,6 +23,7 @@ from agent.printing.templates.self_test import label as self_test_label
 if TYPE_CHECKING:
     from agent.audit_outbox import AuditOutbox
     from agent.devices.runtime import DeviceServices
+    from agent.health.link import LinkMonitor
     from agent.journal.store import JournalStore
     from agent.sales.service import SalesService
 
@@ -63,6 +64,8 @@ class AgentContext:
     """Sales, refunds, voids, day close, handovers and approvals on the journal."""
     audit_outbox: AuditOutbox | None = None
     """Audit records committed with their print job, on their way to the journal."""
+    link: LinkMonitor | None = None
+    """The link to HQ's broker (None without [sync])."""
 
     def base_url(self) -> str:
         """Where staff reach the status page."""

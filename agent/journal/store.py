@@ -13,6 +13,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time as _time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -102,6 +103,10 @@ class JournalStore:
         self._rotating = threading.Lock()
         self.commits = 0
         """Transactions committed by the writer (group commit: records ≥ commits)."""
+        self.write_error: str | None = None
+        """Why the last batch could not be written (None once one commits)."""
+        self.busy_since: float | None = None
+        """time.monotonic() when the batch being written began (None while idle)."""
         self._thread = threading.Thread(target=self._run, name="journal-writer", daemon=True)
         self._thread.start()
 
@@ -180,6 +185,11 @@ class JournalStore:
     def pending(self) -> int:
         """Requests waiting for the writer (approximate)."""
         return self._queue.qsize()
+
+    @property
+    def writer_alive(self) -> bool:
+        """True while the writer thread runs and takes requests."""
+        return self._thread.is_alive() and not self._closed
 
     @property
     def head(self) -> ChainHead:
@@ -283,7 +293,9 @@ class JournalStore:
             stop = any(r is STOP for r in batch)
             work = [r for r in batch if r is not STOP]
             try:
+                self.busy_since = _time.monotonic()
                 self._process(work)
+                self.busy_since = None
             except BaseException as e:  # a bug must not leave callers waiting forever
                 err = JournalClosedError(f"journal writer failed: {e!r}")
                 with self._lock:
@@ -310,6 +322,7 @@ class JournalStore:
             self._conn.execute("COMMIT")
             self.commits += 1
             self._committed = self._head
+            self.write_error = None
         except Exception as e:
             self._pending.clear()
             if self._conn.in_transaction:
@@ -318,6 +331,7 @@ class JournalStore:
             self._signer_id = key_id(public_bytes(signer0))
             if any(r.kind == "rotate" for r in batch):
                 keyfile.discard_next(self._key_path)
+            self.write_error = str(e)
             answer(batch, [AgentError(f"journal write failed: {e}")] * len(batch))
             return
         for fn in after:

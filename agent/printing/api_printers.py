@@ -1,4 +1,4 @@
-"""/v1/printers (live status, queue depth), drawer kick, self-test, and /v1/health."""
+"""/v1/printers (live status, queue depth, the problem in Chinese), drawer kick, self-test."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from aiohttp import web
 
 from agent.api.context import CTX, AgentContext
 from agent.api.http import error, job_json, json_response, read_json
-from agent.printing.queue.service import wall_ms
+from agent.health.explain import Problem
 from agent.printing.supervisor import PrinterSnapshot, PrinterSupervisor
 from agent.sales.audit import audit_body, note
 from drivers import InvalidInput
@@ -14,9 +14,11 @@ from drivers import InvalidInput
 routes = web.RouteTableDef()
 
 
-def printer_json(s: PrinterSnapshot, depth: int) -> dict[str, object]:
-    """A printer as the API shows it."""
-    return {"id": s.id, "name": s.name, "profile": s.profile, "transport": s.transport,
+def printer_json(s: PrinterSnapshot, depth: int, problem: Problem | None = None
+                 ) -> dict[str, object]:
+    """A printer as the API shows it; `problem` is what staff read (raw text in last_error)."""
+    return {"problem": None if problem is None else {"text": problem.text, "fix": problem.fix},
+            "id": s.id, "name": s.name, "profile": s.profile, "transport": s.transport,
             "state": s.state.value, "detail": list(s.detail), "connected": s.connected,
             "ready": s.ready, "queue_depth": depth, "printing": s.printing,
             "last_error": s.last_error, "since_ms": s.since_ms, "checked_ms": s.checked_ms,
@@ -35,7 +37,7 @@ async def list_printers(request: web.Request) -> web.Response:
     """Every configured printer with its live status and queue depth."""
     ctx = request.app[CTX]
     depths = await ctx.queue.depths()
-    return json_response({"printers": [printer_json(s.snapshot(), depths.get(pid, 0))
+    return json_response({"printers": [printer_json(s.snapshot(), depths.get(pid, 0), s.problem())
                                        for pid, s in ctx.printers.items()]})
 
 
@@ -45,7 +47,7 @@ async def get_printer(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     sup = _printer(ctx, request.match_info["id"])
     depths = await ctx.queue.depths()
-    return json_response(printer_json(sup.snapshot(), depths.get(sup.id, 0)))
+    return json_response(printer_json(sup.snapshot(), depths.get(sup.id, 0), sup.problem()))
 
 
 @routes.post("/v1/printers/{id}/drawer")
@@ -82,18 +84,3 @@ async def self_test(request: web.Request) -> web.Response:
     if audit is not None:
         note(request, outboxed=True)
     return json_response(job_json(result.job), 202)
-
-
-@routes.get("/v1/health")
-async def health(request: web.Request) -> web.Response:
-    """Liveness and a summary: printers ready, jobs per state; 503 while stopping."""
-    ctx = request.app[CTX]
-    box = ctx.config.box
-    snaps = [s.snapshot() for s in ctx.printers.values()]
-    counts = await ctx.queue.store.counts()
-    return json_response({
-        "status": "ok" if ctx.accepting else "stopping",
-        "box": {"id": box.id, "store": box.store, "name": box.name},
-        "uptime_s": (wall_ms() - ctx.started_ms) // 1000,
-        "printers": {"total": len(snaps), "ready": sum(s.ready for s in snaps)},
-        "jobs": counts}, 200 if ctx.accepting else 503)

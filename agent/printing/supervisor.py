@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from agent import AgentError
 from agent.config import PrinterConfig, QueueConfig, Target
 from agent.events import EventBus
+from agent.health.explain import Problem, printer_problem
 from agent.printing.jobs import parse_job, render_job
 from agent.printing.queue.device import DeviceThread
 from agent.printing.queue.lifecycle import reason_for_status, reason_for_transport
@@ -189,6 +190,15 @@ class PrinterSupervisor:
         """The printer's current state."""
         return self._snap
 
+    @property
+    def device(self) -> DeviceThread:
+        """The worker thread that owns the printer's I/O (the watchdog watches it)."""
+        return self._dev
+
+    def problem(self) -> Problem | None:
+        """What is wrong, in Chinese with the fix (None when it prints)."""
+        return printer_problem(self._snap.state, self._snap.connected, self.cfg.target)
+
     def wake(self) -> None:
         """A job was queued or a command is waiting: stop idling now."""
         self._wake.set()
@@ -319,10 +329,12 @@ class PrinterSupervisor:
         up = self._snap.ready
         if up != self._up:
             if up:
-                log.info("printer %s ready: %s (%s)", self.id, status.state.value,
-                         self._snap.transport)
+                log.info("打印机 %s 就绪 / printer %s up: %s (%s)", self.id, self.id,
+                         status.state.value, self._snap.transport)
             else:
-                log.warning("printer %s down: %s %s%s", self.id, status.state.value,
+                problem = self.problem()
+                log.warning("打印机 %s 不可用 / printer %s down: %s — %s %s%s", self.id,
+                            self.id, problem.text if problem else "", status.state.value,
                             ",".join(status.detail), f" ({error})" if error else "")
             self._up = up
         self.bus.publish({"type": "printer", "id": self.id, "state": status.state.value,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.api.context import AgentContext
+from agent.health.link import LinkMonitor
 from agent.journal.store import JournalStore
 from agent.uplink.config import SyncConfig
 from agent.uplink.intake import CMD_NS, Intake, wall_ms
@@ -69,6 +70,8 @@ class Uplink:
                           subscriptions=((box_down_filter(self.box), 1),)),
             will_factory=self._will)
         self.bdseq = 0
+        self.link = LinkMonitor(f"{cfg.host}:{cfg.port}", wall_ms())
+        ctx.link = self.link  # what /v1/health and the status page show
         self._jw = ob.Window()
         self._ew = ob.Window()
         self._connected = False
@@ -126,10 +129,12 @@ class Uplink:
             ev = await self.session.events.get()
             try:
                 if isinstance(ev, Connected):
+                    if line := self.link.connected(wall_ms()):
+                        log.info("%s", line)
                     await self._on_connected()
                 elif isinstance(ev, Disconnected):
-                    if self._connected:
-                        log.warning("link to HQ lost: %s", ev.reason)
+                    if line := self.link.failed(ev.reason, wall_ms()):
+                        log.warning("%s", line)
                     self._connected = False
                     self._jw, self._ew = ob.disconnected(self._jw), ob.disconnected(self._ew)
                 elif isinstance(ev, Message):
@@ -140,7 +145,7 @@ class Uplink:
 
     async def _on_connected(self) -> None:
         assert self.outbox is not None
-        log.info("connected to HQ's broker (session counter %d)", self.bdseq)
+        log.debug("connected to HQ's broker (session counter %d)", self.bdseq)
         self._connected = True
         now = wall_ms()
         jacked = await self._journal_acked()

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from hq.dispatch.cloud_print import Dispatcher, DispatchError
+from hq.fleet.hq_link import HqLink, fleet_view, never_seen, presence_at_hq
 from hq.fleet.registry import Registry
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore
@@ -41,6 +42,8 @@ class ApiContext:
     """The configured boxes (settlements also cover boxes not yet born)."""
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    link: HqLink | None = None
+    """HQ's own broker link (None: not tracked, boxes shown as the registry has them)."""
 
 
 CTX = web.AppKey("ctx", ApiContext)
@@ -159,18 +162,21 @@ async def get_job(request: web.Request) -> web.Response:
 
 
 async def get_boxes(request: web.Request) -> web.Response:
-    """GET /v1/boxes: every box known from births, deaths and telemetry."""
+    """GET /v1/boxes: every configured box (even one never heard from) and every box known
+    from births, deaths and telemetry; and HQ's own broker link (`hq_link`)."""
     ctx = request.app[CTX]
+    hq = ctx.link.snapshot() if ctx.link is not None else None
 
     def load() -> list[dict[str, Any]]:
-        boxes = ctx.registry.boxes()
+        boxes = fleet_view(ctx.registry.boxes(), ctx.boxes, hq, ctx.registry.clock())
         for b in boxes:
             held = ctx.store.journal_head(b["id"])
             b["hq_journal"] = ({"log": held.log, "size": held.size, "head": held.head.hex()}
                                if held else None)
         return boxes
 
-    return _json({"boxes": await asyncio.to_thread(load)})
+    return _json({"boxes": await asyncio.to_thread(load),
+                  "hq_link": hq.to_obj() if hq is not None else None})
 
 
 async def get_box(request: web.Request) -> web.Response:
@@ -179,9 +185,11 @@ async def get_box(request: web.Request) -> web.Response:
     box = _box_id(request)
     view = await asyncio.to_thread(ctx.registry.box, box)
     held = await asyncio.to_thread(ctx.store.journal_head, box)
-    if view is None and held is None:
+    if view is None and held is None and box not in ctx.boxes:
         return _error(404, "box", f"no box {box!r}")
-    view = view or {"id": box, "online": False}
+    hq = ctx.link.snapshot() if ctx.link is not None else None
+    view = view or never_seen(box)
+    view["presence"] = presence_at_hq(view, hq, ctx.registry.clock())
     view["hq_journal"] = ({"log": held.log, "size": held.size, "head": held.head.hex()}
                           if held else None)
     return _json(view)

@@ -342,7 +342,9 @@ async def test_printers_drawer_self_test_health_preview_and_page(
         assert (await r.read()).startswith(b"\x89PNG\r\n\x1a\n")
 
         health = await get_json(client, "/v1/health")
-        assert health["status"] == "ok" and health["printers"] == {"total": 2, "ready": 1}
+        # One printer of two is dead: degraded, naming it (issue 13: it used to say ok).
+        assert health["status"] == "degraded" and health["printers"] == {"total": 2, "ready": 1}
+        assert [(r["code"], r["subject"]) for r in health["reasons"]] == [("printer", "dead")]
         listed = await get_json(client, "/v1/print-jobs?state=printed,queued,printing&limit=1")
         assert len(listed["jobs"]) == 1 and listed["next_before"] is not None
         assert (await client.get("/v1/print-jobs?state=lost")).status == 400

@@ -15,7 +15,8 @@ BELOW: dict[str, set[str]] = {
     "settlement": {"store", "config"},
     "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement"},
     "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "web"},
-    "cli": {"config", "service", "store"},
+    "doctor": {"config"},
+    "cli": {"config", "service", "store", "doctor"},
 }
 """Each room of hq/ and the rooms it may import (besides itself and the package root)."""
 

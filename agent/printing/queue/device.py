@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,8 +19,15 @@ class DeviceThread:
     def __init__(self, name: str) -> None:
         self._calls: queue.SimpleQueue[
             tuple[Callable[[], Any], concurrent.futures.Future[Any]] | None] = queue.SimpleQueue()
+        self.busy_since: float | None = None
+        """time.monotonic() when the call running now began (None while idle)."""
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        """True while the thread runs."""
+        return self._thread.is_alive()
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run `fn` on the device thread after the calls before it; its result or exception."""
@@ -36,7 +44,10 @@ class DeviceThread:
             fn, fut = item
             if not fut.set_running_or_notify_cancel():
                 continue
+            self.busy_since = time.monotonic()
             try:
                 fut.set_result(fn())
             except BaseException as e:  # re-raised in the awaiting task
                 fut.set_exception(e)
+            finally:
+                self.busy_since = None

@@ -157,8 +157,11 @@ async def test_going_down_and_recovering_are_each_logged_once(
         await eventually(lambda: sup.snapshot().ready, what="printer back")
     msgs = [(r.levelno, r.getMessage().split(":")[0]) for r in caplog.records
             if r.name == "agent.printing.supervisor"]
-    assert msgs == [(logging.INFO, "printer front ready"), (logging.WARNING, "printer front down"),
-                    (logging.INFO, "printer front ready")]
+    assert msgs == [(logging.INFO, "打印机 front 就绪 / printer front up"),
+                    (logging.WARNING, "打印机 front 不可用 / printer front down"),
+                    (logging.INFO, "打印机 front 就绪 / printer front up")]
+    down = next(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert f"打印机无响应：检查网线和 IP 127.0.0.1:{shell.port}" in down
 
 
 async def test_self_test_on_attach_prints_once(tmp_path: Path, sim_printer: SimFactory) -> None:
