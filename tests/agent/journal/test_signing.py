@@ -17,8 +17,7 @@ from agent.journal.store import JournalStore, read_rows
 from sync.journal.record import Entry
 from sync.journal.vectors import lines, sale
 from sync.journal.verify import Verifier
-
-T = 1795914000000
+from tests.agent.journal.gated_clock import Clock
 
 
 @pytest.mark.parametrize("helpers", [0, 1, 3])
@@ -58,26 +57,6 @@ def test_the_helpers_share_a_large_batch() -> None:
     finally:
         signer.close()
     assert seen == {threading.current_thread().name.split("_")[0], "journal-sign"}
-
-
-class Clock:
-    """Clocks advancing 1 ms per reading; clearing `gate` stops the writer inside a batch."""
-
-    def __init__(self) -> None:
-        self.now, self.mono_now = T, 0
-        self.gate, self.held = threading.Event(), threading.Event()
-        self.gate.set()
-
-    def wall(self) -> int:
-        if not self.gate.is_set():
-            self.held.set()
-        self.gate.wait()
-        self.now += 1
-        return self.now
-
-    def mono(self) -> int:
-        self.mono_now += 1
-        return self.mono_now
 
 
 def verdict(path: Path, **kw: Any) -> tuple[Any, ...]:
