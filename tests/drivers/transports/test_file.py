@@ -17,7 +17,7 @@ from drivers.transports.serial_port import SerialTarget, SerialTransport
 from drivers.transports.tcp import TcpTarget, TcpTransport
 from drivers.transports.usb import UsbTarget, UsbTransport
 from tests.drivers.polling import DEADLINE_S, read_exactly
-from tests.drivers.transports.unprivileged import unprivileged
+from tests.drivers.transports.unprivileged import refused
 
 LABEL = (
     'SIZE 40 mm,30 mm\r\nTEXT 10,10,"TSS24.BF2",0,1,1,"速冻汤圆 宁波风味"\r\nPRINT 1\r\n'
@@ -117,12 +117,9 @@ def test_a_character_device_is_read_and_written() -> None:
 
 def test_permission_denied_points_at_the_udev_rule(tmp_path: Path) -> None:
     path = tmp_path / "lp0"
-    path.write_bytes(b"")
-    path.chmod(0)
-    with unprivileged(), pytest.raises(TransportError) as info:
-        open_transport(FileTarget(str(path)))
-    assert info.value.reason == "permission"
-    assert "99-storelink-printers.rules" in info.value.message
+    error = refused(path, FileTarget(str(path)))
+    assert error.reason == "permission"
+    assert "99-storelink-printers.rules" in error.message
 
 
 def test_target_validation() -> None:

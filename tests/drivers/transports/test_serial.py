@@ -20,7 +20,7 @@ from drivers.transports.base import TransportError, query
 from drivers.transports.open import open_transport
 from drivers.transports.serial_port import SerialTarget, SerialTransport
 from tests.drivers.polling import DEADLINE_S, read_exactly, wait_for
-from tests.drivers.transports.unprivileged import unprivileged
+from tests.drivers.transports.unprivileged import refused
 
 DLE_EOT_1 = b"\x10\x04\x01"
 XON, XOFF = b"\x11", b"\x13"
@@ -154,12 +154,9 @@ def test_a_missing_device_is_not_found(tmp_path: Path) -> None:
 
 def test_permission_denied_names_the_dialout_group(tmp_path: Path) -> None:
     denied = tmp_path / "ttyS9"
-    denied.write_bytes(b"")
-    denied.chmod(0)
-    with unprivileged(), pytest.raises(TransportError) as info:
-        open_transport(SerialTarget(str(denied)))
-    assert info.value.reason == "permission"
-    assert "dialout" in info.value.message
+    error = refused(denied, SerialTarget(str(denied)))
+    assert error.reason == "permission"
+    assert "dialout" in error.message
 
 
 def test_a_port_held_by_another_transport_is_busy(pty: Pty) -> None:

@@ -5,6 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drivers.transports.base import TransportError
+from drivers.transports.open import Target, open_transport
 
 
 @contextlib.contextmanager
@@ -20,3 +26,12 @@ def unprivileged() -> Iterator[None]:
     finally:
         os.seteuid(0)
         os.setegid(0)
+
+
+def refused(path: Path, target: Target) -> TransportError:
+    """The error of opening `target` as nobody when its device `path` is an unreadable file."""
+    path.write_bytes(b"")
+    path.chmod(0)
+    with unprivileged(), pytest.raises(TransportError) as info:
+        open_transport(target)
+    return info.value
