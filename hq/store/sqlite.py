@@ -20,6 +20,7 @@ from typing import Any
 from hq.store import JobRow, JournalHead, StoredEntry, StoreError
 from hq.store.schema import SQLITE, VERSION_TABLE, Migration, pending
 from hq.store.sql_shared import SqlShared
+from sync.durable_sqlite import open_durable
 from sync.protocol.messages import Event, IntakeEvent, JobEvent
 
 
@@ -34,11 +35,7 @@ class SqliteStore(SqlShared):
         self._lock = threading.Lock()
         now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.execute("PRAGMA busy_timeout = 10000")
+            self._conn = open_durable(path, busy_timeout_ms=10000)
             self._migrate(now_ms, migrations)
         except (OSError, sqlite3.Error) as e:
             self._conn_close_quietly()

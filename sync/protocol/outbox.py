@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sync import SyncError
+from sync.durable_sqlite import open_durable
 
 
 @dataclass(frozen=True)
@@ -110,11 +111,7 @@ class DurableOutbox:
         self.path = path
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.execute("PRAGMA busy_timeout = 5000")
+            self._conn = open_durable(path, busy_timeout_ms=5000)
             self._conn.executescript(_SCHEMA)
             if self.text("outbox", "stream") is None:
                 self._write([], [("outbox", "stream", None, secrets.token_urlsafe(16))])
