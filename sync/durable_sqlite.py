@@ -1,8 +1,11 @@
-"""Opening an SQLite file for durable writes, the way HQ's store and the box's outbox both do."""
+"""SQLite for durable writes, the way HQ's store and the box's outbox both use it: opening the
+file, and one write transaction."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -20,3 +23,17 @@ def open_durable(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One BEGIN IMMEDIATE transaction on `conn` (autocommit mode): committed when the block
+    ends, rolled back when it raises."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

@@ -20,7 +20,7 @@ from typing import Any
 from hq.store import JobRow, JournalHead, StoredEntry, StoreError
 from hq.store.schema import SQLITE, VERSION_TABLE, Migration, pending
 from hq.store.sql_shared import SqlShared
-from sync.durable_sqlite import open_durable
+from sync.durable_sqlite import immediate, open_durable
 from sync.protocol.messages import Event, IntakeEvent, JobEvent
 
 
@@ -72,16 +72,8 @@ class SqliteStore(SqlShared):
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            c = self._conn
-            try:
-                c.execute("BEGIN IMMEDIATE")
-                yield c
-                c.execute("COMMIT")
-            except BaseException:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
-                raise
+        with self._lock, immediate(self._conn) as c:
+            yield c
 
     def _param(self, sql: str) -> str:
         return sql

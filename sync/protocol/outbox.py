@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sync import SyncError
-from sync.durable_sqlite import open_durable
+from sync.durable_sqlite import immediate, open_durable
 
 
 @dataclass(frozen=True)
@@ -130,17 +130,13 @@ class DurableOutbox:
 
     @contextmanager
     def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
-        """One write transaction under the lock; an SQLite error rolls it back and is raised as
-        an OutboxError naming `what`."""
+        """One write transaction under the lock, rolled back if the block raises; an SQLite
+        error is raised as an OutboxError naming `what`."""
         with self._lock:
-            c = self._conn
             try:
-                c.execute("BEGIN IMMEDIATE")
-                yield c
-                c.execute("COMMIT")
+                with immediate(self._conn) as c:
+                    yield c
             except sqlite3.Error as e:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
                 raise OutboxError(f"{what} failed: {e}") from e
 
     def _write(self, events: list[Mapping[str, object]], kv: Iterable[KvUpdate]) -> list[int]:
