@@ -22,6 +22,7 @@ from agent.printing.queue.store import Store
 from agent.printing.supervisor import PrinterSupervisor
 from agent.sales.scanned import credential_scans
 from agent.sales.service import SalesService
+from agent.station.service import TaskService
 from agent.uplink.link import Uplink
 from drivers.transports.open import open_transport
 from sync.service import run_until_signalled
@@ -94,6 +95,7 @@ async def running(config: Config, *, env: DeviceEnv | None = None
                 cosigners=config.sync.cosigners() if config.sync is not None else None,
                 scans=scans)
             ctx.sales, ctx.journal = sales, sales.journal
+            ctx.production = TaskService(sales)
         tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
                  for pid, s in ctx.printers.items()]
         tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s),

@@ -15,6 +15,7 @@ from agent.devices import api as devices_api
 from agent.printing import api_jobs, api_printers
 from agent.sales import api as sales_api
 from agent.sales.audit import audit_middleware
+from agent.station import api as station_api
 from sync.static import inline_shared
 
 MAX_BODY = 8 * 1024 * 1024
@@ -49,6 +50,6 @@ def make_app(ctx: AgentContext) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[CTX] = ctx
     for table in (api_jobs.routes, api_printers.routes, events.routes, devices_api.routes,
-                  sales_api.routes, page_routes):
+                  sales_api.routes, station_api.routes, page_routes):
         app.add_routes(table)
     return app

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from agent.devices.runtime import DeviceServices
     from agent.journal.store import JournalStore
     from agent.sales.service import SalesService
+    from agent.station.service import TaskService
 
 PREVIEW_CACHE = 64
 
@@ -60,6 +61,8 @@ class AgentContext:
     """The signed journal (None when journal.enabled is false)."""
     sales: SalesService | None = None
     """Sales, refunds, voids, day close, handovers and approvals on the journal."""
+    production: TaskService | None = None
+    """Production tasks, splits and flow cards (the workshop station)."""
 
     def base_url(self) -> str:
         """Where staff reach the status page."""
