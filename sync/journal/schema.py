@@ -15,6 +15,7 @@ VERSION = 1
 TYPES = (
     "genesis", "sale", "refund", "void", "payment", "day_close", "handover", "approval", "audit",
     "key_rotate", "clock_set", "device_fault", "cosign", "production_task", "split",
+    "handover_undo",
 )
 METHODS = ("cash", "wechat", "alipay", "card", "member", "credit")
 MAX_MONEY = 10**13
@@ -278,6 +279,8 @@ BODIES: dict[str, Check] = {
          "parts": array(obj({"part": integer(1, 9999), "qty": QTY}), 1, 9999)},
         {"replaces": integer(1, 9999)},
     ),
+    "handover_undo": obj({"handover_seq": POS_SEQ, "reason": text(1, 200)},
+                         {"approval_seq": POS_SEQ, "station": ID, "actor": ID}),
     "approval": obj(
         {"action": pattern(r"[a-z][a-z0-9_]{0,31}", "a lowercase action name"),
          "approver": ID, "via": one_of(("badge", "pin", "hq")), "subject": text(1, 200)},
@@ -393,7 +396,8 @@ def _parts_numbered(body: Mapping[str, Any]) -> None:
 
 
 _REFS = {"refund": ("sale_seq", "approval_seq"), "void": ("sale_seq", "approval_seq"),
-         "approval": ("ref_seq",), "audit": ("ref_seq",)}
+         "approval": ("ref_seq",), "audit": ("ref_seq",),
+         "handover_undo": ("handover_seq", "approval_seq")}
 """The members that point at earlier records, by type (the schema admits no others)."""
 
 

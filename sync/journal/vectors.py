@@ -133,7 +133,7 @@ ROUTE = [{"step": 10, "name": "下料", "piece_rate": 5},
 
 def build_workshop() -> MemoryChain:
     """A workshop journal: a production task, its split into containers, a re-split of one
-    part, a handover and a flow card reprint (docs/journal.md §5)."""
+    part, a handover, a flow card reprint and the handover undone (docs/journal.md §5)."""
     c = MemoryChain(log=WORKSHOP_LOG, key=BOX1, time=BASE, boot=BOOT,
                     extra={"store": "CQ-WS-001", "device": "box-cq-ws-001",
                            "name": "重庆五金加工车间"})
@@ -152,6 +152,8 @@ def build_workshop() -> MemoryChain:
                           "batch": "SC-20261129-001#1/4", "piece_rate": 5}, t + 30 * MIN)
     c.append("audit", {"event": "flow_card.reprint", "actor": "M001",
                        "detail": "SC-20261129-001 2/4 流转卡补打"}, t + 31 * MIN)
+    c.append("handover_undo", {"handover_seq": 4, "reason": "扫错工牌", "station": "ws-10",
+                               "actor": "W001"}, t + 32 * MIN)
     return c
 
 
@@ -267,7 +269,7 @@ def generate() -> dict[str, str]:
     w_tip = build_workshop()
     case("split_misnumbered", [*workshop, forge(w_tip, "split", {
         "task": "SC-20261129-001", "of": 8, "replaces": 7,
-        "parts": [{"part": 7, "qty": 5}, {"part": 8, "qty": 5}]}, BASE + 40 * MIN)], 6, "body",
+        "parts": [{"part": 7, "qty": 5}, {"part": 8, "qty": 5}]}, BASE + 40 * MIN)], 7, "body",
          "a re-split that replaces one of the parts it makes")
     receipts = [from_entry(good[2]), from_entry(good[18]), from_entry(good[6])]
     tampered = receipts[0].text().replace(":59200:", ":5920:")

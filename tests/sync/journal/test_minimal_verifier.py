@@ -19,7 +19,7 @@ VECTORS = Path(__file__).resolve().parents[3] / "docs" / "vectors"
 FIELDS = {"v", "log", "seq", "time", "boot", "type", "body", "prev", "totals", "key"}
 TYPES = {"genesis", "sale", "refund", "void", "payment", "day_close", "handover", "approval",
          "audit", "key_rotate", "clock_set", "device_fault", "cosign",
-         "production_task", "split"}
+         "production_task", "split", "handover_undo"}
 
 
 class Bad(Exception):
@@ -194,7 +194,7 @@ class Minimal:
         t, b = r["type"], r["body"]
         if t == "genesis" or (t in ("sale", "refund", "void") and not lines_ok(b)):
             raise Bad(n, "body")
-        if any(b.get(k, -1) >= n for k in ("sale_seq", "approval_seq", "ref_seq")):
+        if any(b.get(k, -1) >= n for k in ("sale_seq", "approval_seq", "ref_seq", "handover_seq")):
             raise Bad(n, "body")
         if t == "day_close" and b["to_seq"] != n - 1:
             raise Bad(n, "body")
