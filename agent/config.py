@@ -18,6 +18,7 @@ from agent.devices.config import (
     parse_scanners,
 )
 from agent.sales.config import JournalConfig, parse_journal
+from agent.station.config import StationConfig, parse_stations
 from agent.uplink.config import SyncConfig, parse_sync_table
 from drivers import InvalidInput
 from drivers.profiles import PrinterProfile, builtin_profiles, profile_from_mapping
@@ -94,6 +95,7 @@ class Config:
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
     sync: SyncConfig | None = None
+    stations: tuple[StationConfig, ...] = ()
 
     def printer(self, printer_id: str) -> PrinterConfig | None:
         """The printer with this id, or None."""
@@ -228,7 +230,7 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     errors: list[str] = []
     r = _Reader(errors)
     r.unknown(raw, "", {"box", "api", "queue", "printers", "profiles", "scanners", "displays",
-                        "discovery", "journal", "sync"})
+                        "stations", "discovery", "journal", "sync"})
 
     b = r.table(raw, "box", "box")
     r.unknown(b, "box", {"id", "store", "name", "state_dir"})
@@ -304,13 +306,16 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     displays = parse_displays(r, raw)
     discovery = parse_discovery(r, raw)
     journal = parse_journal(r, raw, {p.id: p for p in printers})
+    stations = parse_stations(r, raw, {sc.id for sc in scanners}, {p.id for p in printers},
+                              {d.id for d in displays})
     sync = parse_sync_table(r.table(raw, "sync", "sync"), errors)
     if sync is not None and box.id and not BOX_ID.match(box.id):
         errors.append("box.id: must be 1-64 of A-Z a-z 0-9 _ - to be used in MQTT topics")
     if errors:
         raise ConfigError(errors)
     return Config(box, api, queue, tuple(printers), profiles, source, scanners=scanners,
-                  displays=displays, discovery=discovery, journal=journal, sync=sync)
+                  displays=displays, discovery=discovery, journal=journal, sync=sync,
+                  stations=stations)
 
 
 def load_config(path: Path) -> Config:

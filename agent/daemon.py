@@ -22,6 +22,7 @@ from agent.printing.queue.store import Store
 from agent.printing.supervisor import PrinterSupervisor
 from agent.sales.scanned import credential_scans
 from agent.sales.service import SalesService
+from agent.station.runner import StationRunner
 from agent.station.service import TaskService
 from agent.uplink.link import Uplink
 from drivers.transports.open import open_transport
@@ -96,10 +97,15 @@ async def running(config: Config, *, env: DeviceEnv | None = None
                 scans=scans)
             ctx.sales, ctx.journal = sales, sales.journal
             ctx.production = TaskService(sales)
+            names = {w.id: w.name for w in config.journal.workers}
+            ctx.stations = {s.id: StationRunner(s, ctx.production, bus, scans, names)
+                            for s in config.stations}
         tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
                  for pid, s in ctx.printers.items()]
         tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s),
                                          name="housekeeping"))
+        tasks += [asyncio.create_task(s.run(), name=f"station-{sid}")
+                  for sid, s in ctx.stations.items()]
         if config.sync is not None:
             uplink = Uplink(ctx, config.sync, ctx.journal)
             tasks.append(asyncio.create_task(uplink.run(), name="uplink"))

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from agent.devices.runtime import DeviceServices
     from agent.journal.store import JournalStore
     from agent.sales.service import SalesService
+    from agent.station.runner import StationRunner
     from agent.station.service import TaskService
 
 PREVIEW_CACHE = 64
@@ -63,6 +64,8 @@ class AgentContext:
     """Sales, refunds, voids, day close, handovers and approvals on the journal."""
     production: TaskService | None = None
     """Production tasks, splits and flow cards (the workshop station)."""
+    stations: dict[str, StationRunner] = field(default_factory=dict)
+    """The workshop stations configured (`[[stations]]`), by id."""
 
     def base_url(self) -> str:
         """Where staff reach the status page."""

@@ -8,6 +8,8 @@ from agent.api.context import CTX
 from agent.api.http import json_response, read_json
 from agent.sales import UnavailableError
 from agent.sales.audit import note
+from agent.station import UnknownTaskError
+from agent.station.runner import StationRunner
 from agent.station.service import TaskService
 from drivers import InvalidInput
 
@@ -88,3 +90,46 @@ async def post_reprint(request: web.Request) -> web.Response:
     out = await svc.reprint(request.match_info["task"], _part(request), body)
     note(request, ref_seq=out["seq"])
     return json_response(out, 201)
+
+
+def _station(request: web.Request) -> StationRunner:
+    runner = request.app[CTX].stations.get(request.match_info["station"])
+    if runner is None:
+        raise UnknownTaskError("station", f"no station {request.match_info['station']!r}")
+    return runner
+
+
+@routes.get("/v1/stations")
+async def list_stations(request: web.Request) -> web.Response:
+    """Every configured station with its steps and its last result."""
+    return json_response({"stations": [_station_json(r) for r in
+                                       request.app[CTX].stations.values()]})
+
+
+@routes.get("/v1/stations/{station}")
+async def get_station(request: web.Request) -> web.Response:
+    """One station: its steps and its last result."""
+    return json_response(_station_json(_station(request)))
+
+
+@routes.post("/v1/stations/{station}/scan")
+async def post_scan(request: web.Request) -> web.Response:
+    """A code typed at the station (its page's keyboard wedge): handled like a scan."""
+    runner = _station(request)
+    body = await read_json(request)
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, str) or not 1 <= len(code.strip()) <= 200:
+        raise InvalidInput("code", "must be the scanned text (1-200 characters)")
+    note(request, "station.scan")
+    out = await runner.typed(code)
+    if isinstance(out.get("seq"), int):
+        note(request, ref_seq=out["seq"])
+    note(request, detail=f"{runner.cfg.id}: {out['result']}")
+    return json_response(out)
+
+
+def _station_json(r: StationRunner) -> dict[str, object]:
+    c = r.cfg
+    return {"id": c.id, "name": c.name, "scanner": c.scanner, "steps": list(c.steps),
+            "label_printer": c.label_printer, "display": c.display, "window_s": c.window_s,
+            "undo_window_s": c.undo_window_s, "last": r.last_result}

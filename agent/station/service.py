@@ -115,8 +115,9 @@ class TaskService:
     # --- flow cards ---------------------------------------------------------------------------
 
     def label_printer(self, raw: object) -> str | None:
-        """The request's `printer` (a configured label printer), else the first label printer
-        configured, else None (the records are made; no card is printed)."""
+        """The request's `printer` (a configured label printer), else the first station's label
+        printer, else the first label printer configured, else None (the records are made; no
+        card is printed)."""
         cfg = self.sales.config
         name = raw.get("printer") if isinstance(raw, Mapping) else None
         if name is not None:
@@ -124,6 +125,9 @@ class TaskService:
             if printer is None or not is_label_printer(printer.profile):
                 raise InvalidInput("printer", "must be a configured label printer (TSPL/ZPL)")
             return printer.id
+        for station in cfg.stations:
+            if station.label_printer is not None:
+                return station.label_printer
         return next((p.id for p in cfg.printers if is_label_printer(p.profile)), None)
 
     async def print_cards(self, task: Task, parts: list[Part], printer: str | None, seq: int,

@@ -150,6 +150,17 @@ def quantities(total: int, raw: object) -> list[int]:
     return list(parts)
 
 
+@dataclass(frozen=True)
+class Done:
+    """A handover recorded on a part (and not undone)."""
+
+    seq: int
+    step: int
+    good: int
+    defective: int
+    worker: str
+
+
 @dataclass
 class Part:
     """One container: its number, quantity, the N printed beside it, handovers recorded on it."""
@@ -158,12 +169,23 @@ class Part:
     qty: int
     of: int
     retired: bool = False
-    handovers: list[int] = field(default_factory=list)
+    done: list[Done] = field(default_factory=list)
+
+    @property
+    def handovers(self) -> list[int]:
+        """The seqs of the handovers on this part that stand (not undone)."""
+        return [d.seq for d in self.done]
+
+    def at(self, step: int) -> Done | None:
+        """The handover of `step`, if one stands."""
+        return next((d for d in self.done if d.step == step), None)
 
     def json(self) -> dict[str, Any]:
         """What the API shows of the part."""
         return {"part": self.part, "qty": self.qty, "of": self.of, "retired": self.retired,
-                "handovers": list(self.handovers)}
+                "handovers": self.handovers,
+                "steps": {str(d.step): {"seq": d.seq, "good": d.good, "defective": d.defective,
+                                        "worker": d.worker} for d in self.done}}
 
 
 @dataclass
@@ -194,6 +216,8 @@ class Workshop:
 
     def __init__(self) -> None:
         self.tasks: dict[str, Task] = {}
+        self.handovers: dict[int, Part] = {}
+        """Standing handovers on known parts, by seq."""
         self.size = 0
         """Records observed (the next seq to observe)."""
 
@@ -221,7 +245,13 @@ class Workshop:
             task = self.tasks.get(m["task"]) if m else None
             part = task.parts.get(int(m["part"])) if task and m else None
             if part is not None:
-                part.handovers.append(seq)
+                bad = sum(d["qty"] for d in body.get("defects", ()))
+                part.done.append(Done(seq, body["step"], body["qty"], bad, body["from_worker"]))
+                self.handovers[seq] = part
+        elif type_ == "handover_undo":
+            undone = self.handovers.pop(body["handover_seq"], None)
+            if undone is not None:
+                undone.done = [d for d in undone.done if d.seq != body["handover_seq"]]
 
     def split_body(self, no: str, raw: object) -> dict[str, Any]:
         """The first `split` of task `no`; ConflictError if it is split already."""

@@ -1,0 +1,132 @@
+"""The station's rules (pure): pair a flow card with a worker's badge inside the window, and
+decide the handover at the station's step or refuse it with a Chinese message (docs/workshop.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agent.station.config import UNDO_CODE, StationConfig
+from agent.station.tasks import Workshop
+from drivers import InvalidInput
+from drivers.label.flowcard import FlowCard, parse_flow_card
+
+Kind = Literal["card", "worker", "supervisor", "undo", "bad_card", "unknown"]
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One scan at a station, classified: a flow card, a worker's badge, the undo code, …"""
+
+    kind: Kind
+    at_ms: int
+    card: FlowCard | None = None
+    who: str = ""
+    why: str = ""
+
+
+def classify(code: str, at_ms: int) -> Scan:
+    """A scanned code that is not a configured badge: a flow card, the undo code, or neither."""
+    text = code.strip()
+    if text.upper() == UNDO_CODE:
+        return Scan("undo", at_ms)
+    try:
+        return Scan("card", at_ms, card=parse_flow_card(text))
+    except InvalidInput as e:
+        if text.upper().startswith("SLFC"):
+            return Scan("bad_card", at_ms, why=e.reason)
+        return Scan("unknown", at_ms)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A scan refused: the one-line Chinese reason shown to the worker; nothing is recorded."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Half a pair: what was scanned and what is expected next."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A flow card and a worker's badge scanned within the window."""
+
+    card: FlowCard
+    worker: str
+
+
+class Pairing:
+    """The half-pair a station holds between scans (either order, within `window_s`)."""
+
+    def __init__(self, cfg: StationConfig) -> None:
+        self.cfg = cfg
+        self.card: tuple[FlowCard, int] | None = None
+        self.worker: tuple[str, int] | None = None
+
+    def _fresh(self, at_ms: int) -> None:
+        limit = int(self.cfg.window_s * 1000)
+        if self.card is not None and not 0 <= at_ms - self.card[1] <= limit:
+            self.card = None
+        if self.worker is not None and not 0 <= at_ms - self.worker[1] <= limit:
+            self.worker = None
+
+    def feed(self, scan: Scan) -> Refusal | Waiting | Pair | None:
+        """The outcome of one scan; None for kinds the caller handles (undo, supervisor)."""
+        self._fresh(scan.at_ms)
+        if scan.kind == "bad_card":
+            return Refusal(f"流转卡无法识别（污损或不是本系统的卡）：{scan.why}")
+        if scan.kind == "unknown":
+            return Refusal("无法识别的条码：不是流转卡，也不是已登记的工牌")
+        if scan.kind == "card" and scan.card is not None:
+            self.card = (scan.card, scan.at_ms)
+        elif scan.kind == "worker":
+            self.worker = (scan.who, scan.at_ms)
+        else:
+            return None
+        if self.card is not None and self.worker is not None:
+            pair = Pair(self.card[0], self.worker[0])
+            self.card = self.worker = None
+            return pair
+        if self.card is not None:
+            c = self.card[0]
+            return Waiting(f"已扫流转卡 {c.task} {c.split}/{c.of}，请刷工牌")
+        assert self.worker is not None
+        return Waiting(f"工牌 {self.worker[0]}，请扫流转卡")
+
+
+def decide(ws: Workshop, card: FlowCard, worker: str, steps: tuple[int, ...]
+           ) -> dict[str, Any] | Refusal:
+    """The `handover` body for `card` at the first of `steps` the part is due for, the whole
+    container good; or the Refusal naming the broken rule."""
+    task = ws.tasks.get(card.task)
+    part = task.parts.get(card.split) if task is not None else None
+    if task is None or part is None or part.of != card.of or part.qty != card.qty:
+        return Refusal(f"不是本车间的流转卡：任务 {card.task} {card.split}/{card.of} 没有登记")
+    if part.retired:
+        return Refusal(f"这张流转卡已作废（{card.split}/{card.of} 已重新拆分），请用新卡")
+    route = task.body["route"]
+    mine = [s for s in route if s["step"] in steps]
+    if not mine:
+        return Refusal(f"本工位的工序不在任务 {card.task} 的工艺路线上")
+    due = next((s for s in route if part.at(s["step"]) is None), None)
+    if due is None:
+        return Refusal(f"该容器的工序已全部完成（{card.split}/{card.of}）")
+    if due["step"] not in steps:
+        if all(part.at(s["step"]) is not None for s in mine):
+            s = mine[0]
+            return Refusal(f"该容器已在 {s['step']} {s['name']} 交接过，不能重复交接")
+        here = "、".join(f"{s['step']} {s['name']}" for s in mine)
+        return Refusal(f"工序顺序不对：该容器下一道是 {due['step']} {due['name']}，本工位是 {here}")
+    i = route.index(due)
+    previous = part.at(route[i - 1]["step"]) if i > 0 else None
+    good = part.qty if previous is None else previous.good
+    return {"task": card.task, "batch": f"{card.task}#{card.split}/{card.of}",
+            "step": due["step"], "step_name": due["name"], "from_worker": worker,
+            "to_worker": "-", "qty": good, "product": task.body["product"],
+            "piece_rate": due["piece_rate"]}
