@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from importlib import resources
+
 from aiohttp import web
 
 from agent.api.context import CTX
@@ -133,3 +136,17 @@ def _station_json(r: StationRunner) -> dict[str, object]:
     return {"id": c.id, "name": c.name, "scanner": c.scanner, "steps": list(c.steps),
             "label_printer": c.label_printer, "display": c.display, "window_s": c.window_s,
             "undo_window_s": c.undo_window_s, "last": r.last_result}
+
+
+@lru_cache(maxsize=1)
+def station_html() -> str:
+    """The station page (agent/static/station.html); it reads the station from the API."""
+    return resources.files("agent").joinpath("static/station.html").read_text(encoding="utf-8")
+
+
+@routes.get("/station/{station}")
+async def station_page(request: web.Request) -> web.Response:
+    """The full-screen station page: results live over /v1/events, keyboard-wedge input."""
+    _station(request)
+    return web.Response(text=station_html(), content_type="text/html", charset="utf-8",
+                        headers={"Cache-Control": "no-cache"})

@@ -159,3 +159,25 @@ async def test_a_code_typed_into_the_station_page_counts_as_a_scan(tmp_path: Pat
         assert (status, r["error"]["field"]) == (400, "code")
         status, r = await post(client, "/v1/stations/ws-99/scan", {"code": card(1)})
         assert (status, r["error"]["field"]) == (404, "station")
+
+
+async def test_the_station_page_and_what_it_reads(tmp_path: Path) -> None:
+    async with workshop(tmp_path) as (s10, _, client, ws):
+        page = await client.get("/station/ws-10")
+        assert page.status == 200 and page.content_type == "text/html"
+        html = await page.text()
+        for needed in ('lang="zh-CN"', "/v1/events", "/v1/stations/", "/scan", "keydown",
+                       "请扫流转卡或刷工牌", 'ev.type === "station"'):
+            assert needed in html, needed
+        missing = await client.get("/station/ws-99")
+        assert missing.status == 404 and (await missing.json())["error"]["field"] == "station"
+        view = await (await client.get("/v1/stations/ws-10")).json()
+        assert (view["name"], view["steps"], view["last"]["result"]) == ("下料工位", [10], "idle")
+        # What the page shows arrives on the socket it listens to, in Chinese.
+        r = await step(ws, s10, "BADGE-W001")
+        assert (r["station"], r["result"], r["message"]) == ("ws-10", "waiting",
+                                                             "工牌 W001，请扫流转卡")
+        r = await step(ws, s10, "6901234500017")
+        assert r["result"] == "refused" and r["message"].startswith("无法识别的条码")
+        view = await (await client.get("/v1/stations/ws-10")).json()
+        assert view["last"]["message"] == r["message"]
