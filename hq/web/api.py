@@ -17,7 +17,9 @@ from hq.dispatch.cloud_print import Dispatcher, DispatchError
 from hq.fleet.registry import Registry
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore
+from hq.web import workshop_api
 from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, recent_jobs
+from hq.workshop.book import WorkshopBook
 from sync.protocol.topics import BOX_ID
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -231,6 +233,32 @@ async def get_box_settlements(request: web.Request) -> web.Response:
     return _settlements(await asyncio.to_thread(request.app[BOOK].box, box), day)
 
 
+def _workshop_boxes(request: web.Request) -> tuple[list[str], str | None]:
+    ctx = request.app[CTX]
+    return [*ctx.store.box_states(), *ctx.boxes], _box_query(request)
+
+
+async def get_workshop_tasks(request: web.Request) -> web.Response:
+    """GET /v1/workshop/tasks[?box=ID]: each production task's progress (docs/hq.md)."""
+    ids, box = await asyncio.to_thread(_workshop_boxes, request)
+    tasks = await workshop_api.progress(request, ids, box)
+    return _json({"today": workshop_api.today(), "tasks": tasks})
+
+
+async def get_workshop_pieces(request: web.Request) -> web.Response:
+    """GET /v1/workshop/pieces[?day=YYYY-MM-DD&box=ID]: piece counts per worker, day, step."""
+    day = _day(request)
+    ids, box = await asyncio.to_thread(_workshop_boxes, request)
+    return _json({"day": day, "pieces": await workshop_api.pieces(request, ids, box, day)})
+
+
+async def get_workshop_pieces_csv(request: web.Request) -> web.Response:
+    """GET /v1/workshop/pieces.csv[?day=&box=]: the same rows as CSV for payroll."""
+    day = _day(request)
+    ids, box = await asyncio.to_thread(_workshop_boxes, request)
+    return workshop_api.csv_response(await workshop_api.pieces(request, ids, box, day), day)
+
+
 def _known_box(ctx: ApiContext, box: str) -> bool:
     """Configured, or heard of (registry), or HQ holds its journal (blocking)."""
     return (box in ctx.boxes or ctx.store.box_state(box) is not None
@@ -242,6 +270,7 @@ def make_app(ctx: ApiContext) -> web.Application:
     app = web.Application(middlewares=[_guard], client_max_size=MAX_BODY)
     app[CTX] = ctx
     app[BOOK] = SettlementBook(ctx.store)
+    app[workshop_api.WORKSHOP] = WorkshopBook(ctx.store)
     app.router.add_get(PAGE_PATH, dashboard_page)
     app.router.add_post("/v1/print-jobs", post_job)
     app.router.add_get("/v1/print-jobs", get_jobs)
@@ -254,4 +283,7 @@ def make_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/alarms", get_alarms)
     app.router.add_get("/v1/settlements", get_settlements)
     app.router.add_get("/v1/boxes/{box}/settlements", get_box_settlements)
+    app.router.add_get("/v1/workshop/tasks", get_workshop_tasks)
+    app.router.add_get("/v1/workshop/pieces", get_workshop_pieces)
+    app.router.add_get("/v1/workshop/pieces.csv", get_workshop_pieces_csv)
     return app

@@ -13,8 +13,9 @@ BELOW: dict[str, set[str]] = {
     "fleet": {"store", "config"},
     "dispatch": {"store", "config"},
     "settlement": {"store", "config"},
-    "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement"},
-    "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "web"},
+    "workshop": {"store", "config"},
+    "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop"},
+    "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web"},
     "cli": {"config", "service", "store"},
 }
 """Each room of hq/ and the rooms it may import (besides itself and the package root)."""
