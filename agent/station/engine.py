@@ -114,13 +114,12 @@ def decide(ws: Workshop, card: FlowCard, worker: str, steps: tuple[int, ...]
     mine = [s for s in route if s["step"] in steps]
     if not mine:
         return Refusal(f"本工位的工序不在任务 {card.task} 的工艺路线上")
+    if all(part.at(s["step"]) is not None for s in mine):
+        s = mine[-1]
+        return Refusal(f"该容器已在 {s['step']} {s['name']} 交接过，不能重复交接")
     due = next((s for s in route if part.at(s["step"]) is None), None)
-    if due is None:
-        return Refusal(f"该容器的工序已全部完成（{card.split}/{card.of}）")
+    assert due is not None  # a step of this station is not done
     if due["step"] not in steps:
-        if all(part.at(s["step"]) is not None for s in mine):
-            s = mine[0]
-            return Refusal(f"该容器已在 {s['step']} {s['name']} 交接过，不能重复交接")
         here = "、".join(f"{s['step']} {s['name']}" for s in mine)
         return Refusal(f"工序顺序不对：该容器下一道是 {due['step']} {due['name']}，本工位是 {here}")
     i = route.index(due)

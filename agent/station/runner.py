@@ -41,6 +41,8 @@ class StationRunner:
         """The station's last handover: (seq, at_ms, worker) — what the undo code undoes."""
         self.last_result: dict[str, Any] = {"type": "station", "station": cfg.id,
                                             "result": "idle", "message": "请扫流转卡或刷工牌"}
+        self.results = 0
+        """Results published so far (a reader can tell two equal results apart)."""
         self._serial = asyncio.Lock()
 
     async def run(self) -> None:
@@ -140,6 +142,7 @@ class StationRunner:
     def _publish(self, result: dict[str, Any]) -> dict[str, Any]:
         event = {"type": "station", "station": self.cfg.id, "at_ms": wall_ms(), **result}
         self.last_result = event
+        self.results += 1
         self.bus.publish(event)
         return event
 
