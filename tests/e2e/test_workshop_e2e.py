@@ -18,7 +18,8 @@ from tests.e2e.world import wait_for
 
 pytestmark = pytest.mark.timeout(600)
 
-TASK = {"task_no": "SC-20261207-021", "qty": 200, "split_size": 80, "due": "2026-12-31",
+TASK_NO = "SC-20261207-021"
+TASK: dict[str, Any] = {"task_no": TASK_NO, "qty": 200, "split_size": 80, "due": "2026-12-31",
         "product": {"code": "CP-8801", "name": "不锈钢门铰链 组件"},
         "route": [{"step": 10, "name": "下料", "rate_fen": 5},
                   {"step": 20, "name": "冲压", "rate_fen": 8},
@@ -27,7 +28,7 @@ WORKERS = {"W001": "赵大勇", "W002": "钱小红", "W003": "孙建国", "W004"
 
 
 def card(n: int, qty: int = 80) -> str:
-    return encode_flow_card(TASK["task_no"], n, 3, qty)
+    return encode_flow_card(TASK_NO, n, 3, qty)
 
 
 @pytest.fixture
