@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from agent.events import EventBus
@@ -104,11 +105,13 @@ class StationRunner:
                 entry = await sales.append("handover", body)
             except (InvalidInput, SalesError) as e:
                 return {"result": "refused", "message": f"记录失败：{e}", "worker": pair.worker}
-            await self.tasks.catch_up()
+            ws = await self.tasks.catch_up()
         seq = entry_seq(entry)
         self.last = (seq, at_ms, pair.worker)
         name = self.names.get(pair.worker, pair.worker)
-        return {"result": "ok", "seq": seq, "worker": pair.worker,
+        start, end = local_day(entry.record()["time"])
+        return {"result": "ok", "seq": seq, "worker": pair.worker, "worker_name": name,
+                "today": ws.good_by(pair.worker, start, end),
                 "message": f"✓ {body['step']} {body['step_name']} {card.task} "
                            f"{card.split}/{card.of} 合格 {body['qty']} 件 {name}",
                 "step": body["step"], "qty": body["qty"], "task": card.task,
@@ -145,6 +148,13 @@ class StationRunner:
         self.results += 1
         self.bus.publish(event)
         return event
+
+
+def local_day(ms: int) -> tuple[int, int]:
+    """The box's local day around `ms`: [midnight, next midnight) in ms."""
+    day = datetime.fromtimestamp(ms / 1000).date()
+    start = datetime.combine(day, datetime.min.time())
+    return int(start.timestamp() * 1000), int((start + timedelta(days=1)).timestamp() * 1000)
 
 
 def _at(v: object) -> int:

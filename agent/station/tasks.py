@@ -159,6 +159,7 @@ class Done:
     good: int
     defective: int
     worker: str
+    at_ms: int = 0
 
 
 @dataclass
@@ -218,6 +219,7 @@ class Workshop:
         self.tasks: dict[str, Task] = {}
         self.handovers: dict[int, Part] = {}
         """Standing handovers on known parts, by seq."""
+        self.standing: dict[int, Done] = {}
         self.size = 0
         """Records observed (the next seq to observe)."""
 
@@ -225,9 +227,9 @@ class Workshop:
         """Observe records from `size` on (earlier ones are skipped)."""
         for r in records:
             if r["seq"] >= self.size:
-                self.observe(r["seq"], r["type"], r["body"])
+                self.observe(r["seq"], r["type"], r["body"], r["time"])
 
-    def observe(self, seq: int, type_: str, body: Mapping[str, Any]) -> None:
+    def observe(self, seq: int, type_: str, body: Mapping[str, Any], at_ms: int = 0) -> None:
         """Apply one record (records of other types only advance `size`)."""
         self.size = seq + 1
         if type_ == "production_task":
@@ -246,12 +248,20 @@ class Workshop:
             part = task.parts.get(int(m["part"])) if task and m else None
             if part is not None:
                 bad = sum(d["qty"] for d in body.get("defects", ()))
-                part.done.append(Done(seq, body["step"], body["qty"], bad, body["from_worker"]))
+                done = Done(seq, body["step"], body["qty"], bad, body["from_worker"], at_ms)
+                part.done.append(done)
                 self.handovers[seq] = part
+                self.standing[seq] = done
         elif type_ == "handover_undo":
+            self.standing.pop(body["handover_seq"], None)
             undone = self.handovers.pop(body["handover_seq"], None)
             if undone is not None:
                 undone.done = [d for d in undone.done if d.seq != body["handover_seq"]]
+
+    def good_by(self, worker: str, start_ms: int, end_ms: int) -> int:
+        """Good pieces `worker` handed over (standing) with record time in [start, end)."""
+        return sum(d.good for d in self.standing.values()
+                   if d.worker == worker and start_ms <= d.at_ms < end_ms)
 
     def split_body(self, no: str, raw: object) -> dict[str, Any]:
         """The first `split` of task `no`; ConflictError if it is split already."""

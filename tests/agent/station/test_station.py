@@ -87,6 +87,7 @@ async def test_scans_alone_record_handovers_and_refuse_every_rule(tmp_path: Path
         r = await step(ws, s10, "BADGE-W001")
         assert r["result"] == "ok" and r["message"].startswith("✓ 10 下料"), r
         assert "赵大勇" in r["message"] and r["qty"] == 80
+        assert (r["worker_name"], r["today"]) == ("赵大勇", 80)
         assert (await step(ws, s10, "BADGE-W002"))["result"] == "waiting"
         ok2 = await step(ws, s10, card(2))
         assert ok2["result"] == "ok" and ok2["worker"] == "W002"
@@ -124,9 +125,10 @@ async def test_scans_alone_record_handovers_and_refuse_every_rule(tmp_path: Path
         r = await step(ws, s10, "SLUNDO")
         assert r["result"] == "ok", r
         assert (await step(ws, s10, "SLUNDO"))["result"] == "refused"
-        # Part 2 can be handed over at step 10 again after its undo.
+        # Part 2 can be handed over at step 10 again after its undo; W001's day adds up.
         assert (await step(ws, s10, card(2)))["result"] == "waiting"
-        assert (await step(ws, s10, "BADGE-W001"))["result"] == "ok"
+        r = await step(ws, s10, "BADGE-W001")
+        assert (r["result"], r["today"]) == ("ok", 160)
         view = await (await client.get("/v1/stations/ws-10")).json()
         assert view["steps"] == [10] and view["last"]["result"] == "ok"
     handovers = records(db, "handover")
