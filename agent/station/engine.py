@@ -4,6 +4,7 @@ decide the handover at the station's step or refuse it with a Chinese message (d
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -12,7 +13,10 @@ from agent.station.tasks import Workshop
 from drivers import InvalidInput
 from drivers.label.flowcard import FlowCard, parse_flow_card
 
-Kind = Literal["card", "worker", "supervisor", "undo", "bad_card", "unknown"]
+Kind = Literal["card", "worker", "supplier", "supervisor", "undo", "bad_card", "unknown"]
+SUPPLIER = re.compile(r"SLSUP:(?P<id>[0-9A-Z][0-9A-Z.\-]{0,31})")
+"""A supplier's code (委外供应商卡): scanned instead of a badge to send a container out to the
+supplier, or to receive it back."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,9 @@ def classify(code: str, at_ms: int) -> Scan:
     text = code.strip()
     if text.upper() == UNDO_CODE:
         return Scan("undo", at_ms)
+    supplier = SUPPLIER.fullmatch(text.upper())
+    if supplier is not None:
+        return Scan("supplier", at_ms, who=supplier["id"])
     try:
         return Scan("card", at_ms, card=parse_flow_card(text))
     except InvalidInput as e:
@@ -59,6 +66,7 @@ class Pair:
 
     card: FlowCard
     worker: str
+    supplier: bool = False
 
 
 class Pairing:
@@ -67,7 +75,7 @@ class Pairing:
     def __init__(self, cfg: StationConfig) -> None:
         self.cfg = cfg
         self.card: tuple[FlowCard, int] | None = None
-        self.worker: tuple[str, int] | None = None
+        self.worker: tuple[str, int, bool] | None = None
 
     def _fresh(self, at_ms: int) -> None:
         limit = int(self.cfg.window_s * 1000)
@@ -85,25 +93,28 @@ class Pairing:
             return Refusal("无法识别的条码：不是流转卡，也不是已登记的工牌")
         if scan.kind == "card" and scan.card is not None:
             self.card = (scan.card, scan.at_ms)
-        elif scan.kind == "worker":
-            self.worker = (scan.who, scan.at_ms)
+        elif scan.kind in ("worker", "supplier"):
+            self.worker = (scan.who, scan.at_ms, scan.kind == "supplier")
         else:
             return None
         if self.card is not None and self.worker is not None:
-            pair = Pair(self.card[0], self.worker[0])
+            pair = Pair(self.card[0], self.worker[0], self.worker[2])
             self.card = self.worker = None
             return pair
         if self.card is not None:
             c = self.card[0]
             return Waiting(f"已扫流转卡 {c.task} {c.split}/{c.of}，请刷工牌")
         assert self.worker is not None
+        if self.worker[2]:
+            return Waiting(f"委外供应商 {self.worker[0]}，请扫流转卡")
         return Waiting(f"工牌 {self.worker[0]}，请扫流转卡")
 
 
-def decide(ws: Workshop, card: FlowCard, worker: str, steps: tuple[int, ...]
-           ) -> dict[str, Any] | Refusal:
+def decide(ws: Workshop, card: FlowCard, worker: str, steps: tuple[int, ...],
+           supplier: bool = False) -> dict[str, Any] | Refusal:
     """The `handover` body for `card` at the first of `steps` the part is due for, the whole
-    container good; or the Refusal naming the broken rule."""
+    container good (with a supplier: the send-out, or the receive-back that completes the
+    step); or the Refusal naming the broken rule."""
     task = ws.tasks.get(card.task)
     part = task.parts.get(card.split) if task is not None else None
     if task is None or part is None or part.of != card.of or part.qty != card.qty:
@@ -111,6 +122,17 @@ def decide(ws: Workshop, card: FlowCard, worker: str, steps: tuple[int, ...]
     if part.retired:
         return Refusal(f"这张流转卡已作废（{card.split}/{card.of} 已重新拆分），请用新卡")
     route = task.body["route"]
+    if part.away is not None:
+        away_to, away_step = part.away
+        if not supplier or worker != away_to:
+            return Refusal(f"该容器在委外供应商 {away_to} 处（工序 {away_step}），尚未收回")
+        if away_step not in steps:
+            return Refusal(f"该容器委外的是工序 {away_step}，请在该工序的工位收回")
+        s = next(s for s in route if s["step"] == away_step)
+        passed = part.passed(route, s)
+        return _body(card, part.qty if passed is None else passed, s, worker, "-",
+                     task.body["product"], {"supplier": worker, "outsourced": "back",
+                                            "piece_rate": 0})
     mine = [s for s in route if s["step"] in steps]
     if not mine:
         return Refusal(f"本工位的工序不在任务 {card.task} 的工艺路线上")
@@ -122,10 +144,19 @@ def decide(ws: Workshop, card: FlowCard, worker: str, steps: tuple[int, ...]
     if due["step"] not in steps:
         here = "、".join(f"{s['step']} {s['name']}" for s in mine)
         return Refusal(f"工序顺序不对：该容器下一道是 {due['step']} {due['name']}，本工位是 {here}")
-    i = route.index(due)
-    previous = part.at(route[i - 1]["step"]) if i > 0 else None
-    good = part.qty if previous is None else previous.good
+    good = part.passed(route, due)
+    good = part.qty if good is None else good
+    if supplier:
+        if due.get("outsource") != "allowed":
+            return Refusal(f"工序 {due['step']} {due['name']} 不允许委外")
+        return _body(card, good, due, "-", worker, task.body["product"],
+                     {"supplier": worker, "outsourced": "out", "piece_rate": 0})
+    return _body(card, good, due, worker, "-", task.body["product"],
+                 {"piece_rate": due["piece_rate"]})
+
+
+def _body(card: FlowCard, good: int, step: dict[str, Any], giver: str, taker: str,
+          product: str, extra: dict[str, Any]) -> dict[str, Any]:
     return {"task": card.task, "batch": f"{card.task}#{card.split}/{card.of}",
-            "step": due["step"], "step_name": due["name"], "from_worker": worker,
-            "to_worker": "-", "qty": good, "product": task.body["product"],
-            "piece_rate": due["piece_rate"]}
+            "step": step["step"], "step_name": step["name"], "from_worker": giver,
+            "to_worker": taker, "qty": good, "product": product, **extra}

@@ -98,7 +98,7 @@ class StationRunner:
         card, sales = pair.card, self.tasks.sales
         async with sales.locks.hold(f"task:{card.task}"):
             ws = await self.tasks.catch_up()
-            body = decide(ws, card, pair.worker, self.cfg.steps)
+            body = decide(ws, card, pair.worker, self.cfg.steps, pair.supplier)
             if isinstance(body, Refusal):
                 return {"result": "refused", "message": body.message, "worker": pair.worker}
             try:
@@ -110,6 +110,12 @@ class StationRunner:
         self.last = (seq, at_ms, pair.worker)
         name = self.names.get(pair.worker, pair.worker)
         start, end = local_day(entry.record()["time"])
+        if pair.supplier:
+            what = "委外发出" if body["outsourced"] == "out" else "委外收回"
+            return {"result": "ok", "seq": seq, "supplier": pair.worker, "step": body["step"],
+                    "qty": body["qty"], "task": card.task, "part": card.split,
+                    "message": f"✓ {what} {body['step']} {body['step_name']} {card.task} "
+                               f"{card.split}/{card.of} {body['qty']} 件 供应商 {pair.worker}"}
         return {"result": "ok", "seq": seq, "worker": pair.worker, "worker_name": name,
                 "today": ws.good_by(pair.worker, start, end),
                 "message": f"✓ {body['step']} {body['step_name']} {card.task} "

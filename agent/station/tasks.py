@@ -171,6 +171,14 @@ class Part:
     of: int
     retired: bool = False
     done: list[Done] = field(default_factory=list)
+    away: tuple[str, int] | None = None
+    """(supplier, step) while the part is out at a supplier (委外)."""
+
+    def passed(self, route: list[dict[str, Any]], step: Mapping[str, Any]) -> int | None:
+        """What the step before `step` passed on (None at the route's first step)."""
+        i = next(i for i, s in enumerate(route) if s["step"] == step["step"])
+        previous = self.at(route[i - 1]["step"]) if i > 0 else None
+        return None if previous is None else previous.good
 
     @property
     def handovers(self) -> list[int]:
@@ -185,6 +193,8 @@ class Part:
         """What the API shows of the part."""
         return {"part": self.part, "qty": self.qty, "of": self.of, "retired": self.retired,
                 "handovers": self.handovers,
+                "away": None if self.away is None else {"supplier": self.away[0],
+                                                        "step": self.away[1]},
                 "steps": {str(d.step): {"seq": d.seq, "good": d.good, "defective": d.defective,
                                         "worker": d.worker} for d in self.done}}
 
@@ -220,6 +230,8 @@ class Workshop:
         self.handovers: dict[int, Part] = {}
         """Standing handovers on known parts, by seq."""
         self.standing: dict[int, Done] = {}
+        self.outs: dict[int, Part] = {}
+        """Send-outs to suppliers (委外), by seq."""
         self.size = 0
         """Records observed (the next seq to observe)."""
 
@@ -246,7 +258,12 @@ class Workshop:
             m = BATCH.fullmatch(str(body.get("batch", "")))
             task = self.tasks.get(m["task"]) if m else None
             part = task.parts.get(int(m["part"])) if task and m else None
-            if part is not None:
+            if part is not None and body.get("outsourced") == "out":
+                part.away = (body.get("supplier", body["to_worker"]), body["step"])
+                self.outs[seq] = part
+            elif part is not None:
+                if body.get("outsourced") == "back":
+                    part.away = None
                 bad = sum(d["qty"] for d in body.get("defects", ()))
                 done = Done(seq, body["step"], body["qty"], bad, body["from_worker"], at_ms)
                 part.done.append(done)
@@ -254,6 +271,9 @@ class Workshop:
                 self.standing[seq] = done
         elif type_ == "handover_undo":
             self.standing.pop(body["handover_seq"], None)
+            sent = self.outs.pop(body["handover_seq"], None)
+            if sent is not None:
+                sent.away = None
             undone = self.handovers.pop(body["handover_seq"], None)
             if undone is not None:
                 undone.done = [d for d in undone.done if d.seq != body["handover_seq"]]
@@ -281,7 +301,7 @@ class Workshop:
             raise UnknownTaskError("part", f"task {no} has no part {n}")
         if part.retired:
             raise ConflictError("part", f"part {n} of task {no} was re-split already")
-        if part.handovers:
+        if part.handovers or part.away is not None:
             raise ConflictError("part", f"part {n} of task {no} has handovers "
                                                f"(record {part.handovers[0]}); it cannot be "
                                                "re-split")

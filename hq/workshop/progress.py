@@ -45,6 +45,8 @@ class Handed:
     good: int
     defects: tuple[tuple[str, int], ...]
     rate: int
+    supplier: str | None = None
+    """Set when the step was done outside (委外): received back from this supplier."""
 
     @property
     def defective(self) -> int:
@@ -68,6 +70,8 @@ class Tally:
         self.size = 0
         self.tasks: dict[str, TaskState] = {}
         self.handed: dict[int, Handed] = {}
+        self.away: dict[int, tuple[str, int | None, str, int]] = {}
+        """Send-outs not yet received back, by seq: (task, part, supplier, step)."""
 
     def feed(self, record: Mapping[str, Any]) -> None:
         """Apply the next record (every type advances `size`; others change nothing)."""
@@ -83,16 +87,26 @@ class Tally:
                 parts[b["replaces"]][2] = 1
             for p in b["parts"]:
                 parts[p["part"]] = [p["qty"], b["of"], 0]
+        elif t == "handover" and b.get("outsourced") == "out":
+            m = BATCH.fullmatch(str(b.get("batch", "")))
+            self.away[record["seq"]] = (b["task"], int(m["part"]) if m else None,
+                                        b.get("supplier", b["to_worker"]), b["step"])
         elif t == "handover":
             m = BATCH.fullmatch(str(b.get("batch", "")))
+            if b.get("outsourced") == "back":
+                for seq, (task, part, _, step) in list(self.away.items()):
+                    if (task, step) == (b["task"], b["step"]) and m and part == int(m["part"]):
+                        del self.away[seq]
             self.handed[record["seq"]] = Handed(
                 record["seq"], china_day(record["time"]), b["task"],
                 int(m["part"]) if m and m["task"] == b["task"] else None, b["step"],
                 b.get("step_name", ""), b["from_worker"], b["qty"],
                 tuple((d["reason"], d["qty"]) for d in b.get("defects", ())),
-                b.get("piece_rate", 0))
+                b.get("piece_rate", 0),
+                b.get("supplier", b["from_worker"]) if b.get("outsourced") == "back" else None)
         elif t == "handover_undo":
             self.handed.pop(b["handover_seq"], None)
+            self.away.pop(b["handover_seq"], None)
 
     # --- figures -----------------------------------------------------------------------------
 
@@ -102,7 +116,7 @@ class Tally:
         by_task: dict[str, list[Handed]] = defaultdict(list)
         for h in self.handed.values():
             by_task[h.task].append(h)
-        out = []
+        out: list[dict[str, Any]] = []
         for no, ts in self.tasks.items():
             route = ts.body["route"]
             rows = by_task.get(no, [])
@@ -120,6 +134,8 @@ class Tally:
                               "containers": len(here)})
             finished = steps[-1]["good"] if steps else 0
             parts = []
+            away = {part: supplier for task, part, supplier, _ in self.away.values()
+                    if task == no}
             for n, (qty, of, retired) in sorted(ts.parts.items()):
                 done = {h.step for h in rows if h.part == n}
                 last = next((s for s in reversed(route) if s["step"] in done), None)
@@ -128,7 +144,8 @@ class Tally:
                               "at_step": last["step"] if last else None,
                               "at_step_name": last["name"] if last else None,
                               "next_step": due["step"] if due else None,
-                              "finished": due is None})
+                              "finished": due is None,
+                              "at_supplier": away.get(n)})
             due_day = ts.body.get("due")
             out.append({"box": self.box, "task": no, "product": ts.body["product"],
                         "product_name": ts.body["product_name"], "qty": ts.body["qty"],
@@ -143,7 +160,7 @@ class Tally:
         beside them and the amount = good × piece rate (fen)."""
         acc: dict[tuple[str, str, str, int, int], list[Any]] = {}
         for h in sorted(self.handed.values(), key=lambda h: h.seq):
-            if day is not None and h.day != day:
+            if (day is not None and h.day != day) or h.supplier is not None:
                 continue
             key = (h.day, h.worker, h.task, h.step, h.rate)
             row = acc.setdefault(key, [h.step_name, 0, 0])

@@ -21,11 +21,12 @@ from tests.agent.devices.conftest import QUIET_DISCOVERY, daemon_client, next_ev
 from tests.agent.sales.conftest import post, records
 from tests.agent.station.conftest import station_config
 
-TASK = {"task_no": "SC-20261207-009", "product": {"code": "CP-8801", "name": "不锈钢门铰链 组件"},
-        "qty": 200, "split_size": 80,
-        "route": [{"step": 10, "name": "下料", "rate_fen": 5},
-                  {"step": 20, "name": "冲压", "rate_fen": 8},
-                  {"step": 30, "name": "焊接", "rate_fen": 12}]}
+TASK: dict[str, Any] = {
+    "task_no": "SC-20261207-009", "product": {"code": "CP-8801", "name": "不锈钢门铰链 组件"},
+    "qty": 200, "split_size": 80,
+    "route": [{"step": 10, "name": "下料", "rate_fen": 5},
+              {"step": 20, "name": "冲压", "rate_fen": 8},
+              {"step": 30, "name": "焊接", "rate_fen": 12}]}
 
 
 def card(n: int, qty: int = 80, task: str = "SC-20261207-009") -> str:
@@ -183,3 +184,46 @@ async def test_the_station_page_and_what_it_reads(tmp_path: Path) -> None:
         assert r["result"] == "refused" and r["message"].startswith("无法识别的条码")
         view = await (await client.get("/v1/stations/ws-10")).json()
         assert view["last"]["message"] == r["message"]
+
+
+async def test_a_container_goes_out_to_a_supplier_and_comes_back(tmp_path: Path) -> None:
+    db = tmp_path / "journal.db"
+    task = {**TASK, "task_no": "SC-20261207-010",
+            "route": [TASK["route"][0], {**TASK["route"][1], "outsource": True},
+                      TASK["route"][2]]}
+
+    def c(n: int) -> str:
+        return card(n, task="SC-20261207-010")
+
+    async with workshop(tmp_path) as (s10, s20, client, ws):
+        assert (await post(client, "/v1/production-tasks", task))[0] == 201
+        for code in (c(1), "BADGE-W001"):
+            r = await step(ws, s10, code)
+        assert r["result"] == "ok"
+        assert (await step(ws, s20, "slsup:gys-01"))["message"] == "委外供应商 GYS-01，请扫流转卡"
+        r = await step(ws, s20, c(1))
+        assert r["result"] == "ok" and r["message"].startswith("✓ 委外发出 20 冲压"), r
+        checks = [(s20, [c(1), "BADGE-W002"], "该容器在委外供应商 GYS-01 处（工序 20），尚未收回"),
+                  (s10, [c(1), "BADGE-W002"], "该容器在委外供应商 GYS-01 处"),
+                  (s20, [c(1), "SLSUP:GYS-02"], "该容器在委外供应商 GYS-01 处"),
+                  (s10, ["SLSUP:GYS-01", c(2)], "工序 10 下料 不允许委外")]
+        for sim, codes, says in checks:
+            assert (await step(ws, sim, codes[0]))["result"] == "waiting"
+            r = await step(ws, sim, codes[1])
+            assert r["result"] == "refused" and says in r["message"], (codes, r)
+        status, err = await post(client, "/v1/production-tasks/SC-20261207-010/parts/1/split",
+                                 {"parts": [40, 40]})
+        assert (status, err["error"]["field"]) == (409, "part")
+        assert (await step(ws, s20, c(1)))["result"] == "waiting"
+        r = await step(ws, s20, "SLSUP:GYS-01")
+        assert r["result"] == "ok" and r["message"].startswith("✓ 委外收回 20 冲压"), r
+        assert (await step(ws, s20, c(1)))["result"] == "waiting"
+        r = await step(ws, s20, "BADGE-W002")
+        assert r["result"] == "refused" and "已在 20 冲压 交接过" in r["message"]
+        view = await (await client.get("/v1/production-tasks/SC-20261207-010")).json()
+        assert view["parts"][0]["away"] is None and "20" in view["parts"][0]["steps"]
+    out, back = (h["body"] for h in records(db, "handover")[1:])
+    assert (out["outsourced"], out["supplier"], out["from_worker"], out["to_worker"], out["qty"],
+            out["piece_rate"]) == ("out", "GYS-01", "-", "GYS-01", 80, 0)
+    assert (back["outsourced"], back["supplier"], back["from_worker"], back["to_worker"],
+            back["qty"], back["step"]) == ("back", "GYS-01", "GYS-01", "-", 80, 20)

@@ -100,3 +100,29 @@ def test_the_book_follows_a_real_store_as_batches_arrive(tmp_path: Path) -> None
     assert later.progress("2026-12-06") == expected.progress("2026-12-06")
     assert [t.box for t in WorkshopBook(store).tallies([BOX, BOX, "CD-WH-003-B1"])] == [BOX]
     store.close()
+
+
+def test_an_outsourced_container_is_at_its_supplier_until_it_comes_back() -> None:
+    c = build_workshop()
+    t = BASE + 1440 * MIN
+    c.append("handover", handover(2, 4, 10, "下料", "W001", 80, 5), t)
+    out = {**handover(2, 4, 20, "冲压", "-", 80, 0), "to_worker": "GYS-01",
+           "supplier": "GYS-01", "outsourced": "out"}
+    c.append("handover", out, t + MIN)
+    tally = Tally(BOX)
+    for r in records(c):
+        tally.feed(r)
+    part = tally.progress("2026-11-30")[0]["parts"][1]
+    assert (part["part"], part["at_step"], part["next_step"], part["at_supplier"]) == (
+        2, 10, 20, "GYS-01")
+    back = {**handover(2, 4, 20, "冲压", "GYS-01", 80, 0), "supplier": "GYS-01",
+            "outsourced": "back"}
+    c.append("handover", back, t + 60 * MIN)
+    tally.feed(records(c)[-1])
+    (task,) = tally.progress("2026-11-30")
+    part = task["parts"][1]
+    assert (part["at_step"], part["next_step"], part["at_supplier"]) == (20, 30, None)
+    assert task["steps"][1]["good"] == 80
+    # Pieces are the workers' only: the supplier's step is not on the payroll.
+    assert [(r["worker"], r["step"], r["good"]) for r in tally.pieces("2026-11-30")] == [
+        ("W001", 10, 80)]
