@@ -161,6 +161,27 @@ async def post_command(request: web.Request) -> web.Response:
     return _json(result, 202)
 
 
+async def post_production_task(request: web.Request) -> web.Response:
+    """POST /v1/production-tasks {"box", "task", "lifetime_s"}: the task sent to the box as the
+    signed `production_task` command (202 COMMAND; the box's answer at /v1/commands/{nonce})."""
+    body = await _body(request)
+    if not isinstance(body, dict):
+        raise DispatchError(400, "body", "must be a JSON object")
+    extra = set(body) - {"box", "task", "lifetime_s"}
+    if extra:
+        raise DispatchError(400, str(min(extra)), "unknown field")
+    box = body.get("box")
+    if not isinstance(box, str) or not BOX_ID.fullmatch(box):
+        raise DispatchError(400, "box", "must be a box id")
+    if not isinstance(body.get("task"), dict):
+        raise DispatchError(400, "task", "must be an object (the production task)")
+    command: dict[str, Any] = {"name": "production_task", "args": {"task": body["task"]}}
+    if "lifetime_s" in body:
+        command["lifetime_s"] = body["lifetime_s"]
+    result = await request.app[CTX].dispatcher.command(box, command)
+    return _json(result, 202)
+
+
 async def get_command(request: web.Request) -> web.Response:
     """GET /v1/commands/{nonce}: the command and the box's answer."""
     cmd = await asyncio.to_thread(request.app[CTX].store.command, request.match_info["nonce"])
@@ -283,6 +304,7 @@ def make_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/alarms", get_alarms)
     app.router.add_get("/v1/settlements", get_settlements)
     app.router.add_get("/v1/boxes/{box}/settlements", get_box_settlements)
+    app.router.add_post("/v1/production-tasks", post_production_task)
     app.router.add_get("/v1/workshop/tasks", get_workshop_tasks)
     app.router.add_get("/v1/workshop/pieces", get_workshop_pieces)
     app.router.add_get("/v1/workshop/pieces.csv", get_workshop_pieces_csv)

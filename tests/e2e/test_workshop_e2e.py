@@ -88,9 +88,10 @@ def test_a_task_from_hq_played_by_two_stations_gives_exact_figures(
     wait_for(w.online, what="box online")
     wait_for(lambda: all(s["connected"] for s in
                          w.box_api("GET", "/v1/scanners")[1]["scanners"]), what="scanners open")
-    status, cmd = w.hq_api("POST", f"/v1/boxes/{BOX}/commands",
-                           {"name": "production_task", "args": {"task": TASK}})
-    assert status == 202, cmd
+    status, err = w.hq_api("POST", "/v1/production-tasks", {"box": BOX, "task": [TASK]})
+    assert (status, err["error"]["field"]) == (400, "task"), err
+    status, cmd = w.hq_api("POST", "/v1/production-tasks", {"box": BOX, "task": TASK})
+    assert status == 202 and cmd["name"] == "production_task", cmd
     wait_for(lambda: w.hq_api("GET", f"/v1/commands/{cmd['nonce']}")[1].get("result") == "done",
              what="task recorded")
 
