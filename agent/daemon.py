@@ -98,8 +98,10 @@ async def running(config: Config, *, env: DeviceEnv | None = None
             ctx.sales, ctx.journal = sales, sales.journal
             ctx.production = TaskService(sales)
             names = {w.id: w.name for w in config.journal.workers}
-            ctx.stations = {s.id: StationRunner(s, ctx.production, bus, scans, names)
-                            for s in config.stations}
+            ctx.stations = {s.id: StationRunner(
+                s, ctx.production, bus, scans, names,
+                devices.displays.get(s.display) if s.display is not None else None)
+                for s in config.stations}
         tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
                  for pid, s in ctx.printers.items()]
         tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s),

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from agent.devices.displays import DisplayUnavailableError, DisplayWriter
 from agent.events import EventBus
 from agent.sales import SalesError
 from agent.sales.scanned import CredentialScans
@@ -31,8 +32,10 @@ class StationRunner:
     """Feeds one station's scans through its pairing and rules, one scan at a time."""
 
     def __init__(self, cfg: StationConfig, tasks: TaskService, bus: EventBus,
-                 scans: CredentialScans | None, names: Mapping[str, str]) -> None:
+                 scans: CredentialScans | None, names: Mapping[str, str],
+                 display: DisplayWriter | None = None) -> None:
         self.cfg = cfg
+        self.display = display
         self.tasks = tasks
         self.bus = bus
         self.scans = scans
@@ -81,18 +84,23 @@ class StationRunner:
     async def feed(self, scan: Scan) -> dict[str, Any]:
         """Handle one scan; publish and return its result."""
         async with self._serial:
-            if scan.kind == "undo":
-                return self._publish(await self._undo(scan.at_ms))
-            if scan.kind == "supervisor":
-                return self._publish({"result": "waiting", "message": "主管已刷卡，请扫撤销码"})
-            outcome = self.pairing.feed(scan)
-            if isinstance(outcome, Refusal):
-                return self._publish({"result": "refused", "message": outcome.message})
-            if isinstance(outcome, Waiting):
-                return self._publish({"result": "waiting", "message": outcome.message})
-            if isinstance(outcome, Pair):
-                return self._publish(await self._handover(outcome, scan.at_ms))
-            return self._publish({"result": "refused", "message": "无法识别的条码"})
+            result = await self._handle(scan)
+            await self._show(result)
+            return result
+
+    async def _handle(self, scan: Scan) -> dict[str, Any]:
+        if scan.kind == "undo":
+            return self._publish(await self._undo(scan.at_ms))
+        if scan.kind == "supervisor":
+            return self._publish({"result": "waiting", "message": "主管已刷卡，请扫撤销码"})
+        outcome = self.pairing.feed(scan)
+        if isinstance(outcome, Refusal):
+            return self._publish({"result": "refused", "message": outcome.message})
+        if isinstance(outcome, Waiting):
+            return self._publish({"result": "waiting", "message": outcome.message})
+        if isinstance(outcome, Pair):
+            return self._publish(await self._handover(outcome, scan.at_ms))
+        return self._publish({"result": "refused", "message": "无法识别的条码"})
 
     async def _handover(self, pair: Pair, at_ms: int) -> dict[str, Any]:
         card, sales = pair.card, self.tasks.sales
@@ -148,12 +156,29 @@ class StationRunner:
         return {"result": "ok", "seq": entry_seq(entry), "worker": worker,
                 "message": f"已撤销交接（记录 {seq}）"}
 
+    async def _show(self, result: dict[str, Any]) -> None:
+        """The same result on the station's customer display, in two short lines."""
+        if self.display is None:
+            return
+        heads = {"ok": "已交接", "refused": "拒绝", "waiting": "请继续扫码"}
+        head = heads.get(result["result"], "")
+        try:
+            await self.display.show({"lines": [head, display_line(result["message"])]})
+        except (DisplayUnavailableError, InvalidInput) as e:
+            log.warning("station %s: display %s: %s", self.cfg.id, self.display.id, e)
+
     def _publish(self, result: dict[str, Any]) -> dict[str, Any]:
         event = {"type": "station", "station": self.cfg.id, "at_ms": wall_ms(), **result}
         self.last_result = event
         self.results += 1
         self.bus.publish(event)
         return event
+
+
+def display_line(message: str) -> str:
+    """A result's message for a customer display line (the ✓ mark dropped, the display cuts it
+    to its width)."""
+    return message.removeprefix("✓ ")
 
 
 def local_day(ms: int) -> tuple[int, int]:

@@ -14,10 +14,13 @@ import aiohttp
 
 from agent.station.config import StationConfig
 from agent.station.engine import Pair, Pairing, Refusal, Scan, Waiting, classify
+from drivers.display import vfd
 from drivers.label.flowcard import encode_flow_card
+from drivers.sim.display import VfdDisplayModel
 from drivers.sim.scanner import SerialScannerSim
 from tests.agent.conftest import Client, eventually
 from tests.agent.devices.conftest import QUIET_DISCOVERY, daemon_client, next_event
+from tests.agent.devices.test_displays import Pty
 from tests.agent.sales.conftest import post, records
 from tests.agent.station.conftest import station_config
 
@@ -227,3 +230,36 @@ async def test_a_container_goes_out_to_a_supplier_and_comes_back(tmp_path: Path)
             out["piece_rate"]) == ("out", "GYS-01", "-", "GYS-01", 80, 0)
     assert (back["outsourced"], back["supplier"], back["from_worker"], back["to_worker"],
             back["qty"], back["step"]) == ("back", "GYS-01", "GYS-01", "-", 80, 20)
+
+
+async def test_the_result_also_goes_to_the_stations_customer_display(tmp_path: Path) -> None:
+    pole = Pty()
+    try:
+        with SerialScannerSim(b"\r") as s10:
+            cfg = station_config(
+                tmp_path, None, discovery=dict(QUIET_DISCOVERY),
+                scanners=[{"id": "s10", "kind": "serial", "device": s10.port,
+                           "baudrate": 115200, "terminator": "CR"}],
+                displays=[{"id": "pole", "name": "工位客显", "kind": "vfd", "device": pole.path}],
+                stations=[{"id": "ws-10", "scanner": "s10", "steps": [10], "display": "pole"}])
+            async with daemon_client(cfg) as (ctx, client), \
+                    client.ws_connect("/v1/events") as ws:
+                assert (await ws.receive_json(timeout=10))["type"] == "hello"
+                assert ctx.devices is not None
+                sup = ctx.devices.scanners["s10"]
+                await eventually(lambda: sup.snapshot().connected, what="scanner open")
+                assert (await post(client, "/v1/production-tasks", TASK))[0] == 201
+                shown = []
+                for code in (card(1), "BADGE-W001", "BADGE-W999"):
+                    r = await step(ws, s10, code)
+                    shown.append(vfd.show_lines(
+                        {"ok": "已交接", "refused": "拒绝", "waiting": "请继续扫码"}[r["result"]],
+                        r["message"].removeprefix("✓ ")))
+                want = vfd.setup() + b"".join(shown)
+                got = pole.read_exactly(len(want))
+        assert got == want
+        model = VfdDisplayModel()
+        model.receive(got)
+        assert model.lines[0].strip() == "拒绝" and model.lines[1].startswith("无法识别的条码")
+    finally:
+        pole.close()
