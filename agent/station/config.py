@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 WINDOW_S = 30.0
 UNDO_WINDOW_S = 120.0
+MAX_DEFECT_QTY = 20
+"""The quantity codes of a defect sheet: SLDQ:1 … SLDQ:20 (scanned several times to add up)."""
 UNDO_CODE = "SLUNDO"
 """The code on the station's undo card: scanned, it undoes the station's last handover."""
 
@@ -28,6 +30,8 @@ class StationConfig:
     display: str | None = None
     window_s: float = WINDOW_S
     undo_window_s: float = UNDO_WINDOW_S
+    defect_reasons: tuple[str, ...] = ()
+    """Reason k (from 1) is scanned as SLDR:k, then a quantity SLDQ:1 … SLDQ:20."""
 
 
 def parse_stations(r: _Reader, raw: Mapping[str, object], scanners: set[str],
@@ -46,7 +50,14 @@ def parse_stations(r: _Reader, raw: Mapping[str, object], scanners: set[str],
             r.errors.append(f"{path}: must be a table")
             continue
         r.unknown(s, path, {"id", "name", "scanner", "steps", "label_printer", "display",
-                            "window_s", "undo_window_s"})
+                            "window_s", "undo_window_s", "defect_reasons"})
+        reasons = s.get("defect_reasons", [])
+        if (not isinstance(reasons, list) or len(reasons) > 50
+                or any(not isinstance(x, str) or not 1 <= len(x) <= 64 or not x.isprintable()
+                       for x in reasons)):
+            r.errors.append(f"{path}.defect_reasons: must be a list of at most 50 reasons of "
+                            "1-64 characters")
+            reasons = []
         sid = r.text(s, "id", path, required=True)
         if sid in seen:
             r.errors.append(f"{path}.id: duplicate station id {sid!r}")
@@ -76,5 +87,5 @@ def parse_stations(r: _Reader, raw: Mapping[str, object], scanners: set[str],
             label if isinstance(label, str) else None,
             display if isinstance(display, str) else None,
             r.number(s, "window_s", path, WINDOW_S, 1, 3600),
-            r.number(s, "undo_window_s", path, UNDO_WINDOW_S, 0, 86400)))
+            r.number(s, "undo_window_s", path, UNDO_WINDOW_S, 0, 86400), tuple(reasons)))
     return tuple(out)

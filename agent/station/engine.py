@@ -8,12 +8,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from agent.station.config import UNDO_CODE, StationConfig
+from agent.station.config import MAX_DEFECT_QTY, UNDO_CODE, StationConfig
 from agent.station.tasks import Workshop
 from drivers import InvalidInput
 from drivers.label.flowcard import FlowCard, parse_flow_card
 
-Kind = Literal["card", "worker", "supplier", "supervisor", "undo", "bad_card", "unknown"]
+Kind = Literal["card", "worker", "supplier", "supervisor", "undo", "bad_card", "unknown",
+               "defect_reason", "defect_qty"]
+DEFECT = re.compile(r"SLD(?P<what>[RQ]):(?P<n>[1-9][0-9]{0,1})")
 SUPPLIER = re.compile(r"SLSUP:(?P<id>[0-9A-Z][0-9A-Z.\-]{0,31})")
 """A supplier's code (委外供应商卡): scanned instead of a badge to send a container out to the
 supplier, or to receive it back."""
@@ -35,6 +37,10 @@ def classify(code: str, at_ms: int) -> Scan:
     text = code.strip()
     if text.upper() == UNDO_CODE:
         return Scan("undo", at_ms)
+    defect = DEFECT.fullmatch(text.upper())
+    if defect is not None and (defect["what"] == "R" or int(defect["n"]) <= MAX_DEFECT_QTY):
+        return Scan("defect_reason" if defect["what"] == "R" else "defect_qty", at_ms,
+                    who=defect["n"])
     supplier = SUPPLIER.fullmatch(text.upper())
     if supplier is not None:
         return Scan("supplier", at_ms, who=supplier["id"])
@@ -67,6 +73,7 @@ class Pair:
     card: FlowCard
     worker: str
     supplier: bool = False
+    defects: tuple[tuple[str, int], ...] = ()
 
 
 class Pairing:
@@ -76,6 +83,9 @@ class Pairing:
         self.cfg = cfg
         self.card: tuple[FlowCard, int] | None = None
         self.worker: tuple[str, int, bool] | None = None
+        self.defects: dict[str, int] = {}
+        self.reason: str | None = None
+        self.touched = 0
 
     def _fresh(self, at_ms: int) -> None:
         limit = int(self.cfg.window_s * 1000)
@@ -83,6 +93,8 @@ class Pairing:
             self.card = None
         if self.worker is not None and not 0 <= at_ms - self.worker[1] <= limit:
             self.worker = None
+        if not 0 <= at_ms - self.touched <= limit:
+            self.defects, self.reason = {}, None
 
     def feed(self, scan: Scan) -> Refusal | Waiting | Pair | None:
         """The outcome of one scan; None for kinds the caller handles (undo, supervisor)."""
@@ -91,6 +103,8 @@ class Pairing:
             return Refusal(f"流转卡无法识别（污损或不是本系统的卡）：{scan.why}")
         if scan.kind == "unknown":
             return Refusal("无法识别的条码：不是流转卡，也不是已登记的工牌")
+        if scan.kind in ("defect_reason", "defect_qty"):
+            return self._defect(scan)
         if scan.kind == "card" and scan.card is not None:
             self.card = (scan.card, scan.at_ms)
         elif scan.kind in ("worker", "supplier"):
@@ -98,8 +112,10 @@ class Pairing:
         else:
             return None
         if self.card is not None and self.worker is not None:
-            pair = Pair(self.card[0], self.worker[0], self.worker[2])
+            pair = Pair(self.card[0], self.worker[0], self.worker[2],
+                        tuple(self.defects.items()))
             self.card = self.worker = None
+            self.defects, self.reason = {}, None
             return pair
         if self.card is not None:
             c = self.card[0]
@@ -110,8 +126,24 @@ class Pairing:
         return Waiting(f"工牌 {self.worker[0]}，请扫流转卡")
 
 
+    def _defect(self, scan: Scan) -> Refusal | Waiting:
+        n = int(scan.who)
+        if scan.kind == "defect_reason":
+            if not 1 <= n <= len(self.cfg.defect_reasons):
+                return Refusal(f"不良原因码 {n} 没有配置")
+            self.reason, self.touched = self.cfg.defect_reasons[n - 1], scan.at_ms
+            return Waiting(f"不良原因：{self.reason}，请扫数量")
+        if self.reason is None:
+            return Refusal("请先扫不良原因，再扫数量")
+        self.defects[self.reason] = self.defects.get(self.reason, 0) + n
+        self.touched = scan.at_ms
+        listed = "、".join(f"{r} {q} 件" for r, q in self.defects.items())
+        return Waiting(f"不良：{listed}；请扫流转卡和工牌")
+
+
 def decide(ws: Workshop, card: FlowCard, worker: str, steps: tuple[int, ...],
-           supplier: bool = False) -> dict[str, Any] | Refusal:
+           supplier: bool = False, defects: tuple[tuple[str, int], ...] = ()
+           ) -> dict[str, Any] | Refusal:
     """The `handover` body for `card` at the first of `steps` the part is due for, the whole
     container good (with a supplier: the send-out, or the receive-back that completes the
     step); or the Refusal naming the broken rule."""
@@ -129,10 +161,15 @@ def decide(ws: Workshop, card: FlowCard, worker: str, steps: tuple[int, ...],
         if away_step not in steps:
             return Refusal(f"该容器委外的是工序 {away_step}，请在该工序的工位收回")
         s = next(s for s in route if s["step"] == away_step)
-        passed = part.passed(route, s)
-        return _body(card, part.qty if passed is None else passed, s, worker, "-",
-                     task.body["product"], {"supplier": worker, "outsourced": "back",
-                                            "piece_rate": 0})
+        came = part.passed(route, s)
+        came = part.qty if came is None else came
+        bad_back = sum(q for _, q in defects)
+        if bad_back > came:
+            return Refusal(f"合格 + 不良超过发出的 {came} 件（不良 {bad_back} 件）")
+        back: dict[str, Any] = {"supplier": worker, "outsourced": "back", "piece_rate": 0}
+        if defects:
+            back["defects"] = [{"reason": r, "qty": q} for r, q in defects]
+        return _body(card, came - bad_back, s, worker, "-", task.body["product"], back)
     mine = [s for s in route if s["step"] in steps]
     if not mine:
         return Refusal(f"本工位的工序不在任务 {card.task} 的工艺路线上")
@@ -144,15 +181,22 @@ def decide(ws: Workshop, card: FlowCard, worker: str, steps: tuple[int, ...],
     if due["step"] not in steps:
         here = "、".join(f"{s['step']} {s['name']}" for s in mine)
         return Refusal(f"工序顺序不对：该容器下一道是 {due['step']} {due['name']}，本工位是 {here}")
-    good = part.passed(route, due)
-    good = part.qty if good is None else good
+    passed = part.passed(route, due)
+    passed = part.qty if passed is None else passed
     if supplier:
         if due.get("outsource") != "allowed":
             return Refusal(f"工序 {due['step']} {due['name']} 不允许委外")
-        return _body(card, good, due, "-", worker, task.body["product"],
+        if defects:
+            return Refusal("委外发出不记不良：收回时再扫不良")
+        return _body(card, passed, due, "-", worker, task.body["product"],
                      {"supplier": worker, "outsourced": "out", "piece_rate": 0})
-    return _body(card, good, due, worker, "-", task.body["product"],
-                 {"piece_rate": due["piece_rate"]})
+    bad = sum(q for _, q in defects)
+    if bad > passed:
+        return Refusal(f"合格 + 不良超过上道工序交出的 {passed} 件（不良 {bad} 件）")
+    extra: dict[str, Any] = {"piece_rate": due["piece_rate"]}
+    if defects:
+        extra["defects"] = [{"reason": r, "qty": q} for r, q in defects]
+    return _body(card, passed - bad, due, worker, "-", task.body["product"], extra)
 
 
 def _body(card: FlowCard, good: int, step: dict[str, Any], giver: str, taker: str,

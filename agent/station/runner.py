@@ -106,7 +106,7 @@ class StationRunner:
         card, sales = pair.card, self.tasks.sales
         async with sales.locks.hold(f"task:{card.task}"):
             ws = await self.tasks.catch_up()
-            body = decide(ws, card, pair.worker, self.cfg.steps, pair.supplier)
+            body = decide(ws, card, pair.worker, self.cfg.steps, pair.supplier, pair.defects)
             if isinstance(body, Refusal):
                 return {"result": "refused", "message": body.message, "worker": pair.worker}
             try:
@@ -124,10 +124,13 @@ class StationRunner:
                     "qty": body["qty"], "task": card.task, "part": card.split,
                     "message": f"✓ {what} {body['step']} {body['step_name']} {card.task} "
                                f"{card.split}/{card.of} {body['qty']} 件 供应商 {pair.worker}"}
+        bad = sum(d["qty"] for d in body.get("defects", ()))
         return {"result": "ok", "seq": seq, "worker": pair.worker, "worker_name": name,
+                "defective": bad,
                 "today": ws.good_by(pair.worker, start, end),
                 "message": f"✓ {body['step']} {body['step_name']} {card.task} "
-                           f"{card.split}/{card.of} 合格 {body['qty']} 件 {name}",
+                           f"{card.split}/{card.of} 合格 {body['qty']} 件"
+                           + (f" 不良 {bad} 件" if bad else "") + f" {name}",
                 "step": body["step"], "qty": body["qty"], "task": card.task,
                 "part": card.split}
 

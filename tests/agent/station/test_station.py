@@ -61,7 +61,7 @@ async def workshop(tmp_path: Path) -> AsyncIterator[
              "baudrate": 115200, "terminator": "CR"} for sid, sim in (("s10", s10),
                                                                      ("s20", s20))],
             stations=[{"id": "ws-10", "name": "下料工位", "scanner": "s10", "steps": [10],
-                       "undo_window_s": 3600},
+                       "undo_window_s": 3600, "defect_reasons": ["尺寸超差", "毛刺"]},
                       {"id": "ws-20", "name": "冲压工位", "scanner": "s20", "steps": [20],
                        "undo_window_s": 0}],
             discovery=dict(QUIET_DISCOVERY))
@@ -263,3 +263,36 @@ async def test_the_result_also_goes_to_the_stations_customer_display(tmp_path: P
         assert model.lines[0].strip() == "拒绝" and model.lines[1].startswith("无法识别的条码")
     finally:
         pole.close()
+
+
+async def test_defects_are_scanned_from_the_defect_sheet(tmp_path: Path) -> None:
+    db = tmp_path / "journal.db"
+    async with workshop(tmp_path) as (s10, s20, client, ws):
+        assert (await post(client, "/v1/production-tasks", TASK))[0] == 201
+        r = await step(ws, s10, "SLDQ:2")
+        assert r["result"] == "refused" and r["message"] == "请先扫不良原因，再扫数量"
+        r = await step(ws, s10, "SLDR:3")
+        assert r["result"] == "refused" and "不良原因码 3 没有配置" in r["message"]
+        assert (await step(ws, s10, "SLDQ:21"))["message"].startswith("无法识别的条码")
+        assert (await step(ws, s10, "sldr:1"))["message"] == "不良原因：尺寸超差，请扫数量"
+        assert (await step(ws, s10, "SLDQ:2"))["result"] == "waiting"
+        assert (await step(ws, s10, "SLDR:2"))["result"] == "waiting"
+        for _ in range(2):
+            r = await step(ws, s10, "SLDQ:1")
+        assert r["message"] == "不良：尺寸超差 2 件、毛刺 2 件；请扫流转卡和工牌"
+        assert (await step(ws, s10, card(1)))["result"] == "waiting"
+        r = await step(ws, s10, "BADGE-W001")
+        assert (r["result"], r["qty"], r["defective"]) == ("ok", 76, 4), r
+        assert "合格 76 件 不良 4 件" in r["message"]
+        # ws-20 has no defect reasons; more defects than the previous step passed is refused.
+        assert (await step(ws, s20, "SLDR:1"))["result"] == "refused"
+        assert (await step(ws, s10, "SLDR:2"))["result"] == "waiting"
+        for _ in range(2):
+            assert (await step(ws, s10, "SLDQ:20"))["result"] == "waiting"
+        assert (await step(ws, s10, "SLDQ:1"))["result"] == "waiting"
+        assert (await step(ws, s10, card(3, 40)))["result"] == "waiting"
+        r = await step(ws, s10, "BADGE-W002")
+        assert r["result"] == "refused" and "超过上道工序交出的 40 件（不良 41 件）" in r["message"]
+    (h,) = records(db, "handover")
+    assert (h["body"]["qty"], h["body"]["defects"]) == (
+        76, [{"reason": "尺寸超差", "qty": 2}, {"reason": "毛刺", "qty": 2}])
