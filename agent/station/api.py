@@ -9,11 +9,13 @@ from aiohttp import web
 
 from agent.api.context import CTX
 from agent.api.http import json_response, read_json
+from agent.printing.jobs import is_label_printer, parse_job
 from agent.sales import UnavailableError
 from agent.sales.audit import note
 from agent.station import UnknownTaskError
 from agent.station.runner import StationRunner
-from agent.station.service import TaskService
+from agent.station.service import TaskService, wall_ms
+from agent.station.sheet import sheet_document
 from drivers import InvalidInput
 
 routes = web.RouteTableDef()
@@ -150,3 +152,25 @@ async def station_page(request: web.Request) -> web.Response:
     _station(request)
     return web.Response(text=station_html(), content_type="text/html", charset="utf-8",
                         headers={"Cache-Control": "no-cache"})
+
+
+@routes.post("/v1/stations/{station}/defect-sheet")
+async def post_defect_sheet(request: web.Request) -> web.Response:
+    """Print the station's code sheet (defect reasons, quantities 1-20, undo) on a receipt
+    printer: the body's `printer`, else the first receipt printer configured."""
+    ctx = request.app[CTX]
+    runner = _station(request)
+    body = await read_json(request)
+    if not isinstance(body, dict) or set(body) - {"printer"}:
+        raise InvalidInput("body", "must be an object with at most `printer`")
+    name = body.get("printer")
+    printer = (ctx.config.printer(name) if isinstance(name, str) else
+               next((p for p in ctx.config.printers if not is_label_printer(p.profile)), None))
+    if printer is None or is_label_printer(printer.profile):
+        raise InvalidInput("printer", "must be a configured receipt printer (ESC/POS)")
+    note(request, "station.defect_sheet")
+    job = parse_job({"id": f"sheet-{runner.cfg.id}-{wall_ms()}", "printer": printer.id,
+                     "document": sheet_document(runner.cfg)})
+    submitted = await ctx.queue.submit(job)
+    return json_response({"job": job.id, "printer": printer.id,
+                          "state": submitted.job.state.value}, 201)

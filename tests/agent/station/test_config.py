@@ -37,6 +37,8 @@ def test_a_station_names_its_scanner_steps_and_devices(tmp_path: Path) -> None:
      "stations[0].display: no display 'd'"),
     ({"id": "ws", "scanner": "s10", "steps": [10], "window_s": 0}, "stations[0].window_s"),
     ({"id": "ws", "scanner": "s10", "steps": [10], "beep": True}, "stations[0].beep: unknown"),
+    ({"id": "ws", "scanner": "s10", "steps": [10], "defect_reasons": ["划伤", ""]},
+     "stations[0].defect_reasons: must be a list"),
 ])
 def test_bad_stations_are_named(tmp_path: Path, station: dict[str, Any], says: str) -> None:
     with pytest.raises(ConfigError) as e:
