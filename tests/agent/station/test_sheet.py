@@ -30,7 +30,7 @@ async def test_the_defect_sheet_carries_every_code(tmp_path: Path,
 
         async def printed() -> bool:
             r = await client.get(f"/v1/print-jobs/{out['job']}")
-            return (await r.json())["state"] == "printed"
+            return bool((await r.json())["state"] == "printed")
 
         await eventually(printed, what="sheet printed")
         status, err = await post(client, "/v1/stations/ws-10/defect-sheet", {"printer": "x"})
