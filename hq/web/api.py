@@ -57,7 +57,7 @@ def _json(obj: Any, status: int = 200) -> web.Response:
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.app[CTX].token
-    if token and request.path != PAGE_PATH:
+    if token and request.path not in (PAGE_PATH, workshop_api.PAGE_PATH):
         got = request.headers.get("Authorization", "")
         if not hmac.compare_digest(got.encode(), f"Bearer {token}".encode()):
             return _error(401, "Authorization", "a valid bearer token is required")
@@ -304,6 +304,7 @@ def make_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/alarms", get_alarms)
     app.router.add_get("/v1/settlements", get_settlements)
     app.router.add_get("/v1/boxes/{box}/settlements", get_box_settlements)
+    app.router.add_get(workshop_api.PAGE_PATH, workshop_api.workshop_page)
     app.router.add_post("/v1/production-tasks", post_production_task)
     app.router.add_get("/v1/workshop/tasks", get_workshop_tasks)
     app.router.add_get("/v1/workshop/pieces", get_workshop_pieces)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from functools import lru_cache
+from importlib import resources
 
 from aiohttp import web
 
@@ -11,7 +13,20 @@ from hq.workshop.book import WorkshopBook, pieces_csv
 from hq.workshop.progress import CHINA
 
 WORKSHOP = web.AppKey("workshop", WorkshopBook)
+PAGE_PATH = "/workshop"
 MAX_ROWS = 100_000
+
+
+@lru_cache(maxsize=1)
+def page_html() -> str:
+    """The workshop page (hq/web/static/workshop.html); it reads the API with its `?token=`."""
+    return resources.files("hq.web").joinpath("static/workshop.html").read_text(encoding="utf-8")
+
+
+async def workshop_page(request: web.Request) -> web.Response:
+    """Serve the page (no data in it, so like / it is served without the token)."""
+    return web.Response(text=page_html(), content_type="text/html", charset="utf-8",
+                        headers={"Cache-Control": "no-cache"})
 
 
 def today() -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from drivers.label.flowcard import encode_flow_card
 from drivers.sim.scanner import SerialScannerSim
-from tests.e2e.daemon_world import BOX, DaemonWorld
+from tests.e2e.daemon_world import BOX, DaemonWorld, fetch
 from tests.e2e.world import wait_for
 
 pytestmark = pytest.mark.timeout(600)
@@ -141,3 +141,8 @@ def test_a_task_from_hq_played_by_two_stations_gives_exact_figures(
             for r in pieces["pieces"]] == [
         ("W001", 10, 80, 0, 400), ("W002", 20, 118, 0, 944), ("W003", 30, 80, 0, 960),
         ("W004", 10, 80, 0, 400), ("W005", 10, 38, 2, 190)]
+    status, csv = fetch(w.hq.url, "GET", "/v1/workshop/pieces.csv")
+    assert status == 200 and csv.startswith("\ufeff日期,门店设备,工号")
+    assert f"{pieces['pieces'][1]['day']},{BOX},W002,SC-20261207-021,20,冲压,118,0,8,944\r\n" in csv
+    status, page = fetch(w.hq.url, "GET", "/workshop")
+    assert status == 200 and "车间生产进度与计件" in page and "/v1/workshop/tasks" in page
