@@ -121,8 +121,11 @@ class Tally:
             route = ts.body["route"]
             rows = by_task.get(no, [])
             steps = []
+            by_step: dict[int, list[Handed]] = defaultdict(list)
+            for h in rows:
+                by_step[h.step].append(h)
             for s in route:
-                here = [h for h in rows if h.step == s["step"]]
+                here = by_step.get(s["step"], [])
                 reasons: dict[str, int] = defaultdict(int)
                 for h in here:
                     for reason, q in h.defects:
@@ -136,8 +139,11 @@ class Tally:
             parts = []
             away = {part: supplier for task, part, supplier, _ in self.away.values()
                     if task == no}
+            done_by_part: dict[int | None, set[int]] = defaultdict(set)
+            for h in rows:
+                done_by_part[h.part].add(h.step)
             for n, (qty, of, retired) in sorted(ts.parts.items()):
-                done = {h.step for h in rows if h.part == n}
+                done = done_by_part.get(n, set())
                 last = next((s for s in reversed(route) if s["step"] in done), None)
                 due = next((s for s in route if s["step"] not in done), None)
                 parts.append({"part": n, "qty": qty, "of": of, "retired": bool(retired),
