@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent import EXIT_FAIL, EXIT_OK, EXIT_TOO_LARGE, EXIT_USAGE, AgentError
 from agent.demo import cli as demo_cli
@@ -17,15 +18,25 @@ from agent.printing import cli as printing_cli
 from drivers import DriverError, InvalidInput
 from drivers.print_budget import JobTooLarge
 
+if TYPE_CHECKING:
+    from agent.config import Config
 
-def _config_check(args: argparse.Namespace) -> int:
+
+def _load_config(path: str) -> Config | None:
+    """The box's configuration at `path`, or None once each of its errors is on stderr."""
     from agent.config import ConfigError, load_config
 
     try:
-        cfg = load_config(Path(args.file))
+        return load_config(Path(path))
     except ConfigError as e:
         for line in e.errors:
             print(line, file=sys.stderr)
+        return None
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    cfg = _load_config(args.file)
+    if cfg is None:
         return EXIT_USAGE
     print(f"{args.file}: ok — box {cfg.box.id}, {len(cfg.printers)} printer(s): "
           + ", ".join(f"{p.id} ({p.profile.name})" for p in cfg.printers))
@@ -33,16 +44,10 @@ def _config_check(args: argparse.Namespace) -> int:
 
 
 def _agent_run(args: argparse.Namespace) -> int:
-    from agent.config import ConfigError, load_config
     from agent.daemon import run
 
-    try:
-        cfg = load_config(Path(args.config))
-    except ConfigError as e:
-        for line in e.errors:
-            print(line, file=sys.stderr)
-        return EXIT_USAGE
-    return run(cfg)
+    cfg = _load_config(args.config)
+    return EXIT_USAGE if cfg is None else run(cfg)
 
 
 def build_parser() -> argparse.ArgumentParser:

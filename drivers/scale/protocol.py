@@ -99,37 +99,25 @@ def _patterns(v: object, p: str) -> tuple[re.Pattern[bytes], ...]:
     return tuple(out)
 
 
+_INT_RANGES = {"baudrate": (300, 921600), "bytesize": (7, 8), "stopbits": (1, 2),
+               "poll_interval_ms": (20, 60_000), "frame_length": (0, 256), "max_frame": (4, 1024),
+               "decimals": (0, 6), "decimal_offset": (-8, 8)}
+_CHOICES = {"parity": ("N", "E", "O"), "mode": ("poll", "continuous"),
+            "weight_format": ("ascii", "bcd_le"), "unit": UNITS}
+_BYTE_KEYS = ("poll", "zero", "tare", "frame_end", "frame_start")
+
+
 def _scalar(key: str, v: object, p: str) -> object:
-    if key in ("description",):
+    if key == "description":
         if not isinstance(v, str):
             raise InvalidInput(p, "must be a string")
         return v
-    if key == "baudrate":
-        return _int(v, p, 300, 921600)
-    if key == "bytesize":
-        return _int(v, p, 7, 8)
-    if key == "stopbits":
-        return _int(v, p, 1, 2)
-    if key == "parity":
-        return _choice(v, p, ("N", "E", "O"))
-    if key == "mode":
-        return _choice(v, p, ("poll", "continuous"))
-    if key == "weight_format":
-        return _choice(v, p, ("ascii", "bcd_le"))
-    if key == "unit":
-        return _choice(v, p, UNITS)
-    if key in ("poll", "zero", "tare", "frame_end", "frame_start"):
+    if key in _INT_RANGES:
+        return _int(v, p, *_INT_RANGES[key])
+    if key in _CHOICES:
+        return _choice(v, p, _CHOICES[key])
+    if key in _BYTE_KEYS:
         return _bytes(v, p)
-    if key == "poll_interval_ms":
-        return _int(v, p, 20, 60_000)
-    if key == "frame_length":
-        return _int(v, p, 0, 256)
-    if key == "max_frame":
-        return _int(v, p, 4, 1024)
-    if key == "decimals":
-        return _int(v, p, 0, 6)
-    if key == "decimal_offset":
-        return _int(v, p, -8, 8)
     raise InvalidInput(p, "unknown key")
 
 

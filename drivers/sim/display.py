@@ -14,7 +14,33 @@ ESC, US = 0x1B, 0x1F
 _MAX_NUMBER = 32  # an ESC Q A without CR after this many bytes is line noise
 
 
-class VfdDisplayModel:
+class _CommandStream:
+    """A display fed host bytes in any chunking, one whole command at a time (`_step`)."""
+
+    _pending: bytes
+
+    def receive(self, data: bytes) -> bytes:
+        """Consume host bytes, any chunking; the display never answers."""
+        buf = self._pending + data
+        pos = 0
+        while pos < len(buf):
+            used = self._step(buf, pos)
+            if used == 0:
+                break  # an incomplete command: wait for more bytes
+            pos += used
+        self._pending = buf[pos:]
+        return b""
+
+    def end_of_stream(self) -> None:
+        """The host closed the port; a half-received command is forgotten."""
+        self._pending = b""
+
+    def _step(self, buf: bytes, pos: int) -> int:
+        """Handle the command at `buf[pos]` if it is whole: the bytes it took, else 0."""
+        raise NotImplementedError
+
+
+class VfdDisplayModel(_CommandStream):
     """A 2×20 ESC/POS customer display: parses what it receives into its two lines of cells."""
 
     def __init__(self) -> None:
@@ -41,22 +67,6 @@ class VfdDisplayModel:
     def cursor(self) -> tuple[int, int]:
         """Cursor as (column 1-20, row 1-2)."""
         return self._col + 1, self._row + 1
-
-    def receive(self, data: bytes) -> bytes:
-        """Consume host bytes, any chunking; the display never answers."""
-        buf = self._pending + data
-        pos = 0
-        while pos < len(buf):
-            used = self._step(buf, pos)
-            if used == 0:
-                break  # an incomplete command: wait for more bytes
-            pos += used
-        self._pending = buf[pos:]
-        return b""
-
-    def end_of_stream(self) -> None:
-        """The host closed the port; a half-received command is forgotten."""
-        self._pending = b""
 
     def _reset(self) -> None:
         self._rows = [bytearray(b" " * COLUMNS) for _ in range(ROWS)]
@@ -147,7 +157,7 @@ def _command_length(lead: int, op: int) -> int:
     return {0x24: 4, 0x43: 3, 0x58: 3, 0x45: 3}.get(op, 2)
 
 
-class PriceDisplayModel:
+class PriceDisplayModel(_CommandStream):
     """The Chinese LED price display: parses ESC s n / ESC Q A … CR into its lamp and number."""
 
     def __init__(self) -> None:
@@ -165,22 +175,6 @@ class PriceDisplayModel:
         if not self.number or len(frac) > 2 or not (whole or frac):
             return None
         return int(whole or "0") * 100 + int((frac + "00")[:2])
-
-    def receive(self, data: bytes) -> bytes:
-        """Consume host bytes, any chunking; the display never answers."""
-        buf = self._pending + data
-        pos = 0
-        while pos < len(buf):
-            used = self._step(buf, pos)
-            if used == 0:
-                break
-            pos += used
-        self._pending = buf[pos:]
-        return b""
-
-    def end_of_stream(self) -> None:
-        """The host closed the port; a half-received command is forgotten."""
-        self._pending = b""
 
     def _step(self, buf: bytes, pos: int) -> int:
         b = buf[pos]

@@ -65,11 +65,14 @@ class SimLabelPrinter(SimCondition):
     """A label printer model for TcpShell / PtyShell (drivers.sim.model.DeviceModel)."""
 
     language = ""
+    default_profile = ""
     STATES = STATES
     NOT_READY = NOT_READY
 
-    def __init__(self, profile: PrinterProfile, state: str = "ok", *, slow_delay: float = 2.0,
-                 slow_read_pause: float = 0.05) -> None:
+    def __init__(self, profile: PrinterProfile | None = None, state: str = "ok", *,
+                 slow_delay: float = 2.0, slow_read_pause: float = 0.05) -> None:
+        """`profile` defaults to the class's `default_profile`."""
+        profile = profile or get_profile(self.default_profile)
         if profile.language != self.language:
             raise InvalidInput("profile", f"{profile.name} is not a {self.language} printer")
         super().__init__(state, slow_delay, slow_read_pause)
@@ -143,11 +146,7 @@ class SimTsplPrinter(SimLabelPrinter):
     """A TSPL label printer (TSC / Gprinter / Xprinter class); default profile tspl-203."""
 
     language = "tspl"
-
-    def __init__(self, profile: PrinterProfile | None = None, state: str = "ok", *,
-                 slow_delay: float = 2.0, slow_read_pause: float = 0.05) -> None:
-        super().__init__(profile or get_profile("tspl-203"), state, slow_delay=slow_delay,
-                         slow_read_pause=slow_read_pause)
+    default_profile = "tspl-203"
 
     def answer(self, command: str) -> bytes:
         """`!?` one status byte, `!S` the eight-byte extended status."""
@@ -160,11 +159,7 @@ class SimZplPrinter(SimLabelPrinter):
     """A ZPL II label printer (Zebra class); default profile zpl-203."""
 
     language = "zpl"
-
-    def __init__(self, profile: PrinterProfile | None = None, state: str = "ok", *,
-                 slow_delay: float = 2.0, slow_read_pause: float = 0.05) -> None:
-        super().__init__(profile or get_profile("zpl-203"), state, slow_delay=slow_delay,
-                         slow_read_pause=slow_read_pause)
+    default_profile = "zpl-203"
 
     def answer(self, command: str) -> bytes:
         """`~HS` host status, `~HI` identification."""

@@ -161,18 +161,18 @@ class Dispatcher:
 
     async def redispatch(self) -> int:
         """Publish jobs accepted while HQ had no broker connection; returns how many went out."""
-        rows = await asyncio.to_thread(self.store.jobs_undispatched, self.clock())
-        sent = 0
-        for row in rows:
-            if not await self._send(row):
-                break
-            sent += 1
-        return sent
+        return await self._send_in_order(
+            await asyncio.to_thread(self.store.jobs_undispatched, self.clock()))
 
     async def redeliver(self, box: str) -> int:
         """A box came online: publish again every unexpired job it has not answered (it may
         never have had a session to queue them in); its queue ignores repeats by job id."""
-        rows = await asyncio.to_thread(self.store.jobs_unanswered, box, self.clock())
+        return await self._send_in_order(
+            await asyncio.to_thread(self.store.jobs_unanswered, box, self.clock()))
+
+    async def _send_in_order(self, rows: list[JobRow]) -> int:
+        """Publish `rows` in order, stopping at the first the broker does not take; how many
+        went out."""
         sent = 0
         for row in rows:
             if not await self._send(row):

@@ -49,37 +49,42 @@ class Registry:
         self.store = store
         self.clock = clock
 
-    def birth(self, birth: Birth) -> str:
-        """Apply a birth; returns the verdict (online, duplicate, stale)."""
+    def _judge(self, box: str, step: Callable[[dict[str, Any] | None, int],
+                                              tuple[dict[str, Any] | None, str]]) -> str:
+        """Update `box`'s state with `step(state, now)` -> (new state or None, verdict); returns
+        the verdict of the last run (the store may run it again on a race)."""
         now = self.clock()
         verdict = ""
 
         def fn(st: dict[str, Any] | None) -> dict[str, Any] | None:
             nonlocal verdict
+            new, verdict = step(st, now)
+            return new
+
+        self.store.box_update(box, fn)
+        return verdict
+
+    def birth(self, birth: Birth) -> str:
+        """Apply a birth; returns the verdict (online, duplicate, stale)."""
+        def step(st: dict[str, Any] | None, now: int) -> tuple[dict[str, Any] | None, str]:
             live, verdict = on_birth(_liveness(birth.box, st), birth, now)
             if verdict == "stale":
-                return None
+                return None, verdict
             out = _with_liveness(st, live, now)
             out["birth"] = json.loads(birth.to_json())
             out["devices"] = out["birth"]["devices"]
-            return out
+            return out, verdict
 
-        self.store.box_update(birth.box, fn)
-        return verdict
+        return self._judge(birth.box, step)
 
     def death(self, death: Death) -> str:
         """Apply a death; returns the verdict (offline, stale)."""
-        now = self.clock()
-        verdict = ""
-
-        def fn(st: dict[str, Any] | None) -> dict[str, Any] | None:
-            nonlocal verdict
+        def step(st: dict[str, Any] | None, now: int) -> tuple[dict[str, Any] | None, str]:
             live, verdict = on_death(_liveness(death.box, st), death, now)
             return (None if verdict == "stale" else
-                    _with_liveness(st, live, now, heard=death.reason == "shutdown"))
+                    _with_liveness(st, live, now, heard=death.reason == "shutdown")), verdict
 
-        self.store.box_update(death.box, fn)
-        return verdict
+        return self._judge(death.box, step)
 
     def telemetry(self, t: Telemetry) -> int:
         """Record telemetry; returns how many messages were missed before it (-1: old one)."""

@@ -19,9 +19,10 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from hq.store import HqStore, JobRow, JournalHead, StoredEntry, StoreError
+from hq.store import JobRow, JournalHead, StoredEntry, StoreError
 from hq.store.pg_pool import ConnectionPool
 from hq.store.schema import POSTGRES, VERSION_TABLE, Migration, pending
+from hq.store.sql_shared import SqlShared
 from sync.protocol.messages import Event, IntakeEvent, JobEvent
 
 MIGRATION_LOCK = 0x5354_4C4B_4851
@@ -45,7 +46,7 @@ def describe(url: str) -> str:
     return f"{d.get('host', 'localhost')}:{d.get('port', 5432)}/{d.get('dbname', '')}"
 
 
-class PostgresStore(HqStore):
+class PostgresStore(SqlShared):
     """All of HQ's durable state in one PostgreSQL database."""
 
     def __init__(self, url: str, pool_size: int = 8, timeout_s: int = 5,
@@ -92,6 +93,13 @@ class PostgresStore(HqStore):
                 yield cur
         except psycopg.Error as e:
             raise StoreError(f"PostgreSQL at {self.where}: {e}") from e
+
+    def _param(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def _write(self, sql: str, args: tuple[object, ...]) -> None:
+        with self._tx() as cur:
+            cur.execute(sql.encode(), args)
 
     def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
         try:
@@ -268,32 +276,6 @@ class PostgresStore(HqStore):
                           (box, now_ms, limit))
         return [_job_row(r) for r in rows]
 
-    # --- commands ------------------------------------------------------------------------
-
-    def command_create(self, nonce: str, box: str, name: str, args: dict[str, Any],
-                       issued_ms: int, expires_ms: int) -> None:
-        """Remember a signed command HQ is sending."""
-        with self._tx() as cur:
-            cur.execute("INSERT INTO commands (nonce, box, name, args, issued_ms, expires_ms) "
-                        "VALUES (%s, %s, %s, %s, %s, %s)",
-                        (nonce, box, name, json.dumps(args), issued_ms, expires_ms))
-
-    def command_published(self, nonce: str, now_ms: int) -> None:
-        """The broker accepted the command's PUBLISH."""
-        with self._tx() as cur:
-            cur.execute("UPDATE commands SET published_ms = %s WHERE nonce = %s", (now_ms, nonce))
-
-    def command(self, nonce: str) -> dict[str, Any] | None:
-        """A command and the box's answer, or None."""
-        rows = self._read("SELECT nonce, box, name, args, issued_ms, expires_ms, published_ms, "
-                          "result, error, result_ms FROM commands WHERE nonce = %s", (nonce,))
-        if not rows:
-            return None
-        r = rows[0]
-        return {"nonce": r[0], "box": r[1], "name": r[2], "args": json.loads(r[3]),
-                "issued_ms": r[4], "expires_ms": r[5], "published_ms": r[6], "result": r[7],
-                "error": r[8], "result_ms": r[9]}
-
     # --- device registry -----------------------------------------------------------------
 
     def box_update(self, box: str,
@@ -316,16 +298,6 @@ class PostgresStore(HqStore):
                 if cur.rowcount == 1:
                     return
             # Another worker created the row between our read and insert: read it and redo.
-
-    def box_states(self) -> dict[str, dict[str, Any]]:
-        """Every box's registry state."""
-        rows = self._read("SELECT id, state FROM boxes ORDER BY id")
-        return {r[0]: json.loads(r[1]) for r in rows}
-
-    def box_state(self, box: str) -> dict[str, Any] | None:
-        """One box's registry state, or None."""
-        rows = self._read("SELECT state FROM boxes WHERE id = %s", (box,))
-        return json.loads(rows[0][0]) if rows else None
 
 
 def _job_row(r: Any) -> JobRow:

@@ -17,12 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from hq.store import HqStore, JobRow, JournalHead, StoredEntry, StoreError
+from hq.store import JobRow, JournalHead, StoredEntry, StoreError
 from hq.store.schema import SQLITE, VERSION_TABLE, Migration, pending
+from hq.store.sql_shared import SqlShared
+from sync.durable_sqlite import immediate, open_durable
 from sync.protocol.messages import Event, IntakeEvent, JobEvent
 
 
-class SqliteStore(HqStore):
+class SqliteStore(SqlShared):
     """All of HQ's durable state in one SQLite file."""
 
     def __init__(self, path: Path, now_ms: int | None = None,
@@ -33,11 +35,7 @@ class SqliteStore(HqStore):
         self._lock = threading.Lock()
         now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.execute("PRAGMA busy_timeout = 10000")
+            self._conn = open_durable(path, busy_timeout_ms=10000)
             self._migrate(now_ms, migrations)
         except (OSError, sqlite3.Error) as e:
             self._conn_close_quietly()
@@ -74,16 +72,15 @@ class SqliteStore(HqStore):
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            c = self._conn
-            try:
-                c.execute("BEGIN IMMEDIATE")
-                yield c
-                c.execute("COMMIT")
-            except BaseException:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
-                raise
+        with self._lock, immediate(self._conn) as c:
+            yield c
+
+    def _param(self, sql: str) -> str:
+        return sql
+
+    def _write(self, sql: str, args: tuple[object, ...]) -> None:
+        with self._tx() as c:
+            c.execute(sql, args)
 
     def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
         with self._lock:
@@ -260,32 +257,6 @@ class SqliteStore(HqStore):
                 "ORDER BY created_ms LIMIT ?", (box, now_ms, limit)).fetchall()]
             return [j for j in (self._job(self._conn, i) for i in ids) if j is not None]
 
-    # --- commands ------------------------------------------------------------------------
-
-    def command_create(self, nonce: str, box: str, name: str, args: dict[str, Any],
-                       issued_ms: int, expires_ms: int) -> None:
-        """Remember a signed command HQ is sending."""
-        with self._tx() as c:
-            c.execute("INSERT INTO commands (nonce, box, name, args, issued_ms, expires_ms) "
-                      "VALUES (?, ?, ?, ?, ?, ?)",
-                      (nonce, box, name, json.dumps(args), issued_ms, expires_ms))
-
-    def command_published(self, nonce: str, now_ms: int) -> None:
-        """The broker accepted the command's PUBLISH."""
-        with self._tx() as c:
-            c.execute("UPDATE commands SET published_ms = ? WHERE nonce = ?", (now_ms, nonce))
-
-    def command(self, nonce: str) -> dict[str, Any] | None:
-        """A command and the box's answer, or None."""
-        rows = self._read("SELECT nonce, box, name, args, issued_ms, expires_ms, published_ms, "
-                          "result, error, result_ms FROM commands WHERE nonce = ?", (nonce,))
-        if not rows:
-            return None
-        r = rows[0]
-        return {"nonce": r[0], "box": r[1], "name": r[2], "args": json.loads(r[3]),
-                "issued_ms": r[4], "expires_ms": r[5], "published_ms": r[6], "result": r[7],
-                "error": r[8], "result_ms": r[9]}
-
     # --- device registry -----------------------------------------------------------------
 
     def box_update(self, box: str,
@@ -299,13 +270,3 @@ class SqliteStore(HqStore):
                 c.execute("INSERT INTO boxes (id, state) VALUES (?, ?) ON CONFLICT (id) DO "
                           "UPDATE SET state = excluded.state",
                           (box, json.dumps(new, ensure_ascii=False)))
-
-    def box_states(self) -> dict[str, dict[str, Any]]:
-        """Every box's registry state."""
-        rows = self._read("SELECT id, state FROM boxes ORDER BY id")
-        return {r[0]: json.loads(r[1]) for r in rows}
-
-    def box_state(self, box: str) -> dict[str, Any] | None:
-        """One box's registry state, or None."""
-        rows = self._read("SELECT state FROM boxes WHERE id = ?", (box,))
-        return json.loads(rows[0][0]) if rows else None

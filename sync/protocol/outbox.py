@@ -12,11 +12,13 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sync import SyncError
+from sync.durable_sqlite import immediate, open_durable
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,7 @@ class DurableOutbox:
         self.path = path
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.execute("PRAGMA busy_timeout = 5000")
+            self._conn = open_durable(path, busy_timeout_ms=5000)
             self._conn.executescript(_SCHEMA)
             if self.text("outbox", "stream") is None:
                 self._write([], [("outbox", "stream", None, secrets.token_urlsafe(16))])
@@ -130,27 +128,30 @@ class DurableOutbox:
         """This outbox's event stream id (random, fixed for the life of the file)."""
         return self.text("outbox", "stream") or ""
 
-    def _write(self, events: list[Mapping[str, object]], kv: Iterable[KvUpdate]) -> list[int]:
+    @contextmanager
+    def _tx(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock, rolled back if the block raises; an SQLite
+        error is raised as an OutboxError naming `what`."""
         with self._lock:
-            c = self._conn
             try:
-                c.execute("BEGIN IMMEDIATE")
-                row = c.execute("SELECT max(eseq) FROM events").fetchone()
-                top = max(row[0] or 0, self._number_locked("outbox", "acked") or 0)
-                seqs = []
-                for i, ev in enumerate(events, start=top + 1):
-                    c.execute("INSERT INTO events (eseq, body) VALUES (?, ?)",
-                              (i, json.dumps({**ev, "eseq": i}, ensure_ascii=False)))
-                    seqs.append(i)
-                for ns, key, ival, tval in kv:
-                    c.execute("INSERT OR REPLACE INTO kv (ns, key, ival, tval) VALUES (?,?,?,?)",
-                              (ns, key, ival, tval))
-                c.execute("COMMIT")
+                with immediate(self._conn) as c:
+                    yield c
             except sqlite3.Error as e:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
-                raise OutboxError(f"write failed: {e}") from e
-            return seqs
+                raise OutboxError(f"{what} failed: {e}") from e
+
+    def _write(self, events: list[Mapping[str, object]], kv: Iterable[KvUpdate]) -> list[int]:
+        with self._tx("write") as c:
+            row = c.execute("SELECT max(eseq) FROM events").fetchone()
+            top = max(row[0] or 0, self._number_locked("outbox", "acked") or 0)
+            seqs = []
+            for i, ev in enumerate(events, start=top + 1):
+                c.execute("INSERT INTO events (eseq, body) VALUES (?, ?)",
+                          (i, json.dumps({**ev, "eseq": i}, ensure_ascii=False)))
+                seqs.append(i)
+            for ns, key, ival, tval in kv:
+                c.execute("INSERT OR REPLACE INTO kv (ns, key, ival, tval) VALUES (?,?,?,?)",
+                          (ns, key, ival, tval))
+        return seqs
 
     def append(self, events: list[Mapping[str, object]], kv: Iterable[KvUpdate] = ()) -> list[int]:
         """Commit events (each gets the next `eseq`) and kv updates in one transaction."""
@@ -179,24 +180,16 @@ class DurableOutbox:
 
     def ack(self, upto: int) -> int:
         """HQ acknowledged events up to `upto`: forget them. Returns the new acked mark."""
-        with self._lock:
-            c = self._conn
-            try:
-                c.execute("BEGIN IMMEDIATE")
-                row = c.execute("SELECT max(eseq) FROM events").fetchone()
-                done = self._number_locked("outbox", "acked") or 0
-                upto = min(upto, max(row[0] or 0, done))
-                if upto > done:
-                    c.execute("DELETE FROM events WHERE eseq <= ?", (upto,))
-                    c.execute("INSERT OR REPLACE INTO kv VALUES ('outbox', 'acked', ?, NULL)",
-                              (upto,))
-                    done = upto
-                c.execute("COMMIT")
-            except sqlite3.Error as e:
-                if c.in_transaction:
-                    c.execute("ROLLBACK")
-                raise OutboxError(f"ack failed: {e}") from e
-            return done
+        with self._tx("ack") as c:
+            row = c.execute("SELECT max(eseq) FROM events").fetchone()
+            done = self._number_locked("outbox", "acked") or 0
+            upto = min(upto, max(row[0] or 0, done))
+            if upto > done:
+                c.execute("DELETE FROM events WHERE eseq <= ?", (upto,))
+                c.execute("INSERT OR REPLACE INTO kv VALUES ('outbox', 'acked', ?, NULL)",
+                          (upto,))
+                done = upto
+        return done
 
     def _number_locked(self, ns: str, key: str) -> int | None:
         row = self._conn.execute("SELECT ival FROM kv WHERE ns = ? AND key = ?",

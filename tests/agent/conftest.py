@@ -19,6 +19,7 @@ from agent.config import Config, parse_config
 
 if TYPE_CHECKING:
     from agent.api.context import AgentContext
+    from drivers.sim.model import DeviceModel
     from drivers.sim.printer import SimEscposPrinter
     from drivers.sim.shells import TcpShell
 
@@ -27,26 +28,39 @@ SimFactory = Callable[..., "tuple[SimEscposPrinter, TcpShell]"]
 ESC_INIT, CUT = b"\x1b@", b"\x1dVA\x00"
 
 
+@contextlib.contextmanager
+def tcp_shells() -> Iterator[Callable[[DeviceModel], TcpShell]]:
+    """Serve device models on free 127.0.0.1 ports with `serve(model)`; all stop at the end."""
+    from drivers.sim.shells import TcpShell
+
+    shells: list[TcpShell] = []
+
+    def serve(model: DeviceModel) -> TcpShell:
+        shell = TcpShell(model)
+        shell.start()
+        shells.append(shell)
+        return shell
+
+    try:
+        yield serve
+    finally:
+        for shell in shells:
+            shell.stop()
+
+
 @pytest.fixture
 def sim_printer() -> Iterator[SimFactory]:
     """Start simulated ESC/POS printers on free 127.0.0.1 ports; all stop after the test."""
     from drivers.profiles import get_profile
     from drivers.sim.printer import SimEscposPrinter
-    from drivers.sim.shells import TcpShell
 
-    shells: list[TcpShell] = []
+    with tcp_shells() as serve:
+        def make(state: str = "ok", profile: str = "generic-cn-80") -> tuple[SimEscposPrinter,
+                                                                             TcpShell]:
+            model = SimEscposPrinter(get_profile(profile), state)
+            return model, serve(model)
 
-    def make(state: str = "ok", profile: str = "generic-cn-80") -> tuple[SimEscposPrinter,
-                                                                         TcpShell]:
-        model = SimEscposPrinter(get_profile(profile), state)
-        shell = TcpShell(model)
-        shell.start()
-        shells.append(shell)
-        return model, shell
-
-    yield make
-    for shell in shells:
-        shell.stop()
+        yield make
 
 
 def free_port() -> int:

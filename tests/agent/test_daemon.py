@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.agent.conftest import SimFactory, eventually, free_port, marker, raw_job
+from tests.e2e.world import front_printer
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ("import sys; from pathlib import Path; from agent.config import load_config; "
@@ -35,16 +36,7 @@ port = {api_port}
 [queue]
 poll_interval_s = 0.2
 backoff_max_s = 1.0
-
-[[printers]]
-id = "front"
-name = "前台小票机"
-profile = "generic-cn-80"
-transport = "tcp"
-host = "127.0.0.1"
-port = {printer_port}
-connect_timeout = 1.0
-""", encoding="utf-8")
+""" + front_printer(printer_port), encoding="utf-8")
     return path
 
 

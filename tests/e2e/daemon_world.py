@@ -20,11 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.journal.keys import write_key
 from sync.journal.checkpoint import ALG_COSIGNATURE_V1, vkey
-from tests.e2e.broker import Broker, env_with_root
-from tests.e2e.cutproxy import CutProxy
-from tests.e2e.printer_proc import printed_ids
+from tests.e2e.broker import env_with_root
 from tests.e2e.procs import Proc
-from tests.e2e.world import box_toml
+from tests.e2e.world import NO_DISCOVERY, Rig, box_toml
 
 BOX = "CQ-JB-001-B1"
 COSIGNER = "storelink-hq"
@@ -85,26 +83,10 @@ def job(job_id: str, printer: str = "front") -> dict[str, Any]:
                                     {"type": "cut"}]}}
 
 
-class DaemonWorld:
-    """Everything of one test under `root`; the box is `storelink agent run`."""
-
-    def __init__(self, root: Path, keepalive: int = 5, telemetry_s: int = 2) -> None:
-        self.root = root
-        self.broker = Broker(root / "broker")
-        self.broker.start()
-        self.proxy = CutProxy(self.broker.port)
-        self.printer_log = root / "printer.jsonl"
-        self.printer = Proc(["-m", "tests.e2e.printer_proc", "--log", str(self.printer_log)],
-                            root / "printer.err").start()
-        self.state = root / "box"
-        self.box_key = self.state / "keys" / "box.key"
-        write_key(self.box_key, Ed25519PrivateKey.generate())
-        self.box_pubkey = json.loads(storelink("journal", "pubkey", "--key",
-                                               str(self.box_key)))["pubkey"]
-        hq_dir = root / "hq"
-        hq_dir.mkdir()
-        self.hq_config = hq_dir / "hq.toml"
-        self.hq_config.write_text(f"""
+def hq_run_toml(broker_port: int, box_pubkey: str, keepalive: int = 5, box_extra: str = "") -> str:
+    """HQ's config for `storelink hq run` beside its key file `hq.key` and store `hq.db`: the
+    broker on `broker_port`, the API on a free port, box BOX with `box_pubkey` (+ `box_extra`)."""
+    return f"""
 [hq]
 id = "hq-1"
 cosigner = "{COSIGNER}"
@@ -113,7 +95,7 @@ db = "hq.db"
 
 [mqtt]
 host = "127.0.0.1"
-port = {self.broker.port}
+port = {broker_port}
 keepalive_s = {keepalive}
 
 [api]
@@ -122,20 +104,29 @@ port = 0
 
 [[boxes]]
 id = "{BOX}"
-pubkeys = ["{self.box_pubkey}"]
-""", encoding="utf-8")
+pubkeys = ["{box_pubkey}"]
+""" + box_extra
+
+
+class DaemonWorld(Rig):
+    """Everything of one test under `root`; the box is `storelink agent run`."""
+
+    def __init__(self, root: Path, keepalive: int = 5, telemetry_s: int = 2) -> None:
+        super().__init__(root)
+        self.box_key = self.state / "keys" / "box.key"
+        write_key(self.box_key, Ed25519PrivateKey.generate())
+        self.box_pubkey = json.loads(storelink("journal", "pubkey", "--key",
+                                               str(self.box_key)))["pubkey"]
+        hq_dir = root / "hq"
+        hq_dir.mkdir()
+        self.hq_config = hq_dir / "hq.toml"
+        self.hq_config.write_text(hq_run_toml(self.broker.port, self.box_pubkey, keepalive),
+                                  encoding="utf-8")
         self.hq_pubkey = storelink("hq", "pubkey", "--config", str(self.hq_config)).strip()
         self.hq = Proc(["-m", "agent", "hq", "run", "--config", str(self.hq_config)],
                        hq_dir / "hq.log").start()
         self.box_config = root / "box.toml"
-        self.box_config.write_text(box_toml(self.state, self.printer.port) + f"""
-[discovery]                   # no host devices, no multicast: the test's world only
-usb = false
-serial = false
-uevents = false
-zeroconf = false
-advertise = false
-
+        self.box_config.write_text(box_toml(self.state, self.printer.port) + NO_DISCOVERY + f"""
 [journal]
 enabled = true
 
@@ -146,7 +137,6 @@ keepalive_s = {keepalive}
 telemetry_interval_s = {telemetry_s}
 hq_pubkey = "{self.hq_pubkey}"
 """, encoding="utf-8")
-        self.box: Proc | None = None
 
     def start_box(self) -> Proc:
         """`storelink agent run --config box.toml`, waited for until its API answers."""
@@ -224,18 +214,6 @@ hq_pubkey = "{self.hq_pubkey}"
         finally:
             conn.close()
         return int(row[0]) if row and row[0] is not None else 0
-
-    def printed(self) -> list[str]:
-        """Job ids in the order the printer finished them, once per printing."""
-        return printed_ids(self.printer_log)
-
-    def close(self) -> None:
-        """Stop every process (the box first), the proxy and the broker."""
-        for p in (self.box, self.hq, self.printer):
-            if p is not None:
-                p.stop()
-        self.proxy.close()
-        self.broker.stop()
 
 
 def _b64(text: str) -> bytes:

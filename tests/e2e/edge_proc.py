@@ -14,6 +14,7 @@ from typing import Any
 from tests.agent.sales.conftest import PIN_HASH
 from tests.e2e.broker import free_port
 from tests.e2e.procs import Proc
+from tests.e2e.world import NO_DISCOVERY, box_table, front_printer
 
 
 @dataclass
@@ -76,13 +77,7 @@ def post_json(port: int, path: str, value: object, **headers: str) -> Answer:
 
 def box_toml(state: Path, api: str = "", queue: str = "") -> str:
     """A box with its journal (supervisor M001) and one receipt printer nobody answers for."""
-    return f"""
-[box]
-id = "CQ-JB-001-B1"
-store = "CQ-JB-001"
-name = "重庆江北建材旗舰店"
-state_dir = "{state}"
-
+    return box_table(state) + f"""
 [api]
 listen = "127.0.0.1"
 port = {free_port()}
@@ -92,23 +87,7 @@ port = {free_port()}
 poll_interval_s = 0.2
 backoff_max_s = 1.0
 {queue}
-
-[[printers]]
-id = "front"
-name = "前台小票机"
-profile = "generic-cn-80"
-transport = "tcp"
-host = "127.0.0.1"
-port = {free_port()}
-connect_timeout = 0.5
-
-[discovery]
-usb = false
-serial = false
-uevents = false
-zeroconf = false
-advertise = false
-
+{front_printer(free_port(), 0.5)}{NO_DISCOVERY}
 [journal]
 enabled = true
 receipt_printer = "front"

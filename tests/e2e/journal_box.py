@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import aiohttp
@@ -13,6 +14,7 @@ from agent.sales.approvals import hash_secret
 from tests.e2e.broker import free_port
 from tests.e2e.daemon_world import http
 from tests.e2e.procs import Proc
+from tests.e2e.world import NO_DISCOVERY, box_table
 
 BOX = "CQ-JB-001-B1"
 SUPERVISOR_PIN = "8642"
@@ -30,23 +32,10 @@ def journal_box_toml(state: Path, *, scanner: str | None = None) -> str:
     """A box with a journal, supervisors M001 (PIN 8642, badge BADGE-M001) and M002 (PIN
     1357), worker W001 (badge BADGE-W001), no printers, no discovery; `scanner`: a serial
     scanner `till` on that device."""
-    text = f"""
-[box]
-id = "{BOX}"
-store = "CQ-JB-001"
-name = "重庆江北建材旗舰店"
-state_dir = "{state}"
-
+    text = box_table(state) + f"""
 [api]
 port = {free_port()}
-
-[discovery]
-usb = false
-serial = false
-uevents = false
-zeroconf = false
-advertise = false
-
+{NO_DISCOVERY}
 [journal]
 enabled = true
 approval_refund_over_fen = 50000
@@ -102,6 +91,13 @@ class JournalBox:
         if self.proc is not None:
             self.proc.stop()
             self.proc = None
+
+    def __enter__(self) -> JournalBox:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
 
     @property
     def url(self) -> str:

@@ -88,3 +88,12 @@ class Proc:
 def hq_process(config: Path, log: Path) -> Proc:
     """`python -m hq.cli run --config FILE` (what `storelink hq run` calls)."""
     return Proc(["-m", "hq.cli", "run", "--config", str(config)], log)
+
+
+def limited_process(module: str, argv: list[str], nofile: int, log: Path) -> Proc:
+    """`module` run as `__main__` with `sys.argv = argv` and at most `nofile` descriptors."""
+    code = ("import resource, runpy, sys; "
+            f"resource.setrlimit(resource.RLIMIT_NOFILE, ({nofile}, {nofile})); "
+            f"sys.argv = {argv!r}; "
+            f"runpy.run_module({module!r}, run_name='__main__')")
+    return Proc(["-c", code], log)

@@ -25,11 +25,8 @@ USERS = {BOX: "box-密码-1", OTHER: "box-密码-2", "hq-1": "hq-密码-1"}
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    w = World(tmp_path, users=USERS, acl=ACL.read_text(encoding="utf-8"))
-    try:
+    with World(tmp_path, users=USERS, acl=ACL.read_text(encoding="utf-8")) as w:
         yield w
-    finally:
-        w.close()
 
 
 def publish_as(port: int, user: str, topic: str, payload: bytes) -> None:

@@ -29,11 +29,8 @@ def scanner() -> Iterator[SerialScannerSim]:
 
 @pytest.fixture
 def journal_box(tmp_path: Path, scanner: SerialScannerSim) -> Iterator[JournalBox]:
-    b = JournalBox(tmp_path, scanner=scanner.port)
-    try:
+    with JournalBox(tmp_path, scanner=scanner.port) as b:
         yield b
-    finally:
-        b.stop()
 
 
 def scanner_connected(b: JournalBox) -> bool:

@@ -31,11 +31,8 @@ REOPEN = {"reason": "误结了 9999-12-31", "clerk": "C001",
 
 @pytest.fixture
 def journal_box(tmp_path: Path) -> Iterator[JournalBox]:
-    b = JournalBox(tmp_path)
-    try:
+    with JournalBox(tmp_path) as b:
         yield b
-    finally:
-        b.stop()
 
 
 def sale(n: int) -> dict[str, object]:

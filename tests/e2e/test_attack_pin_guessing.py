@@ -18,11 +18,8 @@ pytestmark = pytest.mark.timeout(180)
 
 @pytest.fixture
 def journal_box(tmp_path: Path) -> Iterator[JournalBox]:
-    b = JournalBox(tmp_path)
-    try:
+    with JournalBox(tmp_path) as b:
         yield b
-    finally:
-        b.stop()
 
 
 def reopen(b: JournalBox, approval: dict[str, str]) -> tuple[int, Any]:

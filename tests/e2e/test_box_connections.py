@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.edge_proc import box_toml
-from tests.e2e.procs import Proc
+from tests.e2e.procs import Proc, limited_process
 
 NOFILE = 128
 SLOW = 220
@@ -29,11 +29,8 @@ def box(tmp_path: Path) -> Iterator[Proc]:
     config = tmp_path / "box.toml"
     config.write_text(box_toml(tmp_path / "state", api="max_connections = 40\n"
                                "max_websockets = 10\nheader_timeout_s = 2.0"), encoding="utf-8")
-    code = ("import resource, runpy, sys; "
-            f"resource.setrlimit(resource.RLIMIT_NOFILE, ({NOFILE}, {NOFILE})); "
-            f"sys.argv = ['storelink', 'agent', 'run', '--config', {str(config)!r}]; "
-            "runpy.run_module('agent', run_name='__main__')")
-    proc = Proc(["-c", code], tmp_path / "box.log").start()
+    proc = limited_process("agent", ["storelink", "agent", "run", "--config", str(config)],
+                           NOFILE, tmp_path / "box.log").start()
     try:
         yield proc
     finally:

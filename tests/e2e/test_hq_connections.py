@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.e2e.broker import Broker
-from tests.e2e.procs import Proc
+from tests.e2e.procs import limited_process
 from tests.e2e.test_box_connections import NOFILE, SLOW, half_sent
 from tests.hq.journals import hq_toml
 
@@ -20,11 +20,8 @@ async def test_slow_requests_leave_hqs_api_answering(tmp_path: Path) -> None:
     config.write_text(config.read_text(encoding="utf-8").replace(
         "port = 0\n", "port = 0\nmax_connections = 40\nheader_timeout_s = 2.0\n"),
         encoding="utf-8")
-    code = ("import resource, runpy, sys; "
-            f"resource.setrlimit(resource.RLIMIT_NOFILE, ({NOFILE}, {NOFILE})); "
-            f"sys.argv = ['storelink-hq', 'run', '--config', {str(config)!r}]; "
-            "runpy.run_module('hq.cli', run_name='__main__')")
-    hq = Proc(["-c", code], tmp_path / "hq.log").start()
+    hq = limited_process("hq.cli", ["storelink-hq", "run", "--config", str(config)], NOFILE,
+                         tmp_path / "hq.log").start()
     try:
         slow = [await half_sent(hq.port) for _ in range(SLOW)]
         timeout = aiohttp.ClientTimeout(total=60)

@@ -11,19 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.broker import Broker
-from tests.e2e.daemon_world import BOX, COSIGNER, fetch, http, storelink
+from tests.e2e.daemon_world import BOX, COSIGNER, fetch, hq_run_toml, http, storelink
 from tests.e2e.procs import Proc
-from tests.e2e.world import box_toml, wait_for
+from tests.e2e.world import NO_DISCOVERY, box_toml, wait_for
 
 pytestmark = pytest.mark.timeout(600)
-NO_DEVICES = """
-[discovery]
-usb = false
-serial = false
-uevents = false
-zeroconf = false
-advertise = false
-
+NO_DEVICES = NO_DISCOVERY + """
 [journal]
 enabled = true
 """
@@ -61,27 +54,9 @@ def test_hq_learns_the_box_key_as_documented(tmp_path: Path, procs: list[Proc]) 
         hq_dir = tmp_path / "hq"
         hq_dir.mkdir()
         hq_config = hq_dir / "hq.toml"
-        hq_config.write_text(f"""
-[hq]
-id = "hq-1"
-cosigner = "{COSIGNER}"
-key_file = "hq.key"
-db = "hq.db"
-
-[mqtt]
-host = "127.0.0.1"
-port = {broker.port}
-keepalive_s = 5
-
-[api]
-listen = "127.0.0.1"
-port = 0
-
-[[boxes]]
-id = "{BOX}"
-pubkeys = ["{printed['pubkey']}"]
-log = "{printed['log']}"
-""", encoding="utf-8")
+        hq_config.write_text(hq_run_toml(broker.port, printed["pubkey"],
+                                         box_extra=f'log = "{printed["log"]}"\n'),
+                             encoding="utf-8")
         # 4. HQ's key for the box.
         hq_pubkey = storelink("hq", "pubkey", "--config", str(hq_config)).strip()
         hq = Proc(["-m", "agent", "hq", "run", "--config", str(hq_config)],

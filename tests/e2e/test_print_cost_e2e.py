@@ -16,7 +16,7 @@ from PIL import Image
 from tests.e2e.broker import free_port
 from tests.e2e.daemon_world import BOX, DaemonWorld, http
 from tests.e2e.procs import Proc
-from tests.e2e.world import box_toml, wait_for
+from tests.e2e.world import NO_DISCOVERY, box_toml, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 MAX_RSS_KB = 400_000  # a daemon that decoded the images would need gigabytes
@@ -48,14 +48,7 @@ transport = "tcp"
 host = "127.0.0.1"
 port = {free_port()}
 connect_timeout = 1.0
-
-[discovery]
-usb = false
-serial = false
-uevents = false
-zeroconf = false
-advertise = false
-""", encoding="utf-8")
+""" + NO_DISCOVERY, encoding="utf-8")
     proc = Proc(["-m", "agent", "agent", "run", "--config", str(config)],
                 tmp_path / "box.log").start()
     try:

@@ -18,11 +18,8 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[DaemonWorld]:
-    w = DaemonWorld(tmp_path)
-    try:
+    with DaemonWorld(tmp_path) as w:
         yield w
-    finally:
-        w.close()
 
 
 def scale_state(w: DaemonWorld) -> str | None:

@@ -31,11 +31,8 @@ pytestmark = pytest.mark.timeout(600)
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    w = World(tmp_path)
-    try:
+    with World(tmp_path) as w:
         yield w
-    finally:
-        w.close()
 
 
 def synced(w: World) -> bool:

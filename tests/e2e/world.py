@@ -7,7 +7,8 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.request import Request, urlopen
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -21,15 +22,34 @@ from tests.e2e.procs import Proc, hq_process
 from tests.hq.journals import BOX, HQ_KEY, hq_toml
 
 
-def box_toml(state: Path, printer_port: int) -> str:
-    """The part of an e2e box config both harnesses share: box, API, queue, one printer."""
+def box_table(state: Path) -> str:
+    """The `[box]` table of every e2e box, its state under `state`."""
     return f"""
 [box]
 id = "{BOX}"
 store = "CQ-JB-001"
 name = "重庆江北建材旗舰店"
 state_dir = "{state}"
+"""
 
+
+def front_printer(port: int, connect_timeout: float = 1.0) -> str:
+    """The receipt printer `front` (generic 80 mm) on TCP `port` of 127.0.0.1."""
+    return f"""
+[[printers]]
+id = "front"
+name = "前台小票机"
+profile = "generic-cn-80"
+transport = "tcp"
+host = "127.0.0.1"
+port = {port}
+connect_timeout = {connect_timeout}
+"""
+
+
+def box_toml(state: Path, printer_port: int) -> str:
+    """The part of an e2e box config both harnesses share: box, API, queue, one printer."""
+    return box_table(state) + f"""
 [api]
 port = {free_port()}
 
@@ -37,15 +57,16 @@ port = {free_port()}
 poll_interval_s = 0.2
 backoff_max_s = 1.0
 default_expiry_s = 3600
+""" + front_printer(printer_port)
 
-[[printers]]
-id = "front"
-name = "前台小票机"
-profile = "generic-cn-80"
-transport = "tcp"
-host = "127.0.0.1"
-port = {printer_port}
-connect_timeout = 1.0
+
+NO_DISCOVERY = """
+[discovery]                   # no host devices, no multicast: the test's world only
+usb = false
+serial = false
+uevents = false
+zeroconf = false
+advertise = false
 """
 
 
@@ -59,14 +80,15 @@ def journal_lines(db: Path) -> list[str]:
     return [Entry(r[0].encode(), bytes(r[1]), bytes(r[2])).export_line() for r in rows]
 
 
-class World:
-    """Everything of one end-to-end test, under `root`."""
+class Rig:
+    """What both worlds stand on, under `root`: mosquitto behind a cut-proxy, a simulated
+    printer process, the box's state folder; the world starts `hq` and `box`."""
 
-    def __init__(self, root: Path, keepalive: int = 5, telemetry_s: int = 2,
-                 users: dict[str, str] | None = None, acl: str | None = None) -> None:
-        """With `users`, the broker requires passwords: HQ logs in as `hq-1`, the box as its id."""
+    hq: Proc
+
+    def __init__(self, root: Path, users: dict[str, str] | None = None,
+                 acl: str | None = None) -> None:
         self.root = root
-        self.users = users
         self.broker = Broker(root / "broker", users, acl)
         self.broker.start()
         self.proxy = CutProxy(self.broker.port)
@@ -74,6 +96,36 @@ class World:
         self.printer = Proc(["-m", "tests.e2e.printer_proc", "--log", str(self.printer_log)],
                             root / "printer.err").start()
         self.state = root / "box"
+        self.box: Proc | None = None
+
+    def printed(self) -> list[str]:
+        """Job ids in the order the printer finished them, once per printing."""
+        return printed_ids(self.printer_log)
+
+    def close(self) -> None:
+        """Stop every process (the box first), the proxy and the broker."""
+        for p in (self.box, self.hq, self.printer):
+            if p is not None:
+                p.stop()
+        self.proxy.close()
+        self.broker.stop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+
+class World(Rig):
+    """Everything of one end-to-end test, under `root`."""
+
+    def __init__(self, root: Path, keepalive: int = 5, telemetry_s: int = 2,
+                 users: dict[str, str] | None = None, acl: str | None = None) -> None:
+        """With `users`, the broker requires passwords: HQ logs in as `hq-1`, the box as its id."""
+        super().__init__(root, users, acl)
+        self.users = users
         self.box_key = Ed25519PrivateKey.generate()
         write_key(self.state / "journal.key", self.box_key)
         hq_dir = root / "hq"
@@ -91,7 +143,6 @@ class World:
         self.hq_db = hq_dir / "hq.db"
         self.hq.start()
         self.box_config = self.write_box_config(self.proxy.port, keepalive, telemetry_s)
-        self.box: Proc | None = None
 
     def write_box_config(self, port: int, keepalive: int, telemetry_s: int) -> Path:
         pub = base64.b64encode(public_bytes(HQ_KEY)).decode()
@@ -147,16 +198,6 @@ hq_pubkey = "{pub}"
 
     def box_journal(self) -> list[str]:
         return journal_lines(self.state / "journal.db")
-
-    def printed(self) -> list[str]:
-        return printed_ids(self.printer_log)
-
-    def close(self) -> None:
-        for p in (self.box, self.hq, self.printer):
-            if p is not None:
-                p.stop()
-        self.proxy.close()
-        self.broker.stop()
 
 
 def wait_for(cond: Any, wait_s: float = 60.0, what: str = "condition") -> Any:

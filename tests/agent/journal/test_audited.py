@@ -12,7 +12,8 @@ import pytest
 
 from agent.journal.store import JournalStore, read_rows
 from sync.journal import RecordError
-from tests.agent.journal.test_store import Clock, a_sale, open_store, verify_db
+from tests.agent.journal.gated_clock import Clock
+from tests.agent.journal.test_store import a_sale, open_store, verify_db
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ from agent.journal.signing import PARALLEL_MIN, BatchSigner
 from agent.journal.store import JournalStore, read_rows
 from sync.journal.record import Entry
 from sync.journal.vectors import lines, sale
-from sync.journal.verify import Verifier
-
-T = 1795914000000
+from tests.agent.journal.gated_clock import Clock
+from tests.agent.journal.test_store import verify_db
 
 
 @pytest.mark.parametrize("helpers", [0, 1, 3])
@@ -58,35 +57,6 @@ def test_the_helpers_share_a_large_batch() -> None:
     finally:
         signer.close()
     assert seen == {threading.current_thread().name.split("_")[0], "journal-sign"}
-
-
-class Clock:
-    """Clocks advancing 1 ms per reading; clearing `gate` stops the writer inside a batch."""
-
-    def __init__(self) -> None:
-        self.now, self.mono_now = T, 0
-        self.gate, self.held = threading.Event(), threading.Event()
-        self.gate.set()
-
-    def wall(self) -> int:
-        if not self.gate.is_set():
-            self.held.set()
-        self.gate.wait()
-        self.now += 1
-        return self.now
-
-    def mono(self) -> int:
-        self.mono_now += 1
-        return self.mono_now
-
-
-def verdict(path: Path, **kw: Any) -> tuple[Any, ...]:
-    v = Verifier(**kw)
-    for raw, sig, h in read_rows(path):
-        if v.feed(raw, sig, h) is not None:
-            break
-    f = v.finish()
-    return ("valid", v.size) if f is None else (f.seq, f.code)
 
 
 async def _until(condition: Any) -> None:
@@ -138,4 +108,4 @@ async def test_one_batch_with_a_rotation_and_a_day_close(tmp_path: Path) -> None
     finally:
         clock.gate.set()
         store.close()
-    assert verdict(tmp_path / "j.db") == ("valid", len(seqs) + 1)
+    assert verify_db(tmp_path / "j.db") == ("valid", len(seqs) + 1)

@@ -7,7 +7,6 @@ import asyncio
 import shutil
 import sqlite3
 import stat
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,31 +21,9 @@ from sync.journal.checkpoint import cosign, note_key_hash, parse_note
 from sync.journal.record import Entry, key_id, public_bytes
 from sync.journal.vectors import ATTACKER, HQ, HQ_NAME, lines, sale
 from sync.journal.verify import Verifier
+from tests.agent.journal.gated_clock import Clock, T
 
-T = 1795914000000
 COSIGNERS = {(HQ_NAME, note_key_hash(HQ_NAME, 4, public_bytes(HQ)).hex()): HQ.public_key()}
-
-
-class Clock:
-    """Wall and monotonic clocks that advance 1 ms per reading; `gate` can hold the writer."""
-
-    def __init__(self) -> None:
-        self.now = T
-        self.mono_now = 0
-        self.gate = threading.Event()
-        self.gate.set()
-        self.held = threading.Event()
-
-    def wall(self) -> int:
-        if not self.gate.is_set():
-            self.held.set()
-        self.gate.wait()
-        self.now += 1
-        return self.now
-
-    def mono(self) -> int:
-        self.mono_now += 1
-        return self.mono_now
 
 
 @pytest.fixture

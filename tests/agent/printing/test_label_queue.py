@@ -43,7 +43,7 @@ from drivers.sim.control import LabelRecorder
 from drivers.sim.label_printer import SimLabelPrinter, SimTsplPrinter, SimZplPrinter
 from drivers.sim.shells import TcpShell
 from drivers.transports.tcp import TcpTarget, TcpTransport
-from tests.agent.conftest import agent_client, box_config, eventually, receipt_job
+from tests.agent.conftest import agent_client, box_config, eventually, receipt_job, tcp_shells
 
 LABEL_PROFILES = ["tspl-203", "tspl-300", "tspl-203-bitmap", "zpl-203", "zpl-300-cjk"]
 LabelFactory = Callable[..., "tuple[SimLabelPrinter, TcpShell]"]
@@ -86,19 +86,13 @@ def flow_split(label: ParsedLabel) -> int:
 @pytest.fixture
 def label_printer() -> Iterator[LabelFactory]:
     """Start simulated label printers (tspl / zpl) on free ports; all stop after the test."""
-    shells: list[TcpShell] = []
+    with tcp_shells() as serve:
+        def make(profile: str, state: str = "ok") -> tuple[SimLabelPrinter, TcpShell]:
+            p = get_profile(profile)
+            model = SimTsplPrinter(p, state) if p.language == "tspl" else SimZplPrinter(p, state)
+            return model, serve(model)
 
-    def make(profile: str, state: str = "ok") -> tuple[SimLabelPrinter, TcpShell]:
-        p = get_profile(profile)
-        model = SimTsplPrinter(p, state) if p.language == "tspl" else SimZplPrinter(p, state)
-        shell = TcpShell(model)
-        shell.start()
-        shells.append(shell)
-        return model, shell
-
-    yield make
-    for shell in shells:
-        shell.stop()
+        yield make
 
 
 # -- rendering -------------------------------------------------------------------------------

@@ -7,8 +7,6 @@ import io
 import os
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,6 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from drivers import InvalidInput
-from drivers.fonts import cjk_font
 from drivers.label.drawing import ParsedLabel
 from drivers.label.flowcard import parse_flow_card
 from drivers.label.interpret import encode_label
@@ -29,7 +26,9 @@ from drivers.printer_state import PrinterState
 from drivers.profiles import get_profile
 from drivers.sim.control import LabelRecorder, apply_control, profile_for, run_printer_sim
 from drivers.sim.label_printer import SimTsplPrinter, SimZplPrinter
+from tests.drivers.polling import wait_for
 
+pytestmark = pytest.mark.usefixtures("no_leaks")
 DEADLINE = 30.0
 FLOW = {"task_no": "SC-20261129-002", "split": "1/12", "product_code": "CP-3302",
         "product_name": "速冻手抓饼 20片装", "qty": 200,
@@ -44,28 +43,9 @@ TSPL_FLOW, TSPL_PRICE = encode_label(flow_card(FLOW), TSPL), encode_label(price_
 ZPL_FLOW, ZPL_PRICE = encode_label(flow_card(FLOW), ZPL), encode_label(price_label(PRICE), ZPL)
 
 
-def wait_for(cond: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
 def scanned(path: Path) -> set[str]:
     with Image.open(path) as img:
         return {r.text for r in zxingcpp.read_barcodes(img.convert("L"))}
-
-
-@pytest.fixture(autouse=True)
-def no_leaks() -> Iterator[None]:
-    cjk_font(22)  # the cached font keeps its file open; load it before counting fds
-    threads = set(threading.enumerate())
-    fds = set(os.listdir("/proc/self/fd"))
-    yield
-    wait_for(lambda: set(threading.enumerate()) <= threads, "threads to end")
-    leaked = set(os.listdir("/proc/self/fd")) - fds
-    assert not leaked, f"leaked fds {leaked}"
 
 
 def test_profile_for_replaces_a_profile_of_another_language() -> None:

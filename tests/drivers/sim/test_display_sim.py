@@ -6,8 +6,6 @@ import io
 import itertools
 import re
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
 import serial
@@ -20,16 +18,9 @@ from drivers.display.price import Lamp
 from drivers.sim.display import PriceDisplayModel, VfdDisplayModel, run_display_sim
 from drivers.sim.model import DeviceModel
 from drivers.sim.shells import PtyShell
+from tests.drivers.polling import wait_for
 
 DEADLINE_S = 20.0
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def chunks(data: bytes, cuts: list[int]) -> list[bytes]:

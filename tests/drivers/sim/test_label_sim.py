@@ -7,8 +7,6 @@ import io
 import os
 import select
 import socket
-import time
-from collections.abc import Callable
 
 import pytest
 import zxingcpp
@@ -33,6 +31,7 @@ from drivers.printer_state import PrinterStatus
 from drivers.profiles import get_profile
 from drivers.sim.label_printer import SimLabelPrinter, SimTsplPrinter, SimZplPrinter
 from drivers.sim.shells import PtyShell, TcpShell
+from tests.drivers.polling import wait_for
 
 DEADLINE = 30.0
 FLOW = {"task_no": "SC-20261129-001", "split": "3/13", "product_code": "CP-8801",
@@ -44,14 +43,6 @@ SHIP = {"order_no": "XS-20261129-0042", "customer": "永盛家装", "customer_id
         "route": "江北-观音桥线"}
 STATE_OF = {"ok": S.OK, "paper_out": S.PAPER_OUT, "head_open": S.COVER_OPEN,
             "ribbon_out": S.RIBBON_OUT, "paused": S.PAUSED}
-
-
-def wait_for(cond: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def scan(img: Image.Image) -> set[str]:

@@ -10,8 +10,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,13 +19,14 @@ from PIL import Image
 from drivers import InvalidInput
 from drivers.escpos.interpreter import decode_text
 from drivers.escpos.status import STATUS_QUERY, parse_status
-from drivers.fonts import cjk_font
 from drivers.printer_state import PrinterState
 from drivers.profiles import get_profile
 from drivers.sim.control import apply_control, run_printer_sim
 from drivers.sim.printer import SimEscposPrinter, SimJob, status_byte
 from drivers.sim.shells import PtyShell, TcpShell
+from tests.drivers.polling import wait_for
 
+pytestmark = pytest.mark.usefixtures("no_leaks")
 CN80 = get_profile("generic-cn-80")
 ROOT = Path(__file__).resolve().parents[3]
 DEADLINE = 30.0
@@ -46,14 +45,6 @@ def receipt(title: str) -> bytes:
 JOB1, JOB2 = receipt("重庆江北建材旗舰店"), receipt("渝中解放碑通讯店")
 
 
-def wait_for(cond: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
 def recv_exactly(sock: socket.socket, n: int) -> bytes:
     sock.settimeout(DEADLINE)
     out = b""
@@ -63,17 +54,6 @@ def recv_exactly(sock: socket.socket, n: int) -> bytes:
             break
         out += chunk
     return out
-
-
-@pytest.fixture(autouse=True)
-def no_leaks() -> Iterator[None]:
-    cjk_font(22)  # the cached font keeps its file open; load it before counting fds
-    threads = set(threading.enumerate())
-    fds = set(os.listdir("/proc/self/fd"))
-    yield
-    wait_for(lambda: set(threading.enumerate()) <= threads, "threads to end")
-    leaked = set(os.listdir("/proc/self/fd")) - fds
-    assert not leaked, f"leaked fds {leaked}"
 
 
 # -- the model ------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from drivers.scanner.events import Scan, make_scan
 from drivers.scanner.framing import RawScan, ScanFramer
 from drivers.scanner.hid import HidKeyboardDecoder
 from drivers.sim.scanner import SerialScannerSim, hid_reports, run_scanner_sim, write_hid_scans
+from tests.drivers.polling import wait_for
 
 AT = 1_767_225_600_000
 DEADLINE_S = 20.0
@@ -28,14 +28,6 @@ CODES = [
     "]C101069012345000111726113010LOT-A\x1d21SN001",
     "JC-2001",
 ]
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def read_scans(port: serial.Serial, framer: ScanFramer, want: int) -> list[RawScan]:

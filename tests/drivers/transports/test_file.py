@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import select
-import time
 import tty
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,36 +16,12 @@ from drivers.transports.open import make_transport, open_transport
 from drivers.transports.serial_port import SerialTarget, SerialTransport
 from drivers.transports.tcp import TcpTarget, TcpTransport
 from drivers.transports.usb import UsbTarget, UsbTransport
+from tests.drivers.polling import DEADLINE_S, read_exactly
+from tests.drivers.transports.unprivileged import refused
 
 LABEL = (
     'SIZE 40 mm,30 mm\r\nTEXT 10,10,"TSS24.BF2",0,1,1,"速冻汤圆 宁波风味"\r\nPRINT 1\r\n'
 ).encode("gb18030")
-DEADLINE_S = 30.0
-
-
-def read_exactly(fd: int, n: int) -> bytes:
-    got = b""
-    end = time.monotonic() + DEADLINE_S
-    while len(got) < n:
-        assert time.monotonic() < end, f"only {got!r} arrived"
-        if select.select([fd], [], [], 0.05)[0]:
-            got += os.read(fd, n - len(got))
-    return got
-
-
-@contextlib.contextmanager
-def unprivileged() -> Iterator[None]:
-    """Run the block without root's power to open any file (as nobody), if we are root."""
-    if os.geteuid() != 0:
-        yield
-        return
-    os.setegid(65534)
-    os.seteuid(65534)
-    try:
-        yield
-    finally:
-        os.seteuid(0)
-        os.setegid(0)
 
 
 @pytest.fixture
@@ -145,12 +117,9 @@ def test_a_character_device_is_read_and_written() -> None:
 
 def test_permission_denied_points_at_the_udev_rule(tmp_path: Path) -> None:
     path = tmp_path / "lp0"
-    path.write_bytes(b"")
-    path.chmod(0)
-    with unprivileged(), pytest.raises(TransportError) as info:
-        open_transport(FileTarget(str(path)))
-    assert info.value.reason == "permission"
-    assert "99-storelink-printers.rules" in info.value.message
+    error = refused(path, FileTarget(str(path)))
+    assert error.reason == "permission"
+    assert "99-storelink-printers.rules" in error.message
 
 
 def test_target_validation() -> None:

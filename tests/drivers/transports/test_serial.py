@@ -5,13 +5,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import select
 import struct
 import termios
 import threading
-import time
 import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,19 +19,12 @@ from drivers import InvalidInput
 from drivers.transports.base import TransportError, query
 from drivers.transports.open import open_transport
 from drivers.transports.serial_port import SerialTarget, SerialTransport
+from tests.drivers.polling import DEADLINE_S, read_exactly, wait_for
+from tests.drivers.transports.unprivileged import refused
 
 DLE_EOT_1 = b"\x10\x04\x01"
 XON, XOFF = b"\x11", b"\x13"
 RECEIPT = "冷冻水饺 500g ×3\r\n应收：¥45.00\n".encode("gb18030")
-DEADLINE_S = 30.0
-
-
-def wait_for(condition: Callable[[], bool]) -> None:
-    """Poll `condition` until it holds; fail after a generous deadline."""
-    end = time.monotonic() + DEADLINE_S
-    while not condition():
-        assert time.monotonic() < end, "condition not reached"
-        time.sleep(0.001)
 
 
 @dataclass
@@ -44,13 +35,7 @@ class Pty:
 
     def read_master(self, n: int) -> bytes:
         """Read exactly `n` bytes the host sent."""
-        got = b""
-        end = time.monotonic() + DEADLINE_S
-        while len(got) < n:
-            assert time.monotonic() < end, f"only {got!r} arrived"
-            if select.select([self.master], [], [], 0.05)[0]:
-                got += os.read(self.master, n - len(got))
-        return got
+        return read_exactly(self.master, n)
 
     def waiting_for_host(self) -> int:
         """Bytes in the terminal's input queue, not yet read by the host."""
@@ -67,21 +52,6 @@ def pty() -> Iterator[Pty]:
     for fd in (p.slave, p.master):
         with contextlib.suppress(OSError):
             os.close(fd)
-
-
-@contextlib.contextmanager
-def unprivileged() -> Iterator[None]:
-    """Run the block without root's power to open any file (as nobody), if we are root."""
-    if os.geteuid() != 0:
-        yield
-        return
-    os.setegid(65534)
-    os.seteuid(65534)
-    try:
-        yield
-    finally:
-        os.seteuid(0)
-        os.setegid(0)
 
 
 def test_bytes_pass_unchanged_both_ways(pty: Pty) -> None:
@@ -184,12 +154,9 @@ def test_a_missing_device_is_not_found(tmp_path: Path) -> None:
 
 def test_permission_denied_names_the_dialout_group(tmp_path: Path) -> None:
     denied = tmp_path / "ttyS9"
-    denied.write_bytes(b"")
-    denied.chmod(0)
-    with unprivileged(), pytest.raises(TransportError) as info:
-        open_transport(SerialTarget(str(denied)))
-    assert info.value.reason == "permission"
-    assert "dialout" in info.value.message
+    error = refused(denied, SerialTarget(str(denied)))
+    assert error.reason == "permission"
+    assert "dialout" in error.message
 
 
 def test_a_port_held_by_another_transport_is_busy(pty: Pty) -> None:

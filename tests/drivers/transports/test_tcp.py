@@ -5,7 +5,6 @@ from __future__ import annotations
 import select
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -20,18 +19,10 @@ from drivers.transports.tcp import (
     TcpTarget,
     TcpTransport,
 )
+from tests.drivers.polling import DEADLINE_S, wait_for
 
 DLE_EOT_1 = b"\x10\x04\x01"
 RECEIPT = "门店：华强北旗舰店\n收银员：李娜\n合计：¥128.50\n谢谢惠顾\n".encode("gb18030")
-DEADLINE_S = 30.0
-
-
-def wait_for(condition: Callable[[], bool]) -> None:
-    """Poll `condition` until it holds; fail after a generous deadline."""
-    end = time.monotonic() + DEADLINE_S
-    while not condition():
-        assert time.monotonic() < end, "condition not reached"
-        time.sleep(0.001)
 
 
 class Peer:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -57,27 +60,28 @@ def test_sqlite_adopts_a_file_from_before_versioning_with_its_data(tmp_path: Pat
     store.close()
 
 
+def refuses_a_newer_schema(open_store: Callable[[], HqStore],
+                           connect: Callable[[], AbstractContextManager[Any]], param: str) -> None:
+    """A database one schema version past LATEST: the store refuses it and leaves it alone
+    (`connect` opens it directly, `param` is its placeholder)."""
+    open_store().close()
+    with connect() as c:
+        c.execute(f"INSERT INTO schema_version VALUES ({param}, 1)", (LATEST + 1,))
+    with pytest.raises(SchemaTooNew) as e:
+        open_store()
+    assert (e.value.found, e.value.known) == (LATEST + 1, LATEST)
+    with connect() as c:
+        assert c.execute("SELECT MAX(version) FROM schema_version").fetchone() == (LATEST + 1,)
+
+
 def test_sqlite_refuses_a_newer_schema_and_leaves_it_alone(tmp_path: Path) -> None:
     db = tmp_path / "hq.db"
-    SqliteStore(db).close()
-    with sqlite3.connect(db) as c:
-        c.execute("INSERT INTO schema_version VALUES (?, 1)", (LATEST + 1,))
-    with pytest.raises(SchemaTooNew) as e:
-        SqliteStore(db)
-    assert (e.value.found, e.value.known) == (LATEST + 1, LATEST)
-    with sqlite3.connect(db) as c:
-        assert c.execute("SELECT MAX(version) FROM schema_version").fetchone() == (LATEST + 1,)
+    refuses_a_newer_schema(lambda: SqliteStore(db), lambda: sqlite3.connect(db), "?")
 
 
 def test_postgres_refuses_a_newer_schema_and_leaves_it_alone(pg_url: str) -> None:
-    PostgresStore(pg_url).close()
-    with psycopg.connect(pg_url, autocommit=True) as c:
-        c.execute("INSERT INTO schema_version VALUES (%s, 1)", (LATEST + 1,))
-    with pytest.raises(SchemaTooNew) as e:
-        PostgresStore(pg_url)
-    assert (e.value.found, e.value.known) == (LATEST + 1, LATEST)
-    with psycopg.connect(pg_url) as c:
-        assert c.execute("SELECT MAX(version) FROM schema_version").fetchone() == (LATEST + 1,)
+    refuses_a_newer_schema(lambda: PostgresStore(pg_url),
+                           lambda: psycopg.connect(pg_url, autocommit=True), "%s")
 
 
 def test_postgres_workers_starting_together_migrate_once(pg_url: str) -> None:
