@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,26 +29,28 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+@dataclass(eq=False)
 class StationRunner:
     """Feeds one station's scans through its pairing and rules, one scan at a time."""
 
-    def __init__(self, cfg: StationConfig, tasks: TaskService, bus: EventBus,
-                 scans: CredentialScans | None, names: Mapping[str, str],
-                 display: DisplayWriter | None = None) -> None:
-        self.cfg = cfg
-        self.display = display
-        self.tasks = tasks
-        self.bus = bus
-        self.scans = scans
-        self.names = names
-        self.pairing = Pairing(cfg)
-        self.last: tuple[int, int, str] | None = None
-        """The station's last handover: (seq, at_ms, worker) — what the undo code undoes."""
-        self.last_result: dict[str, Any] = {"type": "station", "station": cfg.id,
-                                            "result": "idle", "message": "请扫流转卡或刷工牌"}
-        self.results = 0
-        """Results published so far (a reader can tell two equal results apart)."""
-        self._serial = asyncio.Lock()
+    cfg: StationConfig
+    tasks: TaskService
+    bus: EventBus
+    scans: CredentialScans | None
+    names: Mapping[str, str]
+    display: DisplayWriter | None = None
+    pairing: Pairing = field(init=False)
+    last: tuple[int, int, str] | None = field(init=False, default=None)
+    """The station's last handover: (seq, at_ms, worker) — what the undo code undoes."""
+    last_result: dict[str, Any] = field(init=False)
+    results: int = field(init=False, default=0)
+    """Results published so far (a reader can tell two equal results apart)."""
+    _serial: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.pairing = Pairing(self.cfg)
+        self.last_result = {"type": "station", "station": self.cfg.id,
+                            "result": "idle", "message": "请扫流转卡或刷工牌"}
 
     async def run(self) -> None:
         """Consume the bus until cancelled: this station's scanner's scans and badges."""
