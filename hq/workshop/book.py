@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import threading
 from collections.abc import Iterable
 from typing import Any
 
 from hq.store import HqStore
+from hq.store.folds import JournalFolds
 from hq.workshop.progress import Tally
 
 CHUNK = 5000
@@ -23,27 +22,11 @@ class WorkshopBook:
     def __init__(self, store: HqStore, chunk: int = CHUNK) -> None:
         self.store = store
         self.chunk = chunk
-        self._tallies: dict[str, tuple[str, Tally]] = {}
-        self._lock = threading.Lock()
+        self._tallies = JournalFolds(store, Tally, chunk)
 
     def box(self, box: str) -> Tally | None:
         """One box's tally, brought up to date with what HQ holds (None without a journal)."""
-        with self._lock:
-            head = self.store.journal_head(box)
-            if head is None:
-                return None
-            log, tally = self._tallies.get(box, (head.log, Tally(box)))
-            if log != head.log or tally.size > head.size:
-                tally = Tally(box)
-            while tally.size < head.size:
-                entries = self.store.journal_entries(box, tally.size,
-                                                     min(head.size, tally.size + self.chunk))
-                if not entries:
-                    break
-                for e in entries:
-                    tally.feed(json.loads(e.raw))
-            self._tallies[box] = (head.log, tally)
-            return tally
+        return self._tallies.read(box, lambda tally: tally)
 
     def tallies(self, boxes: Iterable[str]) -> list[Tally]:
         """The tallies of several boxes (those HQ holds a journal of), by box id."""

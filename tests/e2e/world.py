@@ -33,6 +33,16 @@ state_dir = "{state}"
 """
 
 
+def store_box(state: Path) -> str:
+    """The `[box]` table of the agent's own tests: box CQ-JB-001-B1, its state under `state`."""
+    return f"""
+[box]
+id = "CQ-JB-001-B1"
+store = "重庆江北建材旗舰店"
+state_dir = "{state}"
+"""
+
+
 def front_printer(port: int, connect_timeout: float = 1.0) -> str:
     """The receipt printer `front` (generic 80 mm) on TCP `port` of 127.0.0.1."""
     return f"""
