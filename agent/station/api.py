@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from aiohttp import web
 
@@ -63,38 +65,38 @@ async def get_task(request: web.Request) -> web.Response:
     return json_response(ws.task(request.match_info["task"]).json())
 
 
+async def _journaled(request: web.Request, event: str,
+                     run: Callable[[TaskService, object], Awaitable[dict[str, Any]]],
+                     *, by_clerk: bool = False) -> web.Response:
+    """Note `event` (the body's clerk as actor when `by_clerk`), run it on the body, answer 201
+    with the record it journaled."""
+    svc = _service(request)
+    body = await read_json(request)
+    note(request, event, actor=body.get("clerk") if by_clerk and isinstance(body, dict) else None)
+    out = await run(svc, body)
+    note(request, ref_seq=out["seq"])
+    return json_response(out, 201)
+
+
 @routes.post("/v1/production-tasks/{task}/split")
 async def post_split(request: web.Request) -> web.Response:
     """Split a task by container size or a list of quantities; one card per part."""
-    svc = _service(request)
-    body = await read_json(request)
-    note(request, "production_task.split")
-    out = await svc.split(request.match_info["task"], body)
-    note(request, ref_seq=out["seq"])
-    return json_response(out, 201)
+    return await _journaled(request, "production_task.split",
+                            lambda svc, body: svc.split(request.match_info["task"], body))
 
 
 @routes.post("/v1/production-tasks/{task}/parts/{part}/split")
 async def post_resplit(request: web.Request) -> web.Response:
     """Re-split a part without handovers; its card is void, the new parts get cards."""
-    svc = _service(request)
-    body = await read_json(request)
-    note(request, "production_task.resplit")
-    out = await svc.resplit(request.match_info["task"], _part(request), body)
-    note(request, ref_seq=out["seq"])
-    return json_response(out, 201)
+    return await _journaled(request, "production_task.resplit", lambda svc, body: svc.resplit(
+        request.match_info["task"], _part(request), body))
 
 
 @routes.post("/v1/production-tasks/{task}/parts/{part}/reprint")
 async def post_reprint(request: web.Request) -> web.Response:
     """Reprint a part's flow card (marked 补打) after journaling the reprint."""
-    svc = _service(request)
-    body = await read_json(request)
-    note(request, "production_task.reprint",
-         actor=body.get("clerk") if isinstance(body, dict) else None)
-    out = await svc.reprint(request.match_info["task"], _part(request), body)
-    note(request, ref_seq=out["seq"])
-    return json_response(out, 201)
+    return await _journaled(request, "production_task.reprint", lambda svc, body: svc.reprint(
+        request.match_info["task"], _part(request), body), by_clerk=True)
 
 
 def _station(request: web.Request) -> StationRunner:

@@ -20,11 +20,8 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    w = World(tmp_path)
-    try:
+    with World(tmp_path) as w:
         yield w
-    finally:
-        w.close()
 
 
 def _log_id(db: Path) -> str:

@@ -48,11 +48,8 @@ def test_hq_without_broker_lists_its_boxes_and_says_its_link_is_down(tmp_path: P
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    w = World(tmp_path)
-    try:
+    with World(tmp_path) as w:
         yield w
-    finally:
-        w.close()
 
 
 def presence(w: World) -> str:

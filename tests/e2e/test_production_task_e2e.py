@@ -21,11 +21,8 @@ pytestmark = pytest.mark.timeout(600)
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[DaemonWorld]:
-    w = DaemonWorld(tmp_path)
-    try:
+    with DaemonWorld(tmp_path) as w:
         yield w
-    finally:
-        w.close()
 
 
 def _send(w: DaemonWorld, task: dict[str, Any]) -> dict[str, Any]:
