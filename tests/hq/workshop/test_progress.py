@@ -8,15 +8,12 @@ from typing import Any
 
 import pytest
 
-from hq.config import BoxEntry
-from hq.ingest.journal import JournalIngest
 from hq.store.sqlite import SqliteStore
 from hq.workshop.book import WorkshopBook, pieces_csv
 from hq.workshop.progress import Tally, WorkshopError
 from sync.journal.chain import MemoryChain
-from sync.journal.record import public_bytes
 from sync.journal.vectors import BASE, BOX1, MIN, build_workshop
-from tests.hq.journals import BOX, HQ_KEY, batch
+from tests.hq.journals import BOX, batch, ingest_of
 
 TASK = "SC-20261129-001"
 
@@ -82,8 +79,7 @@ def test_records_out_of_order_are_refused() -> None:
 
 def test_the_book_follows_a_real_store_as_batches_arrive(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "hq.db")
-    ingest = JournalIngest(store, {BOX: BoxEntry(BOX, (public_bytes(BOX1),))}, HQ_KEY,
-                           "storelink-hq", clock=lambda: BASE + 10**8)
+    ingest = ingest_of(store, BOX1, BASE + 10**8)
     c = shift()
     book = WorkshopBook(store, chunk=3)
     assert book.box(BOX) is None
