@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,6 @@ from tests.e2e.world import World, wait_for
 from tests.hq.journals import BOX
 
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with World(tmp_path) as w:
-        yield w
 
 
 def _log_id(db: Path) -> str:
