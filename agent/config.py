@@ -25,6 +25,7 @@ from agent.devices.config import (
 from agent.devices.scale_config import ScaleConfig, parse_scales
 from agent.health.config import HealthConfig, parse_health
 from agent.sales.config import JournalConfig, parse_journal
+from agent.station.config import StationConfig, parse_stations
 from agent.uplink.config import SyncConfig, parse_sync_table
 from drivers import InvalidInput
 from drivers.profiles import PrinterProfile, builtin_profiles, profile_from_mapping
@@ -121,6 +122,7 @@ class Config:
     journal: JournalConfig = field(default_factory=JournalConfig)
     sync: SyncConfig | None = None
     health: HealthConfig = field(default_factory=HealthConfig)
+    stations: tuple[StationConfig, ...] = ()
 
     def printer(self, printer_id: str) -> PrinterConfig | None:
         """The printer with this id, or None."""
@@ -212,7 +214,8 @@ class FilePrinter(_PrinterTable, frozen=True, kw_only=True, tag_field="transport
 
 PrinterTable = TcpPrinter | SerialPrinter | UsbPrinter | FilePrinter
 TABLES = {"box", "api", "queue", "printers", "profiles", "scanners", "displays", "scales",
-          "scale_protocols", "variable_measure", "discovery", "journal", "sync", "health"}
+          "scale_protocols", "variable_measure", "stations", "discovery", "journal", "sync",
+          "health"}
 
 
 def _target(t: PrinterTable, path: str, problems: list[Problem]) -> Target | None:
@@ -333,6 +336,8 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     discovery = parse_discovery(raw, problems)
     journal = parse_journal(raw, {p.id: p.profile.language for p in printers}, problems)
     health = parse_health(raw, problems)
+    stations = parse_stations(raw, problems, {sc.id for sc in scanners},
+                              {p.id for p in printers}, {d.id for d in displays})
     errors = [str(p) for p in problems]
     sync = parse_sync_table(raw.get("sync", {}), errors)
     box_id = _text(raw.get("box"), "id")
@@ -344,7 +349,7 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     return Config(box, api, queue, tuple(printers), profiles, source, scanners=scanners,
                   displays=displays, scales=scales, variable_measure=variable_measure,
                   discovery=discovery, journal=journal, sync=sync,
-                  health=health)
+                  health=health, stations=stations)
 
 
 def load_config(path: Path) -> Config:

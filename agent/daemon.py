@@ -25,6 +25,8 @@ from agent.printing.queue.store import Store
 from agent.printing.supervisor import PrinterSupervisor
 from agent.sales.scanned import credential_scans
 from agent.sales.service import SalesService
+from agent.station.runner import StationRunner
+from agent.station.service import TaskService
 from agent.uplink.link import Uplink
 from drivers.transports.open import open_transport
 from sync.service import run_until_signalled
@@ -106,11 +108,19 @@ async def running(config: Config, *, env: DeviceEnv | None = None
             log.info("销售日志已打开 / journal opened at seq %d (log %s)", head.size - 1, head.log)
             ctx.audit_outbox = AuditOutbox(store, sales.journal)
             await ctx.audit_outbox.drain()
+            ctx.production = TaskService(sales)
+            names = {w.id: w.name for w in config.journal.workers}
+            ctx.stations = {s.id: StationRunner(
+                s, ctx.production, bus, scans, names,
+                devices.displays.get(s.display) if s.display is not None else None)
+                for s in config.stations}
         tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
                  for pid, s in ctx.printers.items()]
         tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s,
                                                        ctx.audit_outbox),
                                          name="housekeeping"))
+        tasks += [asyncio.create_task(s.run(), name=f"station-{sid}")
+                  for sid, s in ctx.stations.items()]
         if config.sync is not None:
             uplink = Uplink(ctx, config.sync, ctx.journal)
             tasks.append(asyncio.create_task(uplink.run(), name="uplink"))

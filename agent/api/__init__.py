@@ -19,6 +19,7 @@ from agent.printing import api_jobs, api_printers
 from agent.sales import api as sales_api
 from agent.sales import rotation
 from agent.sales.audit import audit_middleware
+from agent.station import api as station_api
 from sync.static import inline_shared
 from sync.web.connections import GUARD, ConnectionGuard, busy_middleware
 from sync.web.edge import EdgePolicy, edge_middleware
@@ -64,6 +65,7 @@ def make_app(ctx: AgentContext) -> web.Application:
     app[GUARD] = ConnectionGuard(api.max_connections, api.max_websockets, api.header_timeout_s)
     for table in (api_jobs.routes, api_printers.routes, events.routes, devices_api.routes,
                   api_scales.routes,
-                  sales_api.routes, rotation.routes, health_api.routes, page_routes):
+                  sales_api.routes, rotation.routes, health_api.routes, station_api.routes,
+                  page_routes):
         app.add_routes(table)
     return app

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from agent.health.link import LinkMonitor
     from agent.journal.store import JournalStore
     from agent.sales.service import SalesService
+    from agent.station.runner import StationRunner
+    from agent.station.service import TaskService
 
 PREVIEW_CACHE = 64
 
@@ -66,6 +68,10 @@ class AgentContext:
     """Audit records committed with their print job, on their way to the journal."""
     link: LinkMonitor | None = None
     """The link to HQ's broker (None without [sync])."""
+    production: TaskService | None = None
+    """Production tasks, splits and flow cards (the workshop station)."""
+    stations: dict[str, StationRunner] = field(default_factory=dict)
+    """The workshop stations configured (`[[stations]]`), by id."""
 
     def base_url(self) -> str:
         """Where staff reach the status page."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -38,6 +39,17 @@ def dumps(value: object) -> str:
 def json_response(value: object, status: int = 200) -> web.Response:
     """A JSON response (UTF-8)."""
     return web.json_response(value, status=status, dumps=dumps)
+
+
+T = TypeVar("T")
+
+
+def configured(items: Mapping[str, T], what: str, id_: str) -> T:
+    """The configured `what` (printer, scale, display) named `id_`, else 404 "no {what} {id_!r}"."""
+    item = items.get(id_)
+    if item is None:
+        raise web.HTTPNotFound(reason=f"no {what} {id_!r}")
+    return item
 
 
 def error(status: int, field: str | None, reason: str, **extra: Any) -> web.Response:

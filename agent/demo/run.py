@@ -13,6 +13,7 @@ from pathlib import Path
 
 from agent.demo import script
 from agent.demo.scans import run_scan_demo, scanner_toml
+from agent.demo.shift import run_shift, stations_toml
 from agent.demo.weighing import run_weighing_demo, scale_toml
 from agent.demo.world import Http, World, free_port
 from drivers.escpos.render import render_bytes
@@ -150,11 +151,13 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
         world.start()
         _say(f"MQTT broker (mosquitto) on 127.0.0.1:{world.mqtt_port}; HQ on {world.hq_url}")
         with (TcpShell(front) as tcp, PtyShell(warehouse) as pty, TcpShell(workshop) as lbl,
-              SerialScannerSim() as scanner, ScaleSim("ad-continuous", interval_s=0.1) as scale):
+              SerialScannerSim() as scanner, ScaleSim("ad-continuous", interval_s=0.1) as scale,
+              SerialScannerSim() as cut, SerialScannerSim() as press):
             api_port = free_port()
             config = _config(out, api_port, tcp.port, pty.device_path, lbl.port)
             config.write_text(config.read_text(encoding="utf-8") + scanner_toml(scanner.port)
-                              + scale_toml(scale.port) + world.sync_toml(), encoding="utf-8")
+                              + scale_toml(scale.port) + stations_toml(cut.port, press.port)
+                              + world.sync_toml(), encoding="utf-8")
             _say(f"simulated printers: front on tcp://127.0.0.1:{tcp.port}, warehouse on "
                  f"serial {pty.device_path}, workshop (TSPL labels) on "
                  f"tcp://127.0.0.1:{lbl.port}; scanner on serial {scanner.port}; scale "
@@ -171,6 +174,7 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
             _say("\n— 12:30 五金称重台: loose screws weighed on the serial scale, sold by weight")
             run_weighing_demo(box, scale, _say)
             script.cloud_print(world.hq_api, BOX_ID, _say)
+            run_shift(box, world.hq_api, BOX_ID, cut, press, world.hq_url, _say)
             script.evening(box, world.hq_api, BOX_ID, _say)
             time.sleep(0.5)
             _say("\nwhat came out of the printers (rendered from the exact bytes received):")
@@ -179,6 +183,7 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
                     _say(f"  {f}")
             _say(f"\nbox status page (门店状态页):  {url}/")
             _say(f"HQ dashboard (总部看板):       {world.hq_url}")
+            _say(f"HQ workshop (车间进度与计件):   {world.hq_url}workshop")
             if keep_running:
                 _say("press Ctrl-C to stop")
                 signal.sigwait({signal.SIGINT, signal.SIGTERM})

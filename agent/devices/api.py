@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from agent.api.context import CTX, AgentContext
-from agent.api.http import error, json_response, read_json
-from agent.devices.displays import DisplayUnavailableError, DisplayWriter
+from agent.api.http import configured, error, json_response, read_json
+from agent.devices.displays import DisplayUnavailableError
 from agent.devices.runtime import DeviceServices
 
 routes = web.RouteTableDef()
@@ -41,13 +41,6 @@ async def list_scanners(request: web.Request) -> web.Response:
                           "recent": list(devices.recent_scans)})
 
 
-def _display(devices: DeviceServices, display_id: str) -> DisplayWriter:
-    writer = devices.displays.get(display_id)
-    if writer is None:
-        raise web.HTTPNotFound(reason=f"no display {display_id!r}")
-    return writer
-
-
 @routes.get("/v1/displays")
 async def list_displays(request: web.Request) -> web.Response:
     """Every configured customer display and what it shows."""
@@ -58,7 +51,7 @@ async def list_displays(request: web.Request) -> web.Response:
 @routes.post("/v1/displays/{id}")
 async def show(request: web.Request) -> web.Response:
     """Show lines, a line item, a total (with change) or nothing on a customer display."""
-    writer = _display(_devices(request.app[CTX]), request.match_info["id"])
+    writer = configured(_devices(request.app[CTX]).displays, "display", request.match_info["id"])
     body = await read_json(request)
     try:
         data, shown = await writer.show(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from agent.api.context import CTX
-from agent.api.http import error, json_response
+from agent.api.http import configured, error, json_response
 from agent.devices.api import _devices
 from agent.devices.scales import (
     ScaleSupervisor,
@@ -19,10 +19,7 @@ routes = web.RouteTableDef()
 
 
 def _scale(request: web.Request) -> ScaleSupervisor:
-    scale = _devices(request.app[CTX]).scales.get(request.match_info["id"])
-    if scale is None:
-        raise web.HTTPNotFound(reason=f"no scale {request.match_info['id']!r}")
-    return scale
+    return configured(_devices(request.app[CTX]).scales, "scale", request.match_info["id"])
 
 
 @routes.get("/v1/scales")

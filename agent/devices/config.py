@@ -5,9 +5,9 @@ from __future__ import annotations
 import codecs
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from msgspec import Meta
 
@@ -15,6 +15,8 @@ from drivers.scanner.framing import TERMINATORS
 from drivers.scanner.hid import KEYBOARD_TERMINATORS
 from validation import Problem, Schema
 from validation.decode import collect, collect_items
+
+C = TypeVar("C")
 
 ScannerKind = Literal["serial", "hid", "hid_pos"]
 DisplayKind = Literal["vfd", "price"]
@@ -234,37 +236,40 @@ def _scanner_config(t: ScannerTable) -> ScannerConfig:
                    report_size=t.report_size)
 
 
+def _parse_devices(raw: Mapping[str, object], key: str, schema: Any, what: str,
+                   problems: list[Problem], rules: Callable[[object, str], None],
+                   build: Callable[[Any], C]) -> tuple[C, ...]:
+    """The `[[key]]` array of `what`s: ids unique, each item checked by `rules` (item, dotted
+    path); an item with no problem of its own is `build`."""
+    out: list[C] = []
+    seen: set[str] = set()
+    for i, (item, table) in enumerate(collect_items(raw.get(key), schema, problems, key)):
+        path = f"{key}[{i}]"
+        before = len(problems)
+        _check_id(item, path, seen, what, problems)
+        rules(item, path)
+        if table is not None and len(problems) == before:
+            out.append(build(table))
+    return tuple(out)
+
+
 def parse_scanners(raw: Mapping[str, object], problems: list[Problem]
                    ) -> tuple[ScannerConfig, ...]:
     """The `[[scanners]]` array; every problem is appended with its dotted key."""
-    out: list[ScannerConfig] = []
-    seen: set[str] = set()
-    for i, (item, table) in enumerate(collect_items(raw.get("scanners"), ScannerTable, problems,
-                                                    "scanners")):
-        path = f"scanners[{i}]"
-        before = len(problems)
-        _check_id(item, path, seen, "scanner", problems)
+    def rules(item: object, path: str) -> None:
         if isinstance(item, Mapping):
             _scanner_rules(item, path, problems)
-        if table is not None and len(problems) == before:
-            out.append(_scanner_config(table))
-    return tuple(out)
+    return _parse_devices(raw, "scanners", ScannerTable, "scanner", problems, rules,
+                          _scanner_config)
 
 
 def parse_displays(raw: Mapping[str, object], problems: list[Problem]
                    ) -> tuple[DisplayConfig, ...]:
     """The `[[displays]]` array (serial customer displays)."""
-    out: list[DisplayConfig] = []
-    seen: set[str] = set()
-    for i, (item, d) in enumerate(collect_items(raw.get("displays"), DisplayTable, problems,
-                                                "displays")):
-        path = f"displays[{i}]"
-        before = len(problems)
-        _check_id(item, path, seen, "display", problems)
-        _encoding(_text(item, "encoding"), path, problems)
-        if d is not None and len(problems) == before:
-            out.append(DisplayConfig(d.id, d.kind, d.device, d.name, d.baudrate, d.encoding))
-    return tuple(out)
+    return _parse_devices(
+        raw, "displays", DisplayTable, "display", problems,
+        lambda item, path: _encoding(_text(item, "encoding"), path, problems),
+        lambda d: DisplayConfig(d.id, d.kind, d.device, d.name, d.baudrate, d.encoding))
 
 
 def parse_discovery(raw: Mapping[str, object], problems: list[Problem]) -> DiscoveryConfig:

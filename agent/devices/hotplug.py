@@ -11,6 +11,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 
 from agent.config import Config
 from agent.devices.discovery import DeviceEnv, scan_devices
@@ -134,26 +135,28 @@ def device_event(action: str, f: Found, at_ms: int) -> dict[str, object]:
             "at_ms": at_ms}
 
 
+@dataclass(eq=False)
 class DeviceWatcher:
     """Rescans every `interval_s` (or when woken) and publishes what came and went."""
 
-    def __init__(self, config: Config, bus: EventBus, env: DeviceEnv, *,
-                 network: NetworkDiscovery | None = None, gate: SelfTestGate | None = None,
-                 printer_ready: Callable[[str], bool] | None = None) -> None:
-        self.config = config
-        self.bus = bus
-        self.env = env
-        self.network = network
-        self.gate = gate
-        self.printer_ready = printer_ready
-        self.interval_s = config.discovery.rescan_interval_s
-        self.report: DeviceReport | None = None
-        self.scans = 0
-        self._dev = DeviceThread("discovery")
-        self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._waiters: dict[str, asyncio.Task[None]] = {}
+    config: Config
+    bus: EventBus
+    env: DeviceEnv
+    _: KW_ONLY
+    network: NetworkDiscovery | None = None
+    gate: SelfTestGate | None = None
+    printer_ready: Callable[[str], bool] | None = None
+    interval_s: float = field(init=False)
+    report: DeviceReport | None = field(init=False, default=None)
+    scans: int = field(init=False, default=0)
+    _dev: DeviceThread = field(init=False, default_factory=lambda: DeviceThread("discovery"))
+    _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _wake: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _stopping: bool = field(init=False, default=False)
+    _waiters: dict[str, asyncio.Task[None]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.interval_s = self.config.discovery.rescan_interval_s
 
     @property
     def pending_self_tests(self) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from agent.api.context import CTX, AgentContext
-from agent.api.http import error, job_json, json_response, read_json
+from agent.api.http import configured, error, job_json, json_response, read_json
 from agent.health.explain import Problem
 from agent.printing.supervisor import PrinterSnapshot, PrinterSupervisor
 from agent.sales.audit import audit_body, note
@@ -26,10 +26,7 @@ def printer_json(s: PrinterSnapshot, depth: int, problem: Problem | None = None
 
 
 def _printer(ctx: AgentContext, printer_id: str) -> PrinterSupervisor:
-    sup = ctx.printers.get(printer_id)
-    if sup is None:
-        raise web.HTTPNotFound(reason=f"no printer {printer_id!r}")
-    return sup
+    return configured(ctx.printers, "printer", printer_id)
 
 
 @routes.get("/v1/printers")

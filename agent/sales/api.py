@@ -71,34 +71,30 @@ async def _write(request: web.Request, event: str, action: Action) -> web.Respon
     return json_response(out.json(), 201 if out.created else 200)
 
 
-@routes.post("/v1/sales")
-async def post_sale(request: web.Request) -> web.Response:
-    """A sale: lines, payments (must add up), member, clerk; optional receipt and drawer."""
-    return await _write(request, "sale.create", actions.sale)
+WRITES: tuple[tuple[str, str, Action], ...] = (
+    # a sale: lines, payments (must add up), member, clerk; optional receipt and drawer
+    ("/v1/sales", "sale.create", actions.sale),
+    # a refund against an earlier sale (never more than was sold)
+    ("/v1/refunds", "refund.create", actions.refund),
+    # a void of a whole sale of the open day
+    ("/v1/voids", "void.create", actions.void),
+    # a workshop handover: flow card, step, worker, good and defective quantities
+    ("/v1/handovers", "handover.create", actions.handover),
+    # close the business day: day_close record, checkpoint, Z report on the receipt printer
+    ("/v1/day-close", "day.close", closing.day_close),
+)
+"""The writing endpoints that only journal what their action makes of the body: path, audit
+event, action."""
 
 
-@routes.post("/v1/refunds")
-async def post_refund(request: web.Request) -> web.Response:
-    """A refund against an earlier sale (never more than was sold)."""
-    return await _write(request, "refund.create", actions.refund)
+def _writer(event: str, action: Action) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        return await _write(request, event, action)
+    return handle
 
 
-@routes.post("/v1/voids")
-async def post_void(request: web.Request) -> web.Response:
-    """A void of a whole sale of the open day."""
-    return await _write(request, "void.create", actions.void)
-
-
-@routes.post("/v1/handovers")
-async def post_handover(request: web.Request) -> web.Response:
-    """A workshop handover: flow card, step, worker, good and defective quantities."""
-    return await _write(request, "handover.create", actions.handover)
-
-
-@routes.post("/v1/day-close")
-async def post_day_close(request: web.Request) -> web.Response:
-    """Close the business day: day_close record, checkpoint, Z report on the receipt printer."""
-    return await _write(request, "day.close", closing.day_close)
+for _path, _event, _action in WRITES:
+    routes.post(_path)(_writer(_event, _action))
 
 
 @routes.post("/v1/day-reopen")

@@ -20,17 +20,22 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from agent.sales import ApprovalError
 from agent.sales.attempts import GLOBAL, AttemptLog, Counter, supervisor_slot
 from drivers import InvalidInput
 from sync.journal import RecordError
 from sync.journal.schema import ID, run
-
-if TYPE_CHECKING:
-    from agent.sales.scanned import CredentialScans
 from validation.decode import unknown_keys
+
+
+class HeldCredentials(Protocol):
+    """Credentials scanned at the box's scanners, held privately (agent/sales/scanned.py)."""
+
+    def take(self, scanner: str, now_ms: int) -> str | None:
+        """The credential scanned on `scanner` lately, once; None if there is none."""
+
 
 SCHEME = "scrypt"
 DEFAULT_N, DEFAULT_R, DEFAULT_P = 2**14, 8, 1
@@ -194,7 +199,7 @@ class Approvals:
 
     def __init__(self, supervisors: tuple[SupervisorSecret, ...],
                  clock: Callable[[], float] = time.time, *, attempts: AttemptLog | None = None,
-                 scans: CredentialScans | None = None) -> None:
+                 scans: HeldCredentials | None = None) -> None:
         self.supervisors = supervisors
         self._clock = clock
         self.attempts = attempts if attempts is not None else AttemptLog()

@@ -12,7 +12,7 @@ cannot carry one and is refused where an approval is needed. Each admitted kick 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -28,7 +28,22 @@ from sync.journal.schema import text
 
 if TYPE_CHECKING:
     from agent.journal.store import JournalStore
-    from agent.sales.service import SalesService
+    from agent.sales.approvals import Approved
+    from sync.journal.record import Entry
+
+
+class SalesService(Protocol):
+    """What the drawer's gate needs of the sales service (agent/sales/service.py)."""
+
+    def approval_needed(self, action: str, amount: int = 0) -> bool:
+        """Whether `action` needs a supervisor."""
+
+    async def approve(self, raw: object, action: str, amount: int = 0) -> Approved | None:
+        """The approver if one is needed or given; ApprovalError if refused."""
+
+    async def append_approval(self, approved: Approved, action: str, subject: str, *,
+                              amount: int | None = None, ref_seq: int | None = None) -> Entry:
+        """The approval record, appended before the action that references it."""
 
 ACTION = "drawer_open"
 EVENT = "drawer.open"

@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -137,21 +137,24 @@ class Locks:
             self._locks[name] = (lock, users - 1)
 
 
+@dataclass(eq=False)
 class SalesService:
     """Everything the sales API does to the journal, the print queue and the drawer."""
 
-    def __init__(self, journal: JournalStore, config: Config, queue: PrintQueue,
-                 printers: Mapping[str, PrinterSupervisor], reader: JournalReader,
-                 keys: IdempotencyMap, *, attempts: AttemptLog | None = None,
-                 scans: CredentialScans | None = None) -> None:
-        self.journal = journal
-        self.config = config
-        self.queue = queue
-        self.printers = printers
-        self.reader = reader
-        self.keys = keys
-        self.approvals = Approvals(config.journal.supervisors, attempts=attempts, scans=scans)
-        self.locks = Locks()
+    journal: JournalStore
+    config: Config
+    queue: PrintQueue
+    printers: Mapping[str, PrinterSupervisor]
+    reader: JournalReader
+    keys: IdempotencyMap
+    _: KW_ONLY
+    attempts: InitVar[AttemptLog | None] = None
+    scans: InitVar[CredentialScans | None] = None
+    approvals: Approvals = field(init=False)
+    locks: Locks = field(init=False, default_factory=Locks)
+
+    def __post_init__(self, attempts: AttemptLog | None, scans: CredentialScans | None) -> None:
+        self.approvals = Approvals(self.config.journal.supervisors, attempts=attempts, scans=scans)
 
     @classmethod
     async def start(cls, config: Config, queue: PrintQueue,

@@ -172,6 +172,10 @@ class Intake:
             await journal_remote(self.ctx.journal, f"HQ command {cmd.nonce} (signed) opens the "
                                  f"cash drawer of {sup.id}, pin {pin}")
             await sup.open_drawer(pin)
+        elif cmd.name == "production_task":
+            if self.ctx.production is None:
+                raise ValueError("the journal is disabled (journal.enabled = false)")
+            await self.ctx.production.add(cmd.args["task"], "hq", cmd.nonce)
         elif self.actions is not None:
             await self.actions(cmd)
         else:

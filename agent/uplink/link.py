@@ -204,11 +204,13 @@ class Uplink:
     async def _record_cosignature(self, ack: JournalAck) -> bool:
         """Keep HQ's cosignature as a cosign record (unless only cosign records were acked,
         which would never end), then advance the durable upload cursor."""
-        assert self.outbox is not None and self.journal is not None and ack.cosignature
+        assert self.outbox is not None and self.journal is not None
         acked = self._jw.acked
         news = [self._cosign_types.get(s) for s in range(acked, ack.size)]
         if any(v is not True for v in news):
-            note, cosigner = ack.cosignature.get("note"), ack.cosignature.get("cosigner")
+            # An ack's cosignature is HQ's input like any other: check it, never assume it.
+            cosig = ack.cosignature or {}
+            note, cosigner = cosig.get("note"), cosig.get("cosigner")
             if not isinstance(note, str) or not isinstance(cosigner, str):
                 log.error("HQ's ack carries no usable cosignature; not advancing")
                 return False

@@ -198,7 +198,10 @@ def flow_card(data: object) -> LabelDocument:
     """工艺流转卡: task, split n/N, product, quantity, route, date and the scanners' QR code."""
     d = _obj(data)
     _only(d, {"task_no", "split", "product_code", "product_name", "qty", "unit", "route",
-              "date", "size", "copies"})
+              "date", "size", "copies", "reprint"})
+    reprint = d.get("reprint", False)
+    if not isinstance(reprint, bool):
+        raise InvalidInput("data.reprint", "must be true or false")
     task = _str(d, "task_no", 32)
     if not TASK.fullmatch(task):
         raise InvalidInput("data.task_no", "must be 1-32 of 0-9, A-Z, '.', '-' (the QR code "
@@ -219,7 +222,9 @@ def flow_card(data: object) -> LabelDocument:
         lb.add("task_no", type="qr", x=41, y=1.5, data=qr, size=17.5)
         lb.text("task_no", 2, 6, f"任务 {task}", width=38.5)
         lb.text("product_code", 2, 10.5, f"品号 {code}", width=38.5)
-        lb.text("qty", 2, 15, f"数量 {qty} {unit}", bold=True, width=38.5)
+        lb.text("qty", 2, 15, f"数量 {qty} {unit}", bold=True, width=26 if reprint else 38.5)
+        if reprint:
+            lb.text("reprint", 29, 15, "补打", bold=True, width=11)
         lb.text("product_name", 2, 19.5, f"品名 {name}", width=56)
         route = _arrows([name for _, name in steps], _columns(49.5))
         lb.text("route", 2, 24, "工序", width=6.5)
@@ -232,7 +237,9 @@ def flow_card(data: object) -> LabelDocument:
     lb.text("task_no", 3, 11, f"任务号 {task}", width=66)
     lb.text("product_code", 3, 15.5, f"品号 {code}", width=66)
     lb.text("product_name", 3, 20, f"品名 {name}", width=66)
-    lb.text("qty", 3, 24.5, f"数量 {qty} {unit}", size=6, bold=True, width=66)
+    lb.text("qty", 3, 24.5, f"数量 {qty} {unit}", size=6, bold=True, width=50 if reprint else 66)
+    if reprint:
+        lb.text("reprint", 54, 24.5, "补打", size=6, bold=True, width=15)
     lb.text("date", 71, 30.5, date, width=26)
     if len(steps) > 6:
         raise InvalidInput("data.route", f"{len(steps)} steps: the 100×70 card has rows for 6")

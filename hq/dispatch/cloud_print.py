@@ -8,6 +8,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -123,17 +124,16 @@ def job_view(row: JobRow, states: list[dict[str, Any]], now_ms: int) -> dict[str
             "intake_error": row.intake_error, "history": history}
 
 
+@dataclass(eq=False)
 class Dispatcher:
     """Cloud print jobs and commands on their way to boxes, and what boxes answer."""
 
-    def __init__(self, store: HqStore, publish: Publish, clock: Callable[[], int],
-                 key: Ed25519PrivateKey, default_expiry_s: int, command_lifetime_s: int) -> None:
-        self.store = store
-        self.publish = publish
-        self.clock = clock
-        self.key = key
-        self.default_expiry_s = default_expiry_s
-        self.command_lifetime_s = command_lifetime_s
+    store: HqStore
+    publish: Publish
+    clock: Callable[[], int]
+    key: Ed25519PrivateKey
+    default_expiry_s: int
+    command_lifetime_s: int
 
     async def submit(self, body: object) -> tuple[dict[str, Any], bool]:
         """Accept a job (stored before anything is sent) and publish it; a repeat of the same

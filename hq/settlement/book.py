@@ -9,8 +9,6 @@ blocking shell that feeds it from HQ's store, incrementally (stored records neve
 
 from __future__ import annotations
 
-import json
-import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,6 +17,7 @@ from typing import Any, Literal
 
 from hq import HqError
 from hq.store import HqStore
+from hq.store.folds import JournalFolds
 from sync.journal.schema import METHODS
 
 CHINA = timezone(timedelta(hours=8))
@@ -307,27 +306,11 @@ class SettlementBook:
     def __init__(self, store: HqStore, chunk: int = CHUNK) -> None:
         self.store = store
         self.chunk = chunk
-        self._settlers: dict[str, tuple[str, Settler]] = {}
-        self._lock = threading.Lock()
+        self._settlers = JournalFolds(store, Settler, chunk)
 
     def box(self, box: str) -> list[Settlement]:
         """One box's settlements, brought up to date with what HQ holds."""
-        with self._lock:
-            head = self.store.journal_head(box)
-            if head is None:
-                return []
-            log, settler = self._settlers.get(box, (head.log, Settler(box)))
-            if log != head.log or settler.size > head.size:
-                settler = Settler(box)
-            while settler.size < head.size:
-                entries = self.store.journal_entries(box, settler.size,
-                                                     min(head.size, settler.size + self.chunk))
-                if not entries:
-                    break
-                for e in entries:
-                    settler.feed(json.loads(e.raw))
-            self._settlers[box] = (head.log, settler)
-            return settler.settlements()
+        return self._settlers.read(box, Settler.settlements) or []
 
     def boxes(self, boxes: Iterable[str]) -> list[Settlement]:
         """The settlements of several boxes."""

@@ -20,7 +20,9 @@ from hq.fleet.hq_link import HqLink, fleet_view, never_seen, presence_at_hq
 from hq.fleet.registry import Registry
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore
+from hq.web import workshop_api
 from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, recent_jobs
+from hq.workshop.book import WorkshopBook
 from sync.bounded_json import JsonLimitError, loads_bounded
 from sync.protocol.topics import BOX_ID
 from sync.web.connections import busy_middleware
@@ -94,7 +96,7 @@ def _disk_full(e: BaseException) -> bool:
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.app[CTX].token
-    if token and request.path != PAGE_PATH:
+    if token and request.path not in (PAGE_PATH, workshop_api.PAGE_PATH):
         got = request.headers.get("Authorization", "")
         if not hmac.compare_digest(got.encode(), f"Bearer {token}".encode()):
             return _error(401, "Authorization", "a valid bearer token is required")
@@ -211,6 +213,27 @@ async def post_command(request: web.Request) -> web.Response:
     return _json(result, 202)
 
 
+async def post_production_task(request: web.Request) -> web.Response:
+    """POST /v1/production-tasks {"box", "task", "lifetime_s"}: the task sent to the box as the
+    signed `production_task` command (202 COMMAND; the box's answer at /v1/commands/{nonce})."""
+    body = await _body(request)
+    if not isinstance(body, dict):
+        raise DispatchError(400, "body", "must be a JSON object")
+    extra = set(body) - {"box", "task", "lifetime_s"}
+    if extra:
+        raise DispatchError(400, str(min(extra)), "unknown field")
+    box = body.get("box")
+    if not isinstance(box, str) or not BOX_ID.fullmatch(box):
+        raise DispatchError(400, "box", "must be a box id")
+    if not isinstance(body.get("task"), dict):
+        raise DispatchError(400, "task", "must be an object (the production task)")
+    command: dict[str, Any] = {"name": "production_task", "args": {"task": body["task"]}}
+    if "lifetime_s" in body:
+        command["lifetime_s"] = body["lifetime_s"]
+    result = await request.app[CTX].dispatcher.command(box, command)
+    return _json(result, 202)
+
+
 async def get_command(request: web.Request) -> web.Response:
     """GET /v1/commands/{nonce}: the command and the box's answer."""
     cmd = await asyncio.to_thread(request.app[CTX].store.command, request.match_info["nonce"])
@@ -287,6 +310,32 @@ async def get_box_settlements(request: web.Request) -> web.Response:
     return _settlements(await asyncio.to_thread(request.app[BOOK].box, box), day)
 
 
+def _workshop_boxes(request: web.Request) -> tuple[list[str], str | None]:
+    ctx = request.app[CTX]
+    return [*ctx.store.box_states(), *ctx.boxes], _box_query(request)
+
+
+async def get_workshop_tasks(request: web.Request) -> web.Response:
+    """GET /v1/workshop/tasks[?box=ID]: each production task's progress (docs/hq.md)."""
+    ids, box = await asyncio.to_thread(_workshop_boxes, request)
+    tasks = await workshop_api.progress(request, ids, box)
+    return _json({"today": workshop_api.today(), "tasks": tasks})
+
+
+async def get_workshop_pieces(request: web.Request) -> web.Response:
+    """GET /v1/workshop/pieces[?day=YYYY-MM-DD&box=ID]: piece counts per worker, day, step."""
+    day = _day(request)
+    ids, box = await asyncio.to_thread(_workshop_boxes, request)
+    return _json({"day": day, "pieces": await workshop_api.pieces(request, ids, box, day)})
+
+
+async def get_workshop_pieces_csv(request: web.Request) -> web.Response:
+    """GET /v1/workshop/pieces.csv[?day=&box=]: the same rows as CSV for payroll."""
+    day = _day(request)
+    ids, box = await asyncio.to_thread(_workshop_boxes, request)
+    return workshop_api.csv_response(await workshop_api.pieces(request, ids, box, day), day)
+
+
 def _known_box(ctx: ApiContext, box: str) -> bool:
     """Configured, or heard of (registry), or HQ holds its journal (blocking)."""
     return (box in ctx.boxes or ctx.store.box_state(box) is not None
@@ -300,6 +349,7 @@ def make_app(ctx: ApiContext) -> web.Application:
                                        _guard], client_max_size=MAX_BODY)
     app[CTX] = ctx
     app[BOOK] = SettlementBook(ctx.store)
+    app[workshop_api.WORKSHOP] = WorkshopBook(ctx.store)
     app.router.add_get(PAGE_PATH, dashboard_page)
     app.router.add_post("/v1/print-jobs", post_job)
     app.router.add_get("/v1/print-jobs", get_jobs)
@@ -312,4 +362,9 @@ def make_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/alarms", get_alarms)
     app.router.add_get("/v1/settlements", get_settlements)
     app.router.add_get("/v1/boxes/{box}/settlements", get_box_settlements)
+    app.router.add_get(workshop_api.PAGE_PATH, workshop_api.workshop_page)
+    app.router.add_post("/v1/production-tasks", post_production_task)
+    app.router.add_get("/v1/workshop/tasks", get_workshop_tasks)
+    app.router.add_get("/v1/workshop/pieces", get_workshop_pieces)
+    app.router.add_get("/v1/workshop/pieces.csv", get_workshop_pieces_csv)
     return app

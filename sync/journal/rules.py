@@ -80,7 +80,8 @@ class MemoryLedger:
 
     _CODES: ClassVar[dict[str, int]] = {t: i for i, t in enumerate((
         "genesis", "sale", "refund", "void", "payment", "day_close", "handover", "approval",
-        "audit", "key_rotate", "clock_set", "device_fault", "cosign"))}
+        "audit", "key_rotate", "clock_set", "device_fault", "cosign", "production_task", "split",
+        "handover_undo"))}
     _NAMES: ClassVar[tuple[str, ...]] = tuple(_CODES)
 
     def __init__(self) -> None:

@@ -16,7 +16,8 @@ from validation.reasons import got, suggestion, unknown_key
 VERSION = 1
 TYPES = (
     "genesis", "sale", "refund", "void", "payment", "day_close", "handover", "approval", "audit",
-    "key_rotate", "clock_set", "device_fault", "cosign",
+    "key_rotate", "clock_set", "device_fault", "cosign", "production_task", "split",
+    "handover_undo",
 )
 METHODS = ("cash", "wechat", "alipay", "card", "member", "credit")
 MAX_MONEY = 10**13
@@ -292,8 +293,23 @@ BODIES: dict[str, Check] = {
         {"task": ID, "step": integer(0, 10**6), "from_worker": ID, "to_worker": ID,
          "qty": integer(0, MAX_QTY)},
         {"step_name": text(1, 64), "product": ID, "batch": ID, "piece_rate": MONEY,
-         "defects": array(obj({"reason": text(1, 64), "qty": QTY}), 0, 50)},
+         "defects": array(obj({"reason": text(1, 64), "qty": QTY}), 0, 50),
+         "supplier": ID, "outsourced": one_of(("out", "back"))},
     ),
+    "production_task": obj(
+        {"task": ID, "product": ID, "product_name": text(1, 120), "qty": QTY,
+         "route": array(obj({"step": integer(0, 10**6), "name": text(1, 64),
+                             "piece_rate": MONEY}, {"outsource": one_of(("allowed",))}), 1, 50)},
+        {"spec": text(1, 120), "unit": text(1, 16), "due": day(),
+         "source": one_of(("box", "hq")), "ref": ID},
+    ),
+    "split": obj(
+        {"task": ID, "of": integer(1, 9999),
+         "parts": array(obj({"part": integer(1, 9999), "qty": QTY}), 1, 9999)},
+        {"replaces": integer(1, 9999)},
+    ),
+    "handover_undo": obj({"handover_seq": POS_SEQ, "reason": text(1, 200)},
+                         {"approval_seq": POS_SEQ, "station": ID, "actor": ID}),
     "approval": obj(
         {"action": pattern(r"[a-z][a-z0-9_]{0,31}", "a lowercase action name"),
          "approver": ID, "via": one_of(("badge", "pin", "hq")), "subject": text(1, 200)},
@@ -395,8 +411,25 @@ def _payments_add_up(body: Mapping[str, Any]) -> None:
         raise RecordError("body.payments", f"add up to {paid}, total is {body['total']}")
 
 
+def _parts_numbered(body: Mapping[str, Any]) -> None:
+    # A first split numbers its parts 1..of; a re-split adds the last len(parts) numbers.
+    n, of = len(body["parts"]), body["of"]
+    first = of - n + 1
+    if first < 1:
+        raise RecordError("body.of", f"is {of}, fewer than the {n} parts")
+    replaces = body.get("replaces")
+    if replaces is None and first != 1:
+        raise RecordError("body.of", f"a first split has parts 1..of; of must be {n}")
+    for i, part in enumerate(body["parts"]):
+        if part["part"] != first + i:
+            raise RecordError(f"body.parts[{i}].part", f"must be {first + i}")
+    if replaces is not None and replaces >= first:
+        raise RecordError("body.replaces", f"must be an earlier part (< {first})")
+
+
 _REFS = {"refund": ("sale_seq", "approval_seq"), "void": ("sale_seq", "approval_seq"),
-         "approval": ("ref_seq",), "audit": ("ref_seq",)}
+         "approval": ("ref_seq",), "audit": ("ref_seq",),
+         "handover_undo": ("handover_seq", "approval_seq")}
 """The members that point at earlier records, by type (the schema admits no others)."""
 
 
@@ -418,6 +451,8 @@ def validate_body(type_: str, body: Any, seq: int) -> None:
     elif type_ == "day_close":
         if body["to_seq"] != seq - 1:
             raise RecordError("body.to_seq", f"must be {seq - 1} (the record before this one)")
+    elif type_ == "split":
+        _parts_numbered(body)
     elif type_ == "genesis" and seq != 0:
         raise RecordError("type", "genesis is only allowed at seq 0")
     for ref in _REFS.get(type_, ()):

@@ -125,6 +125,39 @@ def build(rewrite: int | None = None) -> tuple[MemoryChain, dict[str, Any]]:
     return c, {"day_close_checkpoint": cosigned.text()}
 
 
+WORKSHOP_LOG = "7c2e9a4b1d3f5e6a8b0c1d2e3f4a5b6c"
+ROUTE = [{"step": 10, "name": "下料", "piece_rate": 5},
+         {"step": 20, "name": "冲压", "piece_rate": 8},
+         {"step": 30, "name": "焊接", "piece_rate": 12, "outsource": "allowed"},
+         {"step": 40, "name": "抛光", "piece_rate": 6}]
+
+
+def build_workshop() -> MemoryChain:
+    """A workshop journal: a production task, its split into containers, a re-split of one
+    part, a handover, a flow card reprint and the handover undone (docs/journal.md §5)."""
+    c = MemoryChain(log=WORKSHOP_LOG, key=BOX1, time=BASE, boot=BOOT,
+                    extra={"store": "CQ-WS-001", "device": "box-cq-ws-001",
+                           "name": "重庆五金加工车间"})
+    t = BASE
+    c.append("production_task", {"task": "SC-20261129-001", "product": "CP-8801",
+                                 "product_name": "不锈钢门铰链 组件", "spec": "4寸 304", "qty": 250,
+                                 "route": ROUTE, "due": "2026-12-05", "source": "hq"}, t + MIN)
+    c.append("split", {"task": "SC-20261129-001", "of": 4,
+                       "parts": [{"part": n, "qty": q} for n, q in ((1, 80), (2, 80), (3, 80),
+                                                                      (4, 10))]}, t + 2 * MIN)
+    c.append("split", {"task": "SC-20261129-001", "of": 6, "replaces": 3,
+                       "parts": [{"part": 5, "qty": 40}, {"part": 6, "qty": 40}]}, t + 3 * MIN)
+    c.append("handover", {"task": "SC-20261129-001", "step": 10, "step_name": "下料",
+                          "from_worker": "W001", "to_worker": "-", "qty": 78,
+                          "defects": [{"reason": "尺寸超差", "qty": 2}],
+                          "batch": "SC-20261129-001#1/4", "piece_rate": 5}, t + 30 * MIN)
+    c.append("audit", {"event": "flow_card.reprint", "actor": "M001",
+                       "detail": "SC-20261129-001 2/4 流转卡补打"}, t + 31 * MIN)
+    c.append("handover_undo", {"handover_seq": 4, "reason": "扫错工牌", "station": "ws-10",
+                               "actor": "W001"}, t + 32 * MIN)
+    return c
+
+
 def forge(c: MemoryChain, type_: str, body: dict[str, Any], time: int,
           totals: Totals | None = None) -> Entry:
     """A record after `c`'s head signed by its current key without any rule checked."""
@@ -232,6 +265,15 @@ def generate() -> dict[str, str]:
          "rotation", "a key rotation whose proof is not signed by the new key")
     add_cases(files, cases, good, tip, case, forge, BASE + 1442 * MIN)
     files["text-rules.json"] = text_rules()
+    workshop = list(build_workshop().entries)
+    files["workshop.jsonl"] = _jsonl(workshop)
+    cases.append({"name": "workshop_valid", "file": "workshop.jsonl", "verdict": "valid",
+                  "what": "a production task, its split, a re-split, a handover, a reprint"})
+    w_tip = build_workshop()
+    case("split_misnumbered", [*workshop, forge(w_tip, "split", {
+        "task": "SC-20261129-001", "of": 8, "replaces": 7,
+        "parts": [{"part": 7, "qty": 5}, {"part": 8, "qty": 5}]}, BASE + 40 * MIN)], 7, "body",
+         "a re-split that replaces one of the parts it makes")
     receipts = [from_entry(good[2]), from_entry(good[18]), from_entry(good[6])]
     tampered = receipts[0].text().replace(":59200:", ":5920:")
     files["manifest.json"] = json.dumps({

@@ -22,7 +22,8 @@ from sync.protocol.messages import NONCE, WORD
 from validation import Schema
 
 DOMAIN = b"storelink/v1/command\n"
-CommandName = Literal["test_print", "open_drawer", "reload_config", "rebirth", "reupload"]
+CommandName = Literal["test_print", "open_drawer", "reload_config", "rebirth", "reupload",
+                      "production_task"]
 NAMES: tuple[str, ...] = get_args(CommandName)
 MAX_SKEW_MS = 5 * 60_000
 MAX_LIFETIME_MS = 24 * 3_600_000
@@ -48,12 +49,19 @@ class ReuploadArgs(Schema, frozen=True, kw_only=True):
     from_seq: w.Count
 
 
+class ProductionTaskArgs(Schema, frozen=True, kw_only=True):
+    """Arguments of production_task: only its shape here; the box checks the task itself and
+    answers `failed` naming the field (docs/workshop.md)."""
+
+    task: dict[str, Any]
+
+
 class NoArgs(Schema, frozen=True, kw_only=True):
     """The commands that take no arguments."""
 
 
 ARGS: dict[str, type[Schema]] = {"test_print": TestPrintArgs, "open_drawer": OpenDrawerArgs,
-                                 "reupload": ReuploadArgs}
+                                 "reupload": ReuploadArgs, "production_task": ProductionTaskArgs}
 
 
 class CommandWire(w.Wire, frozen=True, kw_only=True):

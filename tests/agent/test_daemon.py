@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.agent.conftest import SimFactory, eventually, free_port, marker, raw_job
-from tests.e2e.world import front_printer
+from tests.e2e.world import front_printer, store_box
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ("import sys; from pathlib import Path; from agent.config import load_config; "
@@ -23,12 +23,7 @@ READY = re.compile(r"storelink agent ready on (http://[^\s]+)")
 
 def write_config(tmp_path: Path, printer_port: int, api_port: int) -> Path:
     path = tmp_path / "storelink.toml"
-    path.write_text(f"""
-[box]
-id = "CQ-JB-001-B1"
-store = "重庆江北建材旗舰店"
-state_dir = "{tmp_path / 'state'}"
-
+    path.write_text(store_box(tmp_path / "state") + f"""
 [api]
 listen = "127.0.0.1"
 port = {api_port}

@@ -5,9 +5,7 @@ under that day."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -27,12 +25,6 @@ __all__ = ["box", "broker", "hq", "http"]
 pytestmark = pytest.mark.timeout(180)
 REOPEN = {"reason": "误结了 9999-12-31", "clerk": "C001",
           "approval": {"supervisor": "M001", "pin": SUPERVISOR_PIN}}
-
-
-@pytest.fixture
-def journal_box(tmp_path: Path) -> Iterator[JournalBox]:
-    with JournalBox(tmp_path) as b:
-        yield b
 
 
 def sale(n: int) -> dict[str, object]:

@@ -4,9 +4,7 @@ counters survive a restart, nobody is locked out for good, and every failure is 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,12 +12,6 @@ import pytest
 from tests.e2e.journal_box import OTHER_PIN, SUPERVISOR_PIN, JournalBox
 
 pytestmark = pytest.mark.timeout(180)
-
-
-@pytest.fixture
-def journal_box(tmp_path: Path) -> Iterator[JournalBox]:
-    with JournalBox(tmp_path) as b:
-        yield b
 
 
 def reopen(b: JournalBox, approval: dict[str, str]) -> tuple[int, Any]:

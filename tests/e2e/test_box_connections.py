@@ -62,7 +62,8 @@ async def test_slow_requests_and_idle_websockets_leave_health_answering(box: Pro
         assert (len(sockets), refused) == (10, [503] * (WEBSOCKETS - 10))
         # Every slow connection and every subscriber is still held open by the attacker.
         async with http.get(f"{box.url}/v1/health") as r:
-            assert r.status == 200 and (await r.json())["status"] == "ok"
+            # It answers (its printer is not attached here, so it says degraded, with reasons).
+            assert r.status == 200 and (await r.json())["status"] in ("ok", "degraded")
         for ws in sockets:
             await ws.close()
     for s in slow:

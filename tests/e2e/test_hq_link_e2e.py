@@ -5,12 +5,9 @@ broker shows boxes as 未知 — never 离线 — until they are back."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
-
-import pytest
 
 from tests.e2e.broker import Broker, free_port
 from tests.e2e.procs import hq_process
@@ -44,15 +41,6 @@ def test_hq_without_broker_lists_its_boxes_and_says_its_link_is_down(tmp_path: P
     log = hq.log_text()
     assert log.count("HQ 与 MQTT 服务器断开 / HQ broker link down") == 1, log
     assert log.count("HQ 与 MQTT 服务器已连接 / HQ broker link up") == 1, log
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    w = World(tmp_path)
-    try:
-        yield w
-    finally:
-        w.close()
 
 
 def presence(w: World) -> str:

@@ -9,7 +9,6 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,12 +26,6 @@ from tests.e2e.world import World, job, wait_for
 from tests.hq.journals import BOX, HQ_KEY
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with World(tmp_path) as w:
-        yield w
 
 
 def synced(w: World) -> bool:

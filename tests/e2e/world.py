@@ -22,15 +22,21 @@ from tests.e2e.procs import Proc, hq_process
 from tests.hq.journals import BOX, HQ_KEY, hq_toml
 
 
-def box_table(state: Path) -> str:
-    """The `[box]` table of every e2e box, its state under `state`."""
+def box_table(state: Path, store: str = "CQ-JB-001",
+              name: str | None = "重庆江北建材旗舰店") -> str:
+    """The `[box]` table of box BOX (e2e: of store CQ-JB-001), its state under `state`."""
+    named = f'name = "{name}"\n' if name else ""
     return f"""
 [box]
 id = "{BOX}"
-store = "CQ-JB-001"
-name = "重庆江北建材旗舰店"
-state_dir = "{state}"
+store = "{store}"
+{named}state_dir = "{state}"
 """
+
+
+def store_box(state: Path) -> str:
+    """The `[box]` table of the agent's own tests: box CQ-JB-001-B1, its state under `state`."""
+    return box_table(state, store="重庆江北建材旗舰店", name=None)
 
 
 def front_printer(port: int, connect_timeout: float = 1.0) -> str:

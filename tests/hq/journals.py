@@ -8,6 +8,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hq.config import BoxEntry
+from hq.ingest.journal import JournalIngest
+from hq.store import HqStore
 from sync.journal.chain import MemoryChain
 from sync.journal.record import Entry, public_bytes
 from sync.protocol.messages import JournalBatch
@@ -19,6 +22,13 @@ BOX_KEY = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(
     "d076813d0490c3a081e098f3bf4cb2072960df370724ecc174483d6f9d83c2ba"))
 HQ_KEY = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(
     "989219ccba03004d0ac7dc8b5d484d5f9cc2cf054edb9b4ab975048f429b8e7f"))
+
+
+def ingest_of(store: HqStore, box_key: Ed25519PrivateKey, now: int, *,
+              hq: Ed25519PrivateKey = HQ_KEY, cosigner: str = "storelink-hq") -> JournalIngest:
+    """HQ's ingest into `store` of BOX's journal (signed with `box_key`), its clock at `now`."""
+    return JournalIngest(store, {BOX: BoxEntry(BOX, (public_bytes(box_key),))}, hq, cosigner,
+                         clock=lambda: now)
 
 
 def sale_body(n: int) -> dict[str, Any]:

@@ -12,16 +12,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from hq.config import BoxEntry
 from hq.dispatch.cloud_print import Dispatcher
 from hq.fleet.registry import Registry
-from hq.ingest.journal import JournalIngest
 from hq.store.sqlite import SqliteStore
 from hq.web.api import ApiContext, make_app
-from sync.journal.record import public_bytes
 from sync.journal.vectors import BOX1, HQ, HQ_NAME, build
 from sync.protocol.messages import CommandEvent, EventsBatch, JournalBatch
-from tests.hq.journals import obj
+from tests.hq.journals import ingest_of, obj
 
 Client = TestClient[web.Request, web.Application]
 BOX = "CQ-JB-001-B1"
@@ -39,8 +36,7 @@ async def _published(topic: str, payload: bytes, expiry_s: int) -> bool:
 async def hq(tmp_path: Path) -> AsyncIterator[tuple[Client, Dispatcher]]:
     """HQ holding the 20-record vector journal of BOX; OTHER is configured but silent."""
     store = SqliteStore(tmp_path / "hq.db")
-    ingest = JournalIngest(store, {BOX: BoxEntry(BOX, (public_bytes(BOX1),))}, HQ, HQ_NAME,
-                           clock=lambda: NOW)
+    ingest = ingest_of(store, BOX1, NOW, hq=HQ, cosigner=HQ_NAME)
     batch = JournalBatch(BOX, CHAIN.head.log, 0, tuple(obj(e) for e in CHAIN.entries))
     assert ingest.ingest(batch).ack.status == "ok"
     disp = Dispatcher(store, _published, lambda: NOW, HQ, 86_400, 300)

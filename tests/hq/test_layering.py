@@ -13,8 +13,9 @@ BELOW: dict[str, set[str]] = {
     "fleet": {"store", "config"},
     "dispatch": {"store", "config"},
     "settlement": {"store", "config"},
-    "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement"},
-    "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "web"},
+    "workshop": {"store", "config"},
+    "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop"},
+    "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web"},
     "doctor": {"config"},
     "cli": {"config", "service", "store", "doctor"},
 }

@@ -14,6 +14,7 @@ from agent.cli import main
 from agent.journal.keys import write_key
 from tests.agent.conftest import SimFactory, free_port
 from tests.e2e.broker import Broker, env_with_root
+from tests.e2e.world import front_printer, store_box
 
 PUB = "gG6E18ci925Y6HB+kTUxYPu6J2RsUc5rm06ww6seqCY="
 TOKEN = "s3cret-token-0123456789"
@@ -25,12 +26,7 @@ def write_config(tmp_path: Path, printer_port: int, broker_port: int, *,
     state = tmp_path / "state"
     tls_lines = (f'tls_cert = "{tls[0]}"\ntls_key = "{tls[1]}"\n' if tls else "")
     path = tmp_path / "storelink.toml"
-    path.write_text(f"""
-[box]
-id = "CQ-JB-001-B1"
-store = "重庆江北建材旗舰店"
-state_dir = "{state}"
-
+    path.write_text(store_box(state) + f"""
 [api]
 listen = "127.0.0.1"
 port = {free_port()}
@@ -45,16 +41,7 @@ port = {broker_port}
 hq_pubkey = "{PUB}"
 username = "CQ-JB-001-B1"
 password = "{PASSWORD}"
-{tls_lines}
-[[printers]]
-id = "front"
-name = "前台小票机"
-profile = "generic-cn-80"
-transport = "tcp"
-host = "127.0.0.1"
-port = {printer_port}
-connect_timeout = 1.0
-""", encoding="utf-8")
+{tls_lines}""" + front_printer(printer_port), encoding="utf-8")
     return path
 
 

@@ -27,6 +27,7 @@ from tests.agent.conftest import SimFactory, box_config, eventually, free_port
 from tests.agent.health.stalling_printer import StallingPrinter
 from tests.e2e.broker import env_with_root
 from tests.e2e.notify_socket import NotifySocket
+from tests.e2e.world import front_printer, store_box
 
 PERIOD_US = 400_000  # WatchdogSec=0.4 s: fed every 0.2 s
 
@@ -51,12 +52,7 @@ def post_job(port: int, body: dict[str, object]) -> int:
 
 def write_config(tmp_path: Path, printer_port: int, api_port: int) -> Path:
     path = tmp_path / "storelink.toml"
-    path.write_text(f"""
-[box]
-id = "CQ-JB-001-B1"
-store = "重庆江北建材旗舰店"
-state_dir = "{tmp_path / 'state'}"
-
+    path.write_text(store_box(tmp_path / "state") + f"""
 [api]
 port = {api_port}
 
@@ -66,17 +62,7 @@ backoff_max_s = 1.0
 
 [health]
 stall_s = 1.0
-
-[[printers]]
-id = "front"
-name = "前台小票机"
-profile = "generic-cn-80"
-transport = "tcp"
-host = "127.0.0.1"
-port = {printer_port}
-connect_timeout = 1.0
-write_timeout = 600.0
-""", encoding="utf-8")
+""" + front_printer(printer_port) + "write_timeout = 600.0\n", encoding="utf-8")
     return path
 
 

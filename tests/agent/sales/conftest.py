@@ -5,9 +5,10 @@ After every test each journal the test made must verify (`storelink journal veri
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from agent.cli import main
 from agent.config import Config, parse_config
 from agent.sales.approvals import hash_secret
-from tests.agent.conftest import Client
+from tests.agent.conftest import Client, agent_client, eventually
 
 
 def fast_hash(secret: str) -> str:
@@ -102,3 +103,14 @@ def records(db: Path, type_: str | None = None) -> list[dict[str, Any]]:
 def audits(db: Path, event: str | None = None) -> list[dict[str, Any]]:
     """The bodies of audit records (of `event`)."""
     return [r["body"] for r in records(db, "audit") if event is None or r["body"]["event"] == event]
+
+
+@contextlib.asynccontextmanager
+async def front_ready(tmp_path: Path, port: int) -> AsyncIterator[Client]:
+    """A sales agent under `tmp_path` once its receipt printer `front` (TCP `port`) is ready."""
+    async def ready() -> bool:
+        return bool((await (await client.get("/v1/printers/front")).json())["ready"])
+
+    async with agent_client(sales_config(tmp_path, {"front": port})) as (_, client):
+        await eventually(ready, what="printer ready")
+        yield client

@@ -28,6 +28,7 @@ from tests.agent.sales.conftest import (
     PIN_HASH,
     audits,
     fast_hash,
+    front_ready,
     post,
     records,
     sale,
@@ -98,8 +99,7 @@ async def test_the_drawer_outside_a_sale_needs_an_approval(tmp_path: Path,
                                                            sim_printer: SimFactory) -> None:
     model, shell = sim_printer()
     db = tmp_path / "journal.db"
-    async with agent_client(sales_config(tmp_path, {"front": shell.port})) as (_, client):
-        await eventually(lambda: _ready(client), what="printer ready")
+    async with front_ready(tmp_path, shell.port) as client:
         status, out = await post(client, "/v1/printers/front/drawer", {"pin": 2})
         assert (status, out["error"]["field"]) == (403, "approval")
         status, out = await post(client, "/v1/printers/front/drawer",
@@ -130,10 +130,6 @@ async def test_the_drawer_outside_a_sale_needs_an_approval(tmp_path: Path,
     assert trail[-1]["actor"] == "M001" and trail[-1]["ref_seq"] == approval["seq"]
     assert "claimed clerk C002" in trail[-1]["detail"]
 
-
-async def _ready(client: Any) -> bool:
-    data = await (await client.get("/v1/printers/front")).json()
-    return bool(data["ready"])
 
 
 async def test_reopening_a_closed_day_needs_a_supervisor(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 from agent.printing.jobs import parse_job
 from agent.printing.queue.store import Store
-from tests.agent.conftest import SimFactory, agent_client, eventually, marker
-from tests.agent.sales.conftest import PIN, audits, post, records, sales_config
+from tests.agent.conftest import SimFactory, eventually, marker
+from tests.agent.sales.conftest import PIN, audits, front_ready, post, records
 
 ESC_P = b"\x1bp\x00\x19\xfa"
 DLE_DC4 = b"\x10\x14\x01\x00\x01"
@@ -29,16 +29,12 @@ def _drawer_document(job_id: str) -> dict[str, Any]:
         {"type": "cut"}]}}
 
 
-async def _ready(client: Any) -> bool:
-    return bool((await (await client.get("/v1/printers/front")).json())["ready"])
-
 
 async def test_print_jobs_that_kick_the_drawer_need_an_approval(tmp_path: Path,
                                                                  sim_printer: SimFactory) -> None:
     model, shell = sim_printer()
     db = tmp_path / "journal.db"
-    async with agent_client(sales_config(tmp_path, {"front": shell.port})) as (_, client):
-        await eventually(lambda: _ready(client), what="printer ready")
+    async with front_ready(tmp_path, shell.port) as client:
         refused = [(_drawer_document("doc-1"), "document.blocks[1]"),
                    (_raw("raw-esc-p", ESC_P), "raw"),
                    (_raw("raw-dle-dc4", DLE_DC4), "raw"),
@@ -94,8 +90,7 @@ async def test_image_bytes_and_text_that_only_look_like_a_kick_print(
     # ESC p inside a GS v 0 raster's data and inside an ESC ! parameter: the command-length
     # table skips them, as the printer does.
     raster = b"\x1dv0\x00\x05\x00\x01\x00" + b"\x1bp\x00\x19\xfa"
-    async with agent_client(sales_config(tmp_path, {"front": shell.port})) as (_, client):
-        await eventually(lambda: _ready(client), what="printer ready")
+    async with front_ready(tmp_path, shell.port) as client:
         status, out = await post(client, "/v1/print-jobs", _raw("image", raster))
         assert status == 202, out
         await eventually(lambda: marker("image") in bytes(model.received), what="image job")
@@ -111,8 +106,7 @@ async def test_reprinting_a_job_that_kicks_needs_an_approval_again(
     await store.submit(parse_job(_raw("kick-1", ESC_P)), 1, 2**50)
     await store.claim_next("front", 2)  # as if the daemon died while printing it
     await store.close()
-    async with agent_client(sales_config(tmp_path, {"front": shell.port})) as (_, client):
-        await eventually(lambda: _ready(client), what="printer ready")
+    async with front_ready(tmp_path, shell.port) as client:
         status, out = await post(client, "/v1/print-jobs/kick-1/resolve", {"action": "reprint"})
         assert (status, out["error"]["field"]) == (403, "approval"), out
         assert "a reprint of print job kick-1 opens the cash drawer" in out["error"]["reason"]

@@ -13,8 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hq.config import BoxEntry
-from hq.ingest.journal import JournalIngest
 from hq.settlement.book import (
     Difference,
     SettlementBook,
@@ -27,10 +25,9 @@ from hq.settlement.book import (
 from hq.store.sqlite import SqliteStore
 from sync.journal import RecordError
 from sync.journal.chain import MemoryChain
-from sync.journal.record import public_bytes
 from sync.journal.schema import METHODS
 from sync.journal.vectors import build
-from tests.hq.journals import BOX, BOX_KEY, HQ_KEY, LOG, batch
+from tests.hq.journals import BOX, BOX_KEY, LOG, batch, ingest_of
 
 BASE = 1_795_914_000_000  # 2026-11-29 09:00 China time
 MIN = 60_000
@@ -237,8 +234,7 @@ def test_hq_agrees_with_every_day_close_the_box_can_sign(ops: list[tuple[Any, ..
 
 def test_the_book_follows_a_real_store_as_batches_arrive(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "hq.db")
-    ingest = JournalIngest(store, {BOX: BoxEntry(BOX, (public_bytes(BOX_KEY),))}, HQ_KEY,
-                           "storelink-hq", clock=lambda: BASE + 10**6)
+    ingest = ingest_of(store, BOX_KEY, BASE + 10**6)
     c = scenario()
     book = SettlementBook(store, chunk=4)
     assert book.box(BOX) == []

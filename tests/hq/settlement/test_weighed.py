@@ -7,14 +7,11 @@ from typing import Any
 
 import pytest
 
-from hq.config import BoxEntry
-from hq.ingest.journal import JournalIngest
 from hq.settlement.book import SettlementBook, settle
 from hq.store.sqlite import SqliteStore
 from sync.journal import RecordError
 from sync.journal.chain import MemoryChain
-from sync.journal.record import public_bytes
-from tests.hq.journals import BOX, BOX_KEY, HQ_KEY, LOG, batch
+from tests.hq.journals import BOX, BOX_KEY, LOG, batch, ingest_of
 
 BASE = 1_796_601_600_000  # 2026-12-07 09:00 China time
 SCREWS = {"sku": "JC-1003S", "name": "十字沉头自攻螺丝 散装", "qty": 1, "unit": "kg",
@@ -37,8 +34,7 @@ def test_a_day_of_weighed_goods_is_verified_and_settled(tmp_path: Path) -> None:
                                        "amount": 6050}], "wechat"), BASE + 120_000)
     c.day_close("2026-12-07", BASE + 600 * 60_000, till="T1", cashier="C001", cash_counted=4059)
     store = SqliteStore(tmp_path / "hq.db")
-    ingest = JournalIngest(store, {BOX: BoxEntry(BOX, (public_bytes(BOX_KEY),))}, HQ_KEY,
-                           "storelink-hq", clock=lambda: BASE + 10**9)
+    ingest = ingest_of(store, BOX_KEY, BASE + 10**9)
     assert ingest.ingest(batch(c, 0, len(c.entries))).ack.status == "ok"
     [day] = SettlementBook(store).box(BOX)
     assert day == settle(BOX, [e.record() for e in c.entries])[0]

@@ -11,15 +11,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from hq.config import BoxEntry
 from hq.dispatch.cloud_print import Dispatcher
 from hq.fleet.registry import Registry
-from hq.ingest.journal import JournalIngest
 from hq.store import HqStore
 from hq.store.sqlite import SqliteStore
 from hq.web.api import ApiContext, make_app
 from sync.journal.chain import MemoryChain
-from sync.journal.record import public_bytes
 from sync.journal.vectors import BOX1, HQ, HQ_NAME, build
 from sync.protocol.messages import (
     Birth,
@@ -31,7 +28,7 @@ from sync.protocol.messages import (
     JournalPosition,
     Telemetry,
 )
-from tests.hq.journals import obj
+from tests.hq.journals import ingest_of, obj
 
 Client = TestClient[web.Request, web.Application]
 BOX = "CQ-JB-001-B1"
@@ -49,8 +46,7 @@ def store(tmp_path: Path) -> HqStore:
     """HQ's store holding the test-vector journal (verified and countersigned on the way in),
     a born box with telemetry, and a cloud print job the box answered."""
     s = SqliteStore(tmp_path / "hq.db")
-    ingest = JournalIngest(s, {BOX: BoxEntry(BOX, (public_bytes(BOX1),))}, HQ, HQ_NAME,
-                           clock=lambda: NOW)
+    ingest = ingest_of(s, BOX1, NOW, hq=HQ, cosigner=HQ_NAME)
     chain, _ = build()
     assert ingest.ingest(journal_batch(chain, 0, 10)).ack.status == "ok"
     assert ingest.ingest(journal_batch(chain, 10, len(chain.entries))).ack.status == "ok"

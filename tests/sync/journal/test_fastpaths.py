@@ -27,12 +27,24 @@ from sync.journal.record import (
 )
 from sync.journal.schema import BODIES, METHODS, RECORD, TOTALS, TYPES, check_envelope, run
 from sync.journal.totals import Totals, canonical_text, signed_amount
-from sync.journal.vectors import BASE, BOX1, BOX2, HQ, HQ_NAME, LOG, build, lines, sale
+from sync.journal.vectors import (
+    BASE,
+    BOX1,
+    BOX2,
+    HQ,
+    HQ_NAME,
+    LOG,
+    build,
+    build_workshop,
+    lines,
+    sale,
+)
 from sync.journal.verify import Failure, Verifier
 
 ENTRIES = build()[0].entries
 RECORDS = [e.record() for e in ENTRIES]
-GOOD: dict[str, dict[str, Any]] = {r["type"]: r["body"] for r in reversed(RECORDS)}
+GOOD: dict[str, dict[str, Any]] = {r["type"]: r["body"] for r in reversed(
+    [*RECORDS, *(e.record() for e in build_workshop().entries)])}
 COSIGNERS = {(HQ_NAME, note_key_hash(HQ_NAME, 4, public_bytes(HQ)).hex()): HQ.public_key()}
 CHECKS = {**{f"body:{t}": c for t, c in BODIES.items()}, "totals": TOTALS, "record": RECORD}
 FAST = {name: compile_check(c) for name, c in CHECKS.items()}

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 VECTORS = Path(__file__).resolve().parents[3] / "docs" / "vectors"
 FIELDS = {"v", "log", "seq", "time", "boot", "type", "body", "prev", "totals", "key"}
 TYPES = {"genesis", "sale", "refund", "void", "payment", "day_close", "handover", "approval",
-         "audit", "key_rotate", "clock_set", "device_fault", "cosign"}
+         "audit", "key_rotate", "clock_set", "device_fault", "cosign",
+         "production_task", "split", "handover_undo"}
 
 
 class Bad(Exception):
@@ -229,10 +230,15 @@ class Minimal:
             raise Bad(n, "body")
         if not strings_ok(b):
             raise Bad(n, "body")
-        if any(b.get(k, -1) >= n for k in ("sale_seq", "approval_seq", "ref_seq")):
+        if any(b.get(k, -1) >= n for k in ("sale_seq", "approval_seq", "ref_seq", "handover_seq")):
             raise Bad(n, "body")
         if t == "day_close" and b["to_seq"] != n - 1:
             raise Bad(n, "body")
+        if t == "split":
+            first = b["of"] - len(b["parts"]) + 1
+            if ([p["part"] for p in b["parts"]] != list(range(first, b["of"] + 1)) or first < 1
+                    or ("replaces" in b) != (first > 1) or b.get("replaces", 0) >= first):
+                raise Bad(n, "body")
         if (r["time"] != b["to"]) if t == "clock_set" else (r["time"] < self.time):
             raise Bad(n, "time")
         if "approval_seq" in b and self.types[b["approval_seq"]] != "approval":

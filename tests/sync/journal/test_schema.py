@@ -12,15 +12,30 @@ from hypothesis import strategies as st
 
 from sync.journal import RecordError
 from sync.journal.schema import BODIES, check_envelope, validate_body, validate_record
-from sync.journal.vectors import build, lines, sale
+from sync.journal.vectors import build, build_workshop, lines, sale
 
-RECORDS = {e.record()["type"]: e.record() for e in reversed(build()[0].entries)}
+RECORDS = {e.record()["type"]: e.record()
+           for e in reversed([*build()[0].entries, *build_workshop().entries])}
 GOOD: dict[str, dict[str, Any]] = {t: r["body"] for t, r in RECORDS.items()}
 SEQ = 30
 
 
 def test_the_vectors_hold_a_body_of_every_type() -> None:
     assert set(GOOD) == set(BODIES)
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"task": "T", "of": 3, "parts": [{"part": 1, "qty": 5}, {"part": 2, "qty": 5}]}, "body.of"),
+    ({"task": "T", "of": 2, "parts": [{"part": 2, "qty": 5}, {"part": 1, "qty": 5}]},
+     "body.parts[0].part"),
+    ({"task": "T", "of": 5, "replaces": 4, "parts": [{"part": 4, "qty": 5},
+                                                     {"part": 5, "qty": 5}]}, "body.replaces"),
+    ({"task": "T", "of": 1, "parts": [{"part": 1, "qty": 0}]}, "body.parts[0].qty"),
+])
+def test_split_parts_are_numbered_in_order(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(RecordError) as e:
+        validate_body("split", body, 9)
+    assert e.value.field == field
 
 
 @pytest.mark.parametrize("type_", sorted(BODIES))

@@ -1,0 +1,11 @@
+"""The workshop station: production tasks, splits and flow cards, handovers by scanning."""
+
+from __future__ import annotations
+
+from agent.sales import SalesError
+
+
+class UnknownTaskError(SalesError):
+    """No such production task or part (404)."""
+
+    status = 404

@@ -1,0 +1,124 @@
+"""HQ's workshop figures from a signed workshop journal: progress per task and part, piece
+counts per worker and day, corrected by undo records; fed incrementally from HQ's store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hq.store.sqlite import SqliteStore
+from hq.workshop.book import WorkshopBook, pieces_csv
+from hq.workshop.progress import Tally, WorkshopError
+from sync.journal.chain import MemoryChain
+from sync.journal.vectors import BASE, BOX1, MIN, build_workshop
+from tests.hq.journals import BOX, batch, ingest_of
+
+TASK = "SC-20261129-001"
+
+
+def handover(part: int, of: int, step: int, name: str, worker: str, good: int, rate: int,
+             *defects: tuple[str, int]) -> dict[str, Any]:
+    body: dict[str, Any] = {"task": TASK, "batch": f"{TASK}#{part}/{of}", "step": step,
+                            "step_name": name, "from_worker": worker, "to_worker": "-",
+                            "qty": good, "piece_rate": rate}
+    if defects:
+        body["defects"] = [{"reason": r, "qty": q} for r, q in defects]
+    return body
+
+
+def shift() -> MemoryChain:
+    """The workshop vector journal, then a day of handovers (one undone) on the next day."""
+    c = build_workshop()
+    t = BASE + 1440 * MIN
+    c.append("handover", handover(1, 4, 20, "冲压", "W002", 78, 8), t)
+    c.append("handover", handover(2, 4, 10, "下料", "W001", 79, 5, ("毛刺", 1)), t + MIN)
+    c.append("handover", handover(2, 4, 20, "冲压", "W003", 79, 8), t + 2 * MIN)
+    c.append("handover_undo", {"handover_seq": c.head.size - 1, "reason": "扫错工牌"}, t + 3 * MIN)
+    c.append("handover", handover(2, 4, 20, "冲压", "W002", 77, 8, ("划伤", 2)), t + 4 * MIN)
+    return c
+
+
+def records(c: MemoryChain) -> list[dict[str, Any]]:
+    return [e.record() for e in c.entries]
+
+
+def test_progress_and_pieces_are_exact() -> None:
+    tally = Tally("CQ-WS-001-B1")
+    for r in records(shift()):
+        tally.feed(r)
+    (task,) = tally.progress("2026-12-06")
+    assert (task["qty"], task["due"], task["finished"], task["late"]) == (250, "2026-12-05",
+                                                                          0, True)
+    assert [(s["step"], s["good"], s["defective"], s["defects"]) for s in task["steps"]] == [
+        (10, 79, 1, {"毛刺": 1}), (20, 155, 2, {"划伤": 2}), (30, 0, 0, {}), (40, 0, 0, {})]
+    # The vector's handover at step 10 on part 1 was undone there; parts 1 and 2 are at 冲压.
+    assert [(p["part"], p["retired"], p["at_step"], p["next_step"]) for p in task["parts"]] == [
+        (1, False, 20, 10), (2, False, 20, 30), (3, True, None, 10), (4, False, None, 10),
+        (5, False, None, 10), (6, False, None, 10)]
+    assert tally.progress("2026-12-05")[0]["late"] is False
+    assert tally.pieces("2026-11-30") == [
+        {"box": "CQ-WS-001-B1", "day": "2026-11-30", "worker": w, "task": TASK, "step": s,
+         "step_name": n, "good": g, "defective": d, "piece_rate": r, "amount": g * r}
+        for w, s, n, g, d, r in (("W001", 10, "下料", 79, 1, 5), ("W002", 20, "冲压", 155, 2, 8))]
+    assert tally.pieces("2026-11-29") == []
+    assert sum(r["amount"] for r in tally.pieces(None)) == 79 * 5 + 155 * 8
+    csv = pieces_csv(tally.pieces(None))
+    assert csv.startswith("\ufeff日期,门店设备,工号,任务号,工序,工序名称,合格数,不良数")
+    assert "2026-11-30,CQ-WS-001-B1,W002,SC-20261129-001,20,冲压,155,2,8,1240\r\n" in csv
+
+
+def test_records_out_of_order_are_refused() -> None:
+    tally = Tally("b")
+    rs = records(shift())
+    tally.feed(rs[0])
+    with pytest.raises(WorkshopError):
+        tally.feed(rs[2])
+
+
+def test_the_book_follows_a_real_store_as_batches_arrive(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "hq.db")
+    ingest = ingest_of(store, BOX1, BASE + 10**8)
+    c = shift()
+    book = WorkshopBook(store, chunk=3)
+    assert book.box(BOX) is None
+    assert ingest.ingest(batch(c, 0, 6)).ack.status == "ok"
+    early = book.box(BOX)
+    assert early is not None and early.pieces(None)[0]["good"] == 78  # the vector's handover
+    assert ingest.ingest(batch(c, 6, len(c.entries))).ack.status == "ok"
+    later = book.box(BOX)
+    assert later is not None and later.size == len(c.entries)
+    expected = Tally(BOX)
+    for r in records(c):
+        expected.feed(r)
+    assert later.pieces(None) == expected.pieces(None)
+    assert later.progress("2026-12-06") == expected.progress("2026-12-06")
+    assert [t.box for t in WorkshopBook(store).tallies([BOX, BOX, "CD-WH-003-B1"])] == [BOX]
+    store.close()
+
+
+def test_an_outsourced_container_is_at_its_supplier_until_it_comes_back() -> None:
+    c = build_workshop()
+    t = BASE + 1440 * MIN
+    c.append("handover", handover(2, 4, 10, "下料", "W001", 80, 5), t)
+    out = {**handover(2, 4, 20, "冲压", "-", 80, 0), "to_worker": "GYS-01",
+           "supplier": "GYS-01", "outsourced": "out"}
+    c.append("handover", out, t + MIN)
+    tally = Tally(BOX)
+    for r in records(c):
+        tally.feed(r)
+    part = tally.progress("2026-11-30")[0]["parts"][1]
+    assert (part["part"], part["at_step"], part["next_step"], part["at_supplier"]) == (
+        2, 10, 20, "GYS-01")
+    back = {**handover(2, 4, 20, "冲压", "GYS-01", 80, 0), "supplier": "GYS-01",
+            "outsourced": "back"}
+    c.append("handover", back, t + 60 * MIN)
+    tally.feed(records(c)[-1])
+    (task,) = tally.progress("2026-11-30")
+    part = task["parts"][1]
+    assert (part["at_step"], part["next_step"], part["at_supplier"]) == (20, 30, None)
+    assert task["steps"][1]["good"] == 80
+    # Pieces are the workers' only: the supplier's step is not on the payroll.
+    assert [(r["worker"], r["step"], r["good"]) for r in tally.pieces("2026-11-30")] == [
+        ("W001", 10, 80)]
