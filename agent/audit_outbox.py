@@ -30,6 +30,28 @@ class AuditOutbox:
         self.behind = True
         """Records may be waiting (a drain failed or has not run yet)."""
         self._lock = asyncio.Lock()
+        self._task: asyncio.Task[int] | None = None
+        self._again = False
+
+    def kick(self) -> None:
+        """Drain soon, in the background: the request that committed a record with its action
+        is answered without waiting for the journal (the record is durable in the outbox)."""
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.get_running_loop().create_task(self._drain_until_quiet())
+
+    async def _drain_until_quiet(self) -> int:
+        moved = await self.drain()
+        while self._again:
+            self._again = False
+            moved += await self.drain()
+        return moved
+
+    async def settle(self) -> None:
+        """Wait for a background drain to finish (shutdown, tests)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
 
     async def keep(self, body: dict[str, Any]) -> bool:
         """Put a record the journal could not take into the outbox; False if that failed too."""
@@ -48,14 +70,27 @@ class AuditOutbox:
         async with self._lock:
             try:
                 while rows := await self.store.audit_outbox():
-                    for seq, body in rows:
-                        try:
-                            await self.journal.append("audit", body)
-                        except RecordError as e:  # never valid: kept in the log, not retried
+                    # All waiting records in one journal commit (the writer groups requests
+                    # queued together, in this order), then one outbox delete: a drain costs two
+                    # commits however many requests wait behind it.
+                    results = await asyncio.gather(
+                        *(self.journal.append("audit", body) for _, body in rows),
+                        return_exceptions=True)
+                    sent: list[int] = []
+                    failure: BaseException | None = None
+                    for (seq, body), result in zip(rows, results, strict=True):
+                        if isinstance(result, RecordError):  # never valid: logged, not retried
                             log.error("audit record %d of the outbox is refused: %s %r", seq,
-                                      e, body)
-                        await self.store.audit_sent(seq)
-                        moved += 1
+                                      result, body)
+                        elif isinstance(result, BaseException):
+                            failure = failure or result
+                            continue
+                        sent.append(seq)
+                    if sent:
+                        await self.store.audit_sent(sent)
+                        moved += len(sent)
+                    if failure is not None:
+                        raise failure
             except Exception as e:
                 self.behind = True
                 log.warning("audit records wait in the queue's outbox: %s", e)

@@ -139,6 +139,11 @@ async def running(config: Config, *, env: DeviceEnv | None = None
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        outbox = ctx.audit_outbox if sales is not None else None
+        if outbox is not None:
+            # What a background drain holds reaches the journal before it closes.
+            with contextlib.suppress(Exception):
+                await outbox.settle()
         if sales is not None:
             await sales.close()
         bus.close()

@@ -185,7 +185,7 @@ def audit_middleware(ctx: HasJournal) -> Middleware:
             if request.get(AUDIT, AuditNote()).recorded:
                 pass  # committed with the action's record
             elif request.get(AUDIT, AuditNote()).outboxed and outbox is not None:
-                await outbox.drain()
+                outbox.kick()
             elif journal is not None and request.method not in SAFE_METHODS \
                     and status not in UNRECORDED:
                 if outbox is not None and outbox.behind:

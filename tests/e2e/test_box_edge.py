@@ -22,6 +22,7 @@ from tests.e2e.edge_proc import (
     start_box,
 )
 from tests.e2e.procs import Proc
+from tests.e2e.world import wait_for
 
 
 @pytest.fixture
@@ -147,7 +148,12 @@ def test_a_claimed_clerk_is_recorded_as_claimed_not_as_the_actor(box: Proc,
     assert a.status == 202
     a = post_json(box.port, "/v1/printers/front/self-test", {}, **{"X-Storelink-Clerk": "M001"})
     assert a.status == 202
-    trail = [r["body"] for r in journal_records(tmp_path / "state" / "journal.db", "audit")]
+    # A print job's audit record is committed with the job and moved into the journal right
+    # after the answer (agent/audit_outbox.py): wait for both to arrive.
+    db = tmp_path / "state" / "journal.db"
+    wait_for(lambda: len(journal_records(db, "audit")) >= 2,
+             what="both audit records in the journal")
+    trail = [r["body"] for r in journal_records(db, "audit")]
     assert [t["detail"].split(" → ")[0] for t in trail] == [
         "POST /v1/print-jobs", "POST /v1/printers/front/self-test"]
     assert {t["actor"] for t in trail} == {"anonymous"}

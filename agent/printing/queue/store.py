@@ -332,9 +332,10 @@ class Store:
         await self._call(lambda c: c.execute("INSERT INTO audit_outbox (body) VALUES (?)",
                                              (text,)))
 
-    async def audit_sent(self, seq: int) -> None:
-        """The outbox row `seq` is in the journal now."""
-        await self._call(lambda c: c.execute("DELETE FROM audit_outbox WHERE seq = ?", (seq,)))
+    async def audit_sent(self, seqs: list[int]) -> None:
+        """The outbox rows `seqs` are in the journal now (one transaction)."""
+        await self._call(lambda c: c.executemany("DELETE FROM audit_outbox WHERE seq = ?",
+                                                 [(q,) for q in seqs]))
 
     async def get(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
