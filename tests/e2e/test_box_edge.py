@@ -170,3 +170,31 @@ def test_a_full_printer_queue_answers_429_with_retry_after(box: Proc) -> None:
     # The same job again is still its stored answer, not a refusal.
     assert post_json(box.port, "/v1/print-jobs", job("depth-0")).status == 200
 
+
+
+NEW_ROUTES = [("GET", "/v1/scales"), ("GET", "/v1/scales/bench/weight"),
+              ("POST", "/v1/scales/bench/tare"), ("POST", "/v1/scales/bench/zero"),
+              ("GET", "/v1/health"), ("POST", "/v1/journal/rotate-key"),
+              ("POST", "/v1/production-tasks"), ("GET", "/v1/production-tasks")]
+
+
+def test_the_routes_added_since_the_audit_stand_behind_the_same_edge(box: Proc,
+                                                                      tmp_path: Path) -> None:
+    before = journal_size(tmp_path)
+    for method, path in NEW_ROUTES:
+        rebound = raw_http(box.port, method, path, body=b"{}",
+                           headers={"Host": "attacker.example", "Content-Type": "application/json"})
+        assert (rebound.status, rebound.field()) == (403, "Host"), (method, path)
+        if method == "POST":
+            foreign = post_json(box.port, path, {}, Origin="http://evil.example")
+            assert (foreign.status, foreign.field()) == (403, "Origin"), path
+            plain = raw_http(box.port, method, path, body=b"{}",
+                             headers={"Content-Type": "text/plain"})
+            assert plain.status == 415, path
+            odd = raw_http(box.port, method, path, body=b"[" * 100 + b"]" * 100,
+                           headers={"Content-Type": "application/json"})
+            assert 400 <= odd.status < 500 and odd.json()["error"], path
+    # Edge refusals are not audited; the malformed bodies are refused with only their audit
+    # record written (the documented rule for a 4xx past the edge), nothing else.
+    added = journal_records(tmp_path / "state" / "journal.db")[before:]
+    assert all(r["type"] == "audit" and "→ 400" in r["body"]["detail"] for r in added), added
