@@ -109,6 +109,7 @@ async def running(config: Config, *, env: DeviceEnv | None = None
             ctx.audit_outbox = AuditOutbox(store, sales.journal)
             await ctx.audit_outbox.drain()
             ctx.production = TaskService(sales)
+            sales.handover_rules = ctx.production
             names = {w.id: w.name for w in config.journal.workers}
             ctx.stations = {s.id: StationRunner(
                 s, ctx.production, bus, scans, names,

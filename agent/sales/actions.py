@@ -146,11 +146,15 @@ async def handover(svc: SalesService, raw: object, key: str | None, request: str
     worker_id = svc.config.journal.worker_id(worker)
     h = handover_body(req, worker_id, svc.journal.head.size)
 
-    async def prepare() -> Prepared:
-        return Prepared("handover", h.body,
-                        lambda: svc.append("handover", h.body, HANDOVER_RENAMES))
+    rules = svc.handover_rules
 
-    entry, created = await svc.run(key, request, (), prepare)
+    async def prepare() -> Prepared:
+        body = h.body if rules is None else await rules.check_handover(h.card, h.body)
+        return Prepared("handover", body,
+                        lambda: svc.append("handover", body, HANDOVER_RENAMES))
+
+    locks = () if rules is None else (rules.lock(h.card.task),)
+    entry, created = await svc.run(key, request, locks, prepare)
     card: Mapping[str, Any] = {"task": h.card.task, "split": h.card.split, "of": h.card.of,
                                "qty": h.card.qty}
     return Outcome(entry, created, {"flow_card": card, "worker": worker_id})

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import KW_ONLY, InitVar, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -44,6 +44,7 @@ from agent.sales.receipts import (
 from agent.sales.requests import RENAMES, input_error
 from agent.sales.scanned import CredentialScans
 from drivers import InvalidInput
+from drivers.label.flowcard import FlowCard
 from sync.journal import RecordError
 from sync.journal.receipt_qr import from_entry
 from sync.journal.record import Entry
@@ -137,6 +138,17 @@ class Locks:
             self._locks[name] = (lock, users - 1)
 
 
+class HandoverRules(Protocol):
+    """The workshop's rules a handover request must pass (agent/station: route order, the
+    container's quantity, its supplier), checked under the lock of its task."""
+
+    def lock(self, task: str) -> str:
+        """The lock name that serialises the handovers of `task`."""
+
+    async def check_handover(self, card: FlowCard, body: dict[str, Any]) -> dict[str, Any]:
+        """The body completed from the task's route; a SalesError (409) names a broken rule."""
+
+
 @dataclass(eq=False)
 class SalesService:
     """Everything the sales API does to the journal, the print queue and the drawer."""
@@ -152,6 +164,8 @@ class SalesService:
     scans: InitVar[CredentialScans | None] = None
     approvals: Approvals = field(init=False)
     locks: Locks = field(init=False, default_factory=Locks)
+    handover_rules: HandoverRules | None = field(init=False, default=None)
+    """Set by the workshop when it runs: every `POST /v1/handovers` passes its rules."""
 
     def __post_init__(self, attempts: AttemptLog | None, scans: CredentialScans | None) -> None:
         self.approvals = Approvals(self.config.journal.supervisors, attempts=attempts, scans=scans)

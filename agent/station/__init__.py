@@ -9,3 +9,9 @@ class UnknownTaskError(SalesError):
     """No such production task or part (404)."""
 
     status = 404
+
+
+class RuleRefusedError(SalesError):
+    """A handover request that breaks a workshop rule (409): the reason in Chinese."""
+
+    status = 409

@@ -5,20 +5,21 @@ decide the handover at the station's step or refuse it with a Chinese message (d
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent.station.config import MAX_DEFECT_QTY, UNDO_CODE, StationConfig
-from agent.station.tasks import Workshop
+from agent.station.tasks import Part, Task, Workshop
 from drivers import InvalidInput
 from drivers.label.flowcard import FlowCard, parse_flow_card
 
 Kind = Literal["card", "worker", "supplier", "supervisor", "undo", "bad_card", "unknown",
                "defect_reason", "defect_qty"]
 DEFECT = re.compile(r"SLD(?P<what>[RQ]):(?P<n>[1-9][0-9]{0,1})")
-SUPPLIER = re.compile(r"SLSUP:(?P<id>[0-9A-Z][0-9A-Z.\-]{0,31})")
+SUPPLIER = re.compile(r"SLSUP:(?P<id>[0-9A-Z][0-9A-Z.\-]{0,31})(?::(?P<through>[0-9]{1,7}))?")
 """A supplier's code (委外供应商卡): scanned instead of a badge to send a container out to the
-supplier, or to receive it back."""
+supplier (for the due step, or through step `:<through>`), or to receive it back."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Scan:
     card: FlowCard | None = None
     who: str = ""
     why: str = ""
+    through: int | None = None
+    """A supplier's code: the last step of the outsourced range."""
 
 
 def classify(code: str, at_ms: int) -> Scan:
@@ -43,7 +46,9 @@ def classify(code: str, at_ms: int) -> Scan:
                     who=defect["n"])
     supplier = SUPPLIER.fullmatch(text.upper())
     if supplier is not None:
-        return Scan("supplier", at_ms, who=supplier["id"])
+        through = supplier["through"]
+        return Scan("supplier", at_ms, who=supplier["id"],
+                    through=None if through is None else int(through))
     try:
         return Scan("card", at_ms, card=parse_flow_card(text))
     except InvalidInput as e:
@@ -74,6 +79,7 @@ class Pair:
     worker: str
     supplier: bool = False
     defects: tuple[tuple[str, int], ...] = ()
+    through: int | None = None
 
 
 class Pairing:
@@ -82,7 +88,7 @@ class Pairing:
     def __init__(self, cfg: StationConfig) -> None:
         self.cfg = cfg
         self.card: tuple[FlowCard, int] | None = None
-        self.worker: tuple[str, int, bool] | None = None
+        self.worker: tuple[str, int, bool, int | None] | None = None
         self.defects: dict[str, int] = {}
         self.reason: str | None = None
         self.touched = 0
@@ -108,12 +114,12 @@ class Pairing:
         if scan.kind == "card" and scan.card is not None:
             self.card = (scan.card, scan.at_ms)
         elif scan.kind in ("worker", "supplier"):
-            self.worker = (scan.who, scan.at_ms, scan.kind == "supplier")
+            self.worker = (scan.who, scan.at_ms, scan.kind == "supplier", scan.through)
         else:
             return None
         if self.card is not None and self.worker is not None:
             pair = Pair(self.card[0], self.worker[0], self.worker[2],
-                        tuple(self.defects.items()))
+                        tuple(self.defects.items()), self.worker[3])
             self.card = self.worker = None
             self.defects, self.reason = {}, None
             return pair
@@ -124,7 +130,6 @@ class Pairing:
         if self.worker[2]:
             return Waiting(f"委外供应商 {self.worker[0]}，请扫流转卡")
         return Waiting(f"工牌 {self.worker[0]}，请扫流转卡")
-
 
     def _defect(self, scan: Scan) -> Refusal | Waiting:
         n = int(scan.who)
@@ -141,62 +146,116 @@ class Pairing:
         return Waiting(f"不良：{listed}；请扫流转卡和工牌")
 
 
-def decide(ws: Workshop, card: FlowCard, worker: str, steps: tuple[int, ...],
-           supplier: bool = False, defects: tuple[tuple[str, int], ...] = ()
-           ) -> dict[str, Any] | Refusal:
-    """The `handover` body for `card` at the first of `steps` the part is due for, the whole
-    container good (with a supplier: the send-out, or the receive-back that completes the
-    step); or the Refusal naming the broken rule."""
+def locate(ws: Workshop, card: FlowCard) -> tuple[Task, Part] | Refusal:
+    """The recorded task and live part of `card`, or the Refusal of a foreign or void card."""
     task = ws.tasks.get(card.task)
     part = task.parts.get(card.split) if task is not None else None
     if task is None or part is None or part.of != card.of or part.qty != card.qty:
         return Refusal(f"不是本车间的流转卡：任务 {card.task} {card.split}/{card.of} 没有登记")
     if part.retired:
         return Refusal(f"这张流转卡已作废（{card.split}/{card.of} 已重新拆分），请用新卡")
-    route = task.body["route"]
+    return task, part
+
+
+def due_step(task: Task, part: Part, steps: tuple[int, ...], station: bool = True
+             ) -> tuple[dict[str, Any], int] | Refusal:
+    """The route step of `steps` the part is due for and what the step before it passed (the
+    part's quantity at the first step), or the Refusal of the broken order rule."""
+    route, no = task.body["route"], task.body["task"]
     if part.away is not None:
-        away_to, away_step = part.away
-        if not supplier or worker != away_to:
-            return Refusal(f"该容器在委外供应商 {away_to} 处（工序 {away_step}），尚未收回")
-        if away_step not in steps:
-            return Refusal(f"该容器委外的是工序 {away_step}，请在该工序的工位收回")
-        s = next(s for s in route if s["step"] == away_step)
-        came = part.passed(route, s)
-        came = part.qty if came is None else came
-        bad_back = sum(q for _, q in defects)
-        if bad_back > came:
-            return Refusal(f"合格 + 不良超过发出的 {came} 件（不良 {bad_back} 件）")
-        back: dict[str, Any] = {"supplier": worker, "outsourced": "back", "piece_rate": 0}
-        if defects:
-            back["defects"] = [{"reason": r, "qty": q} for r, q in defects]
-        return _body(card, came - bad_back, s, worker, "-", task.body["product"], back)
+        return Refusal(f"该容器在委外供应商 {part.away[0]} 处（{_span(part.away)}），"
+                       "尚未收回")
     mine = [s for s in route if s["step"] in steps]
     if not mine:
-        return Refusal(f"本工位的工序不在任务 {card.task} 的工艺路线上")
+        if station:
+            return Refusal(f"本工位的工序不在任务 {no} 的工艺路线上")
+        return Refusal(f"工序 {steps[0]} 不在任务 {no} 的工艺路线上")
     if all(part.at(s["step"]) is not None for s in mine):
         s = mine[-1]
         return Refusal(f"该容器已在 {s['step']} {s['name']} 交接过，不能重复交接")
-    due = next((s for s in route if part.at(s["step"]) is None), None)
-    assert due is not None  # a step of this station is not done
+    due = next(s for s in route if part.at(s["step"]) is None)
     if due["step"] not in steps:
         here = "、".join(f"{s['step']} {s['name']}" for s in mine)
-        return Refusal(f"工序顺序不对：该容器下一道是 {due['step']} {due['name']}，本工位是 {here}")
+        where = "本工位是" if station else "这次登记的是"
+        return Refusal(f"工序顺序不对：该容器下一道是 {due['step']} {due['name']}，{where} {here}")
     passed = part.passed(route, due)
-    passed = part.qty if passed is None else passed
+    return due, part.qty if passed is None else passed
+
+
+def decide(ws: Workshop, card: FlowCard, worker: str, steps: tuple[int, ...],
+           supplier: bool = False, defects: tuple[tuple[str, int], ...] = (),
+           through: int | None = None) -> dict[str, Any] | Refusal:
+    """The `handover` body for `card` at the first of `steps` the part is due for, the whole
+    container good (with a supplier: the send-out through step `through`, or the receive-back
+    that completes the outsourced steps); or the Refusal naming the broken rule."""
+    found = locate(ws, card)
+    if isinstance(found, Refusal):
+        return found
+    task, part = found
+    route = task.body["route"]
+    if part.away is not None and supplier and worker == part.away[0]:
+        return _back(task, part, card, worker, steps, defects)
+    due = due_step(task, part, steps)
+    if isinstance(due, Refusal):
+        return due
+    step, passed = due
     if supplier:
-        if due.get("outsource") != "allowed":
-            return Refusal(f"工序 {due['step']} {due['name']} 不允许委外")
+        span = _outsourced(route, step, step["step"] if through is None else through)
+        if isinstance(span, Refusal):
+            return span
         if defects:
             return Refusal("委外发出不记不良：收回时再扫不良")
-        return _body(card, passed, due, "-", worker, task.body["product"],
-                     {"supplier": worker, "outsourced": "out", "piece_rate": 0})
+        extra: dict[str, Any] = {"supplier": worker, "outsourced": "out", "piece_rate": 0}
+        if span[-1]["step"] != step["step"]:
+            extra["through"] = span[-1]["step"]
+        return _body(card, passed, step, "-", worker, task.body["product"], extra)
     bad = sum(q for _, q in defects)
     if bad > passed:
         return Refusal(f"合格 + 不良超过上道工序交出的 {passed} 件（不良 {bad} 件）")
-    extra: dict[str, Any] = {"piece_rate": due["piece_rate"]}
+    extra = {"piece_rate": step["piece_rate"]}
     if defects:
         extra["defects"] = [{"reason": r, "qty": q} for r, q in defects]
-    return _body(card, passed - bad, due, worker, "-", task.body["product"], extra)
+    return _body(card, passed - bad, step, worker, "-", task.body["product"], extra)
+
+
+def _back(task: Task, part: Part, card: FlowCard, supplier: str, steps: tuple[int, ...],
+          defects: tuple[tuple[str, int], ...]) -> dict[str, Any] | Refusal:
+    """The receive-back: at a station of any of the outsourced steps, the whole container."""
+    assert part.away is not None
+    _, first, last = part.away
+    route = task.body["route"]
+    if not any(first <= s <= last for s in steps):
+        return Refusal(f"该容器委外的是{_span(part.away)}，请在该工序的工位收回")
+    s = next(s for s in route if s["step"] == first)
+    came = part.passed(route, s)
+    came = part.qty if came is None else came
+    bad = sum(q for _, q in defects)
+    if bad > came:
+        return Refusal(f"合格 + 不良超过发出的 {came} 件（不良 {bad} 件）")
+    extra: dict[str, Any] = {"supplier": supplier, "outsourced": "back", "piece_rate": 0}
+    if last != first:
+        extra["through"] = last
+    if defects:
+        extra["defects"] = [{"reason": r, "qty": q} for r, q in defects]
+    return _body(card, came - bad, s, supplier, "-", task.body["product"], extra)
+
+
+def _outsourced(route: list[dict[str, Any]], first: dict[str, Any], last: int
+                ) -> list[dict[str, Any]] | Refusal:
+    """The route steps from `first` through step `last`, each of which must allow outsourcing."""
+    span = [s for s in route if first["step"] <= s["step"] <= last]
+    if last < first["step"] or all(s["step"] != last for s in route):
+        return Refusal(f"委外截止工序 {last} 不在 {first['step']} {first['name']} 之后的工艺路线上")
+    for s in span:
+        if s.get("outsource") != "allowed":
+            return Refusal(f"工序 {s['step']} {s['name']} 不允许委外")
+    return span
+
+
+def _span(away: tuple[str, int, int]) -> str:
+    """`工序 30` or `工序 30–40` for an outsourced range."""
+    _, first, last = away
+    return f"工序 {first}" if first == last else f"工序 {first}–{last}"
 
 
 def _body(card: FlowCard, good: int, step: dict[str, Any], giver: str, taker: str,
@@ -204,3 +263,32 @@ def _body(card: FlowCard, good: int, step: dict[str, Any], giver: str, taker: st
     return {"task": card.task, "batch": f"{card.task}#{card.split}/{card.of}",
             "step": step["step"], "step_name": step["name"], "from_worker": giver,
             "to_worker": taker, "qty": good, "product": product, **extra}
+
+
+def judge(ws: Workshop, card: FlowCard, body: Mapping[str, Any], workers: frozenset[str]
+          ) -> dict[str, Any] | tuple[str, str]:
+    """A `handover` body made by `POST /v1/handovers` under the station's rules: the body with
+    its step's name, product and piece rate from the route, or (request field, Chinese reason)
+    of the broken rule (an unknown card or worker, order, twice, too many, away at a supplier,
+    a rate or name other than the route's)."""
+    found = locate(ws, card)
+    if isinstance(found, Refusal):
+        return "flow_card", found.message
+    task, part = found
+    if workers and body["from_worker"] not in workers:
+        return "worker", f"无法识别的工牌：{body['from_worker']} 不是已登记的工人"
+    due = due_step(task, part, (body["step"],), station=False)
+    if isinstance(due, Refusal):
+        return "step", due.message
+    step, passed = due
+    bad = sum(d["qty"] for d in body.get("defects", ()))
+    if body["qty"] + bad > passed:
+        return "good", (f"合格 + 不良超过上道工序交出的 {passed} 件（合格 {body['qty']} 件，"
+                        f"不良 {bad} 件）")
+    route = {"step_name": step["name"], "product": task.body["product"],
+             "piece_rate": step["piece_rate"]}
+    for key, want in route.items():
+        if key in body and body[key] != want:
+            no = task.body["task"]
+            return key, f"与任务 {no} 的工艺路线不符：工序 {step['step']} 应为 {want}"
+    return {**body, **route}

@@ -109,7 +109,8 @@ class StationRunner:
         card, sales = pair.card, self.tasks.sales
         async with sales.locks.hold(f"task:{card.task}"):
             ws = await self.tasks.catch_up()
-            body = decide(ws, card, pair.worker, self.cfg.steps, pair.supplier, pair.defects)
+            body = decide(ws, card, pair.worker, self.cfg.steps, pair.supplier, pair.defects,
+                          pair.through)
             if isinstance(body, Refusal):
                 return {"result": "refused", "message": body.message, "worker": pair.worker}
             try:
@@ -123,9 +124,11 @@ class StationRunner:
         start, end = local_day(entry.record()["time"])
         if pair.supplier:
             what = "委外发出" if body["outsourced"] == "out" else "委外收回"
+            steps = f"{body['step']} {body['step_name']}" + (
+                f"–{body['through']}" if "through" in body else "")
             return {"result": "ok", "seq": seq, "supplier": pair.worker, "step": body["step"],
                     "qty": body["qty"], "task": card.task, "part": card.split,
-                    "message": f"✓ {what} {body['step']} {body['step_name']} {card.task} "
+                    "message": f"✓ {what} {steps} {card.task} "
                                f"{card.split}/{card.of} {body['qty']} 件 供应商 {pair.worker}"}
         bad = sum(d["qty"] for d in body.get("defects", ()))
         return {"result": "ok", "seq": seq, "worker": pair.worker, "worker_name": name,

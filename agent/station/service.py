@@ -13,9 +13,11 @@ from typing import Any
 from agent.printing.jobs import is_label_printer, parse_job
 from agent.sales import ConflictError
 from agent.sales.service import SalesService, entry_seq
-from agent.station import UnknownTaskError
+from agent.station import RuleRefusedError, UnknownTaskError
+from agent.station.engine import judge
 from agent.station.tasks import Part, Task, Workshop, task_body
 from drivers import InvalidInput
+from drivers.label.flowcard import FlowCard
 from sync.journal import RecordError
 from sync.journal.schema import ID, run, text
 
@@ -40,6 +42,20 @@ class TaskService:
                 lambda: list(self.sales.reader.records(start, head - 1)))
             self.workshop.observe_all(records)
         return self.workshop
+
+    def lock(self, task: str) -> str:
+        """The lock name of task `task`: its splits, reprints and handovers take turns."""
+        return f"task:{task}"
+
+    async def check_handover(self, card: FlowCard, body: dict[str, Any]) -> dict[str, Any]:
+        """A handover request's body under the station's rules (called holding the task's
+        lock): completed from the route, or RuleRefusedError (409) naming the field."""
+        ws = await self.catch_up()
+        judged = judge(ws, card, body,
+                       frozenset(w.id for w in self.sales.config.journal.workers))
+        if isinstance(judged, tuple):
+            raise RuleRefusedError(*judged)
+        return judged
 
     # --- requests -----------------------------------------------------------------------------
 

@@ -171,8 +171,8 @@ class Part:
     of: int
     retired: bool = False
     done: list[Done] = field(default_factory=list)
-    away: tuple[str, int] | None = None
-    """(supplier, step) while the part is out at a supplier (委外)."""
+    away: tuple[str, int, int] | None = None
+    """(supplier, first step, last step) while the part is out at a supplier (委外)."""
 
     def passed(self, route: list[dict[str, Any]], step: Mapping[str, Any]) -> int | None:
         """What the step before `step` passed on (None at the route's first step)."""
@@ -194,7 +194,8 @@ class Part:
         return {"part": self.part, "qty": self.qty, "of": self.of, "retired": self.retired,
                 "handovers": self.handovers,
                 "away": None if self.away is None else {"supplier": self.away[0],
-                                                        "step": self.away[1]},
+                                                        "step": self.away[1],
+                                                        "through": self.away[2]},
                 "steps": {str(d.step): {"seq": d.seq, "good": d.good, "defective": d.defective,
                                         "worker": d.worker} for d in self.done}}
 
@@ -232,6 +233,8 @@ class Workshop:
         self.standing: dict[int, Done] = {}
         self.outs: dict[int, Part] = {}
         """Send-outs to suppliers (委外), by seq."""
+        self.backs: dict[int, tuple[Part, tuple[str, int, int]]] = {}
+        """Receive-backs, by seq, with the send-out they closed (an undo reopens it)."""
         self.size = 0
         """Records observed (the next seq to observe)."""
 
@@ -259,14 +262,22 @@ class Workshop:
             task = self.tasks.get(m["task"]) if m else None
             part = task.parts.get(int(m["part"])) if task and m else None
             if part is not None and body.get("outsourced") == "out":
-                part.away = (body.get("supplier", body["to_worker"]), body["step"])
+                part.away = (body.get("supplier", body["to_worker"]), body["step"],
+                             body.get("through", body["step"]))
                 self.outs[seq] = part
             elif part is not None:
-                if body.get("outsourced") == "back":
+                assert task is not None
+                if body.get("outsourced") == "back" and part.away is not None:
+                    self.backs[seq] = (part, part.away)
                     part.away = None
                 bad = sum(d["qty"] for d in body.get("defects", ()))
-                done = Done(seq, body["step"], body["qty"], bad, body["from_worker"], at_ms)
-                part.done.append(done)
+                last = body.get("through", body["step"])
+                covered = [s["step"] for s in task.body["route"]
+                           if body["step"] <= s["step"] <= last] or [body["step"]]
+                for step in covered:  # a receive-back completes the whole outsourced range
+                    done = Done(seq, step, body["qty"], bad if step == covered[-1] else 0,
+                                body["from_worker"], at_ms)
+                    part.done.append(done)
                 self.handovers[seq] = part
                 self.standing[seq] = done
         elif type_ == "handover_undo":
@@ -274,6 +285,9 @@ class Workshop:
             sent = self.outs.pop(body["handover_seq"], None)
             if sent is not None:
                 sent.away = None
+            back = self.backs.pop(body["handover_seq"], None)
+            if back is not None:  # undoing a receive-back puts the part at its supplier again
+                back[0].away = back[1]
             undone = self.handovers.pop(body["handover_seq"], None)
             if undone is not None:
                 undone.done = [d for d in undone.done if d.seq != body["handover_seq"]]
@@ -301,7 +315,10 @@ class Workshop:
             raise UnknownTaskError("part", f"task {no} has no part {n}")
         if part.retired:
             raise ConflictError("part", f"part {n} of task {no} was re-split already")
-        if part.handovers or part.away is not None:
+        if part.away is not None:
+            raise ConflictError("part", f"part {n} of task {no} is at supplier {part.away[0]}; "
+                                        "it cannot be re-split")
+        if part.handovers:
             raise ConflictError("part", f"part {n} of task {no} has handovers "
                                                f"(record {part.handovers[0]}); it cannot be "
                                                "re-split")

@@ -47,11 +47,23 @@ class Handed:
     rate: int
     supplier: str | None = None
     """Set when the step was done outside (委外): received back from this supplier."""
+    through: int | None = None
+    """A receive-back of an outsourced range: its last step (the handover completes `step`
+    through `through`; its defects count at the last)."""
 
     @property
     def defective(self) -> int:
         """Defective pieces of this handover."""
         return sum(q for _, q in self.defects)
+
+    @property
+    def last(self) -> int:
+        """The last route step this handover completes."""
+        return self.step if self.through is None else self.through
+
+    def covers(self, step: int) -> bool:
+        """Whether this handover completes `step`."""
+        return self.step <= step <= self.last
 
 
 @dataclass
@@ -70,8 +82,10 @@ class Tally:
         self.size = 0
         self.tasks: dict[str, TaskState] = {}
         self.handed: dict[int, Handed] = {}
-        self.away: dict[int, tuple[str, int | None, str, int]] = {}
-        """Send-outs not yet received back, by seq: (task, part, supplier, step)."""
+        self.away: dict[int, tuple[str, int | None, str, int, int]] = {}
+        """Send-outs not yet received back, by seq: (task, part, supplier, first, last step)."""
+        self.backs: dict[int, tuple[int, tuple[str, int | None, str, int, int]]] = {}
+        """Receive-backs, by seq: the send-out they closed (its undo reopens it)."""
 
     def feed(self, record: Mapping[str, Any]) -> None:
         """Apply the next record (every type advances `size`; others change nothing)."""
@@ -90,23 +104,29 @@ class Tally:
         elif t == "handover" and b.get("outsourced") == "out":
             m = BATCH.fullmatch(str(b.get("batch", "")))
             self.away[record["seq"]] = (b["task"], int(m["part"]) if m else None,
-                                        b.get("supplier", b["to_worker"]), b["step"])
+                                        b.get("supplier", b["to_worker"]), b["step"],
+                                        b.get("through", b["step"]))
         elif t == "handover":
             m = BATCH.fullmatch(str(b.get("batch", "")))
             if b.get("outsourced") == "back":
-                for seq, (task, part, _, step) in list(self.away.items()):
-                    if (task, step) == (b["task"], b["step"]) and m and part == int(m["part"]):
-                        del self.away[seq]
+                for seq, sent in list(self.away.items()):
+                    if (sent[0], sent[3]) == (b["task"], b["step"]) and m \
+                            and sent[1] == int(m["part"]):
+                        self.backs[record["seq"]] = (seq, self.away.pop(seq))
             self.handed[record["seq"]] = Handed(
                 record["seq"], china_day(record["time"]), b["task"],
                 int(m["part"]) if m and m["task"] == b["task"] else None, b["step"],
                 b.get("step_name", ""), b["from_worker"], b["qty"],
                 tuple((d["reason"], d["qty"]) for d in b.get("defects", ())),
                 b.get("piece_rate", 0),
-                b.get("supplier", b["from_worker"]) if b.get("outsourced") == "back" else None)
+                b.get("supplier", b["from_worker"]) if b.get("outsourced") == "back" else None,
+                b.get("through"))
         elif t == "handover_undo":
             self.handed.pop(b["handover_seq"], None)
             self.away.pop(b["handover_seq"], None)
+            back = self.backs.pop(b["handover_seq"], None)
+            if back is not None:  # the container is at its supplier again
+                self.away[back[0]] = back[1]
 
     # --- figures -----------------------------------------------------------------------------
 
@@ -121,27 +141,26 @@ class Tally:
             route = ts.body["route"]
             rows = by_task.get(no, [])
             steps = []
-            by_step: dict[int, list[Handed]] = defaultdict(list)
-            for h in rows:
-                by_step[h.step].append(h)
             for s in route:
-                here = by_step.get(s["step"], [])
+                here = [h for h in rows if h.covers(s["step"])]
+                # An outsourced range's defects count once, at its last step.
+                flawed = [h for h in here if h.last == s["step"]]
                 reasons: dict[str, int] = defaultdict(int)
-                for h in here:
+                for h in flawed:
                     for reason, q in h.defects:
                         reasons[reason] += q
                 steps.append({"step": s["step"], "name": s["name"],
                               "good": sum(h.good for h in here),
-                              "defective": sum(h.defective for h in here),
+                              "defective": sum(h.defective for h in flawed),
                               "defects": dict(sorted(reasons.items())),
                               "containers": len(here)})
             finished = steps[-1]["good"] if steps else 0
             parts = []
-            away = {part: supplier for task, part, supplier, _ in self.away.values()
-                    if task == no}
+            away = {part: (supplier, first, last) for task, part, supplier, first, last
+                    in self.away.values() if task == no}
             done_by_part: dict[int | None, set[int]] = defaultdict(set)
             for h in rows:
-                done_by_part[h.part].add(h.step)
+                done_by_part[h.part].update(s["step"] for s in route if h.covers(s["step"]))
             for n, (qty, of, retired) in sorted(ts.parts.items()):
                 done = done_by_part.get(n, set())
                 last = next((s for s in reversed(route) if s["step"] in done), None)
@@ -151,7 +170,8 @@ class Tally:
                               "at_step_name": last["name"] if last else None,
                               "next_step": due["step"] if due else None,
                               "finished": due is None,
-                              "at_supplier": away.get(n)})
+                              "at_supplier": away[n][0] if n in away else None,
+                              "at_supplier_steps": list(away[n][1:]) if n in away else None})
             due_day = ts.body.get("due")
             out.append({"box": self.box, "task": no, "product": ts.body["product"],
                         "product_name": ts.body["product_name"], "qty": ts.body["qty"],

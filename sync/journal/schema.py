@@ -294,7 +294,7 @@ BODIES: dict[str, Check] = {
          "qty": integer(0, MAX_QTY)},
         {"step_name": text(1, 64), "product": ID, "batch": ID, "piece_rate": MONEY,
          "defects": array(obj({"reason": text(1, 64), "qty": QTY}), 0, 50),
-         "supplier": ID, "outsourced": one_of(("out", "back"))},
+         "supplier": ID, "outsourced": one_of(("out", "back")), "through": integer(0, 10**6)},
     ),
     "production_task": obj(
         {"task": ID, "product": ID, "product_name": text(1, 120), "qty": QTY,

@@ -296,3 +296,67 @@ async def test_defects_are_scanned_from_the_defect_sheet(tmp_path: Path) -> None
     (h,) = records(db, "handover")
     assert (h["body"]["qty"], h["body"]["defects"]) == (
         76, [{"reason": "尺寸超差", "qty": 2}, {"reason": "毛刺", "qty": 2}])
+
+
+async def test_a_container_goes_out_for_a_range_of_steps_and_never_comes_in_house_for_them(
+        tmp_path: Path) -> None:
+    db = tmp_path / "journal.db"
+    task = {**TASK, "task_no": "SC-20261207-011",
+            "route": [TASK["route"][0], {"step": 20, "name": "电镀", "outsource": True},
+                      {"step": 30, "name": "喷涂", "outsource": True},
+                      {"step": 40, "name": "装配", "rate_fen": 6}]}
+
+    def c(n: int) -> str:
+        return card(n, task="SC-20261207-011")
+
+    async with workshop(tmp_path) as (s10, s20, client, ws):
+        assert (await post(client, "/v1/production-tasks", task))[0] == 201
+        for n in (1, 2):
+            assert (await step(ws, s10, c(n)))["result"] == "waiting"
+            assert (await step(ws, s10, "BADGE-W001"))["result"] == "ok"
+        before = len(records(db))
+        for code, says in (("SLSUP:GYS-01:40", "工序 40 装配 不允许委外"),
+                           ("SLSUP:GYS-01:35", "委外截止工序 35 不在 20 电镀 之后的工艺路线上"),
+                           ("SLSUP:GYS-01:10", "委外截止工序 10 不在 20 电镀 之后")):
+            assert (await step(ws, s20, c(1)))["result"] == "waiting"
+            r = await step(ws, s20, code)
+            assert r["result"] == "refused" and says in r["message"], (code, r)
+        assert len(records(db)) == before
+        assert (await step(ws, s20, "slsup:gys-01:30"))["result"] == "waiting"
+        r = await step(ws, s20, c(1))
+        assert r["result"] == "ok" and r["message"].startswith("✓ 委外发出 20 电镀–30"), r
+        away = "该容器在委外供应商 GYS-01 处（工序 20–30）"
+        refusals = [(s20, [c(1), "BADGE-W002"], away + "，尚未收回"),
+                    (s20, [c(1), "SLSUP:GYS-02"], away)]
+        for sim, codes, says in refusals:
+            assert (await step(ws, sim, codes[0]))["result"] == "waiting"
+            r = await step(ws, sim, codes[1])
+            assert r["result"] == "refused" and says in r["message"], (codes, r)
+        view = await (await client.get("/v1/production-tasks/SC-20261207-011")).json()
+        assert view["parts"][0]["away"] == {"supplier": "GYS-01", "step": 20, "through": 30}
+        # Received back: both outsourced steps are done, neither can be done in house now.
+        assert (await step(ws, s20, c(1)))["result"] == "waiting"
+        r = await step(ws, s20, "SLSUP:GYS-01")
+        assert r["result"] == "ok" and r["message"].startswith("✓ 委外收回 20 电镀–30"), r
+        assert (await step(ws, s20, "BADGE-W002"))["result"] == "waiting"
+        r = await step(ws, s20, c(1))
+        assert r["result"] == "refused" and "已在 20 电镀 交接过" in r["message"], r
+        view = await (await client.get("/v1/production-tasks/SC-20261207-011")).json()
+        assert view["parts"][0]["away"] is None
+        assert sorted(view["parts"][0]["steps"]) == ["10", "20", "30"]
+        status, out = await post(client, "/v1/handovers", {
+            "flow_card": c(1), "step": 30, "worker": "W002", "good": 80})
+        assert status == 409 and "已在 30 喷涂 交接过" in out["error"]["reason"], out
+        # Undoing the receive-back puts the container at its supplier again (never in house).
+        assert (await step(ws, s20, "BADGE-M001"))["result"] == "waiting"
+        assert (await step(ws, s20, "SLUNDO"))["result"] == "ok"
+        view = await (await client.get("/v1/production-tasks/SC-20261207-011")).json()
+        assert view["parts"][0]["away"] == {"supplier": "GYS-01", "step": 20, "through": 30}
+        assert (await step(ws, s20, c(1)))["result"] == "waiting"
+        r = await step(ws, s20, "BADGE-W002")
+        assert r["result"] == "refused" and "在委外供应商 GYS-01 处" in r["message"], r
+    out, back = (h["body"] for h in records(db, "handover")[2:])
+    assert (out["outsourced"], out["step"], out["through"], out["to_worker"], out["qty"]) == (
+        "out", 20, 30, "GYS-01", 80)
+    assert (back["outsourced"], back["step"], back["through"], back["from_worker"],
+            back["qty"]) == ("back", 20, 30, "GYS-01", 80)

@@ -122,3 +122,38 @@ def test_an_outsourced_container_is_at_its_supplier_until_it_comes_back() -> Non
     # Pieces are the workers' only: the supplier's step is not on the payroll.
     assert [(r["worker"], r["step"], r["good"]) for r in tally.pieces("2026-11-30")] == [
         ("W001", 10, 80)]
+
+
+def test_an_outsourced_range_shows_at_its_supplier_and_completes_every_step_of_it() -> None:
+    c = build_workshop()
+    t = BASE + 1440 * MIN
+    c.append("handover", handover(4, 4, 10, "下料", "W001", 10, 5), t)
+    c.append("handover", handover(4, 4, 20, "冲压", "W002", 10, 8), t + MIN)
+    out = {**handover(4, 4, 30, "焊接", "-", 10, 0), "to_worker": "GYS-01",
+           "supplier": "GYS-01", "outsourced": "out", "through": 40}
+    c.append("handover", out, t + 2 * MIN)
+    tally = Tally("CQ-WS-001-B1")
+    for r in records(c):
+        tally.feed(r)
+    part4 = tally.progress("2026-11-30")[0]["parts"][3]
+    assert (part4["at_supplier"], part4["at_supplier_steps"], part4["next_step"]) == (
+        "GYS-01", [30, 40], 30)
+    back = {**handover(4, 4, 30, "焊接", "GYS-01", 9, 0, ("焊点不良", 1)),
+            "supplier": "GYS-01", "outsourced": "back", "through": 40}
+    c.append("handover", back, t + 3 * MIN)
+    for r in records(c)[tally.size:]:
+        tally.feed(r)
+    (task,) = tally.progress("2026-11-30")
+    assert [(s["step"], s["good"], s["defective"], s["containers"]) for s in task["steps"]] == [
+        (10, 10, 0, 1), (20, 10, 0, 1), (30, 9, 0, 1), (40, 9, 1, 1)]
+    assert task["finished"] == 9 and task["steps"][3]["defects"] == {"焊点不良": 1}
+    part4 = task["parts"][3]
+    assert (part4["at_supplier"], part4["at_step"], part4["finished"]) == (None, 40, True)
+    # The supplier's handovers are no piece work.
+    assert [(r["worker"], r["step"]) for r in tally.pieces(None)] == [("W001", 10), ("W002", 20)]
+    # Undoing the receive-back puts the container at its supplier again.
+    c.append("handover_undo", {"handover_seq": c.head.size - 1, "reason": "收错"}, t + 4 * MIN)
+    for r in records(c)[tally.size:]:
+        tally.feed(r)
+    part4 = tally.progress("2026-11-30")[0]["parts"][3]
+    assert (part4["at_supplier"], part4["at_step"], part4["finished"]) == ("GYS-01", 20, False)
