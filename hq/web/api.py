@@ -336,6 +336,14 @@ async def get_workshop_pieces_csv(request: web.Request) -> web.Response:
     return workshop_api.csv_response(await workshop_api.pieces(request, ids, box, day), day)
 
 
+async def get_workshop_pieces_xlsx(request: web.Request) -> web.Response:
+    """GET /v1/workshop/pieces.xlsx[?day=&box=]: the same rows as an XLSX workbook."""
+    day = _day(request)
+    ids, box = await asyncio.to_thread(_workshop_boxes, request)
+    return await workshop_api.xlsx_response(
+        await workshop_api.pieces(request, ids, box, day), day)
+
+
 def _known_box(ctx: ApiContext, box: str) -> bool:
     """Configured, or heard of (registry), or HQ holds its journal (blocking)."""
     return (box in ctx.boxes or ctx.store.box_state(box) is not None
@@ -367,4 +375,5 @@ def make_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/workshop/tasks", get_workshop_tasks)
     app.router.add_get("/v1/workshop/pieces", get_workshop_pieces)
     app.router.add_get("/v1/workshop/pieces.csv", get_workshop_pieces_csv)
+    app.router.add_get("/v1/workshop/pieces.xlsx", get_workshop_pieces_xlsx)
     return app

@@ -9,7 +9,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from hq.workshop.book import WorkshopBook, pieces_csv
+from hq.workshop.book import WorkshopBook, pieces_csv, pieces_xlsx
 from hq.workshop.progress import CHINA
 
 WORKSHOP = web.AppKey("workshop", WorkshopBook)
@@ -57,3 +57,14 @@ def csv_response(rows: list[dict[str, object]], day: str | None) -> web.Response
     return web.Response(body=pieces_csv(rows).encode("utf-8"),
                         headers={"Content-Type": "text/csv; charset=utf-8",
                                  "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def xlsx_response(rows: list[dict[str, object]], day: str | None) -> web.Response:
+    """The payroll workbook as a download (written in a thread)."""
+    name = f"pieces-{day or 'all'}.xlsx"
+    body = await asyncio.to_thread(pieces_xlsx, rows)
+    return web.Response(body=body, headers={
+        "Content-Type": XLSX, "Content-Disposition": f'attachment; filename="{name}"'})

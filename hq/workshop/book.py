@@ -9,6 +9,8 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
+from openpyxl import Workbook
+
 from hq.store import HqStore
 from hq.store.folds import JournalFolds
 from hq.workshop.progress import Tally
@@ -43,6 +45,24 @@ def pieces_csv(rows: list[dict[str, Any]]) -> str:
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(CSV_HEADER)
     for r in rows:
-        w.writerow((r["day"], r["box"], r["worker"], r["task"], r["step"], r["step_name"],
-                    r["good"], r["defective"], r["piece_rate"], r["amount"]))
+        w.writerow(pieces_row(r))
     return "\ufeff" + out.getvalue()
+
+
+def pieces_row(r: dict[str, Any]) -> tuple[Any, ...]:
+    """One piece-count row in the order of CSV_HEADER."""
+    return (r["day"], r["box"], r["worker"], r["task"], r["step"], r["step_name"], r["good"],
+            r["defective"], r["piece_rate"], r["amount"])
+
+
+def pieces_xlsx(rows: list[dict[str, Any]]) -> bytes:
+    """The same rows as an XLSX workbook (one sheet 计件工资, CSV_HEADER's columns, counts and
+    fen as numbers) for payroll."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("计件工资")
+    sheet.append(list(CSV_HEADER))
+    for r in rows:
+        sheet.append(list(pieces_row(r)))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -3,13 +3,16 @@ counts per worker and day, corrected by undo records; fed incrementally from HQ'
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from hq.store.sqlite import SqliteStore
-from hq.workshop.book import WorkshopBook, pieces_csv
+from hq.workshop.book import CSV_HEADER, WorkshopBook, pieces_csv, pieces_xlsx
 from hq.workshop.progress import Tally, WorkshopError
 from sync.journal.chain import MemoryChain
 from sync.journal.vectors import BASE, BOX1, MIN, build_workshop
@@ -157,3 +160,26 @@ def test_an_outsourced_range_shows_at_its_supplier_and_completes_every_step_of_i
         tally.feed(r)
     part4 = tally.progress("2026-11-30")[0]["parts"][3]
     assert (part4["at_supplier"], part4["at_step"], part4["finished"]) == ("GYS-01", 20, False)
+
+
+def xlsx_rows(data: bytes) -> list[tuple[Any, ...]]:
+    """The rows of the workbook's one sheet, as openpyxl reads them back."""
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    assert book.sheetnames == ["计件工资"]
+    return [tuple(r) for r in book["计件工资"].iter_rows(values_only=True)]
+
+
+def test_the_payroll_workbook_re_adds_to_the_csv_and_the_api() -> None:
+    tally = Tally("CQ-WS-001-B1")
+    for r in records(shift()):
+        tally.feed(r)
+    rows = tally.pieces(None)
+    got = xlsx_rows(pieces_xlsx(rows))
+    assert got[0] == CSV_HEADER
+    from_csv = list(csv.reader(io.StringIO(pieces_csv(rows).removeprefix("\ufeff"))))[1:]
+    assert [[str(v) for v in r] for r in got[1:]] == from_csv
+    # Counts and amounts are numbers in the sheet: they add up to the API's figures.
+    assert sum(r[9] for r in got[1:]) == sum(r["amount"] for r in rows) == 79 * 5 + 155 * 8
+    assert sum(r[6] for r in got[1:]) == sum(r["good"] for r in rows)
+    assert sum(r[7] for r in got[1:]) == sum(r["defective"] for r in rows) == 3
+    assert xlsx_rows(pieces_xlsx([])) == [CSV_HEADER]
