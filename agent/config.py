@@ -337,7 +337,8 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     journal = parse_journal(raw, {p.id: p.profile.language for p in printers}, problems)
     health = parse_health(raw, problems)
     stations = parse_stations(raw, problems, {sc.id for sc in scanners},
-                              {p.id for p in printers}, {d.id for d in displays})
+                              {p.id for p in printers}, {d.id for d in displays},
+                              frozenset(p.id for p in printers if p.profile.beep))
     errors = [str(p) for p in problems]
     sync = parse_sync_table(raw.get("sync", {}), errors)
     box_id = _text(raw.get("box"), "id")

@@ -35,6 +35,8 @@ class StationConfig:
     undo_window_s: float = UNDO_WINDOW_S
     defect_reasons: tuple[str, ...] = ()
     """Reason k (from 1) is scanned as SLDR:k, then a quantity SLDQ:1 … SLDQ:20."""
+    beeper: str | None = None
+    """An ESC/POS printer with a buzzer that beeps on every refusal."""
 
 
 class StationTable(Schema, frozen=True, kw_only=True):
@@ -50,11 +52,14 @@ class StationTable(Schema, frozen=True, kw_only=True):
     undo_window_s: Annotated[float, Meta(ge=0, le=86400)] = UNDO_WINDOW_S
     defect_reasons: Annotated[list[Annotated[str, Meta(min_length=1, max_length=64)]],
                               Meta(max_length=50)] = msgspec.field(default_factory=list)
+    beeper: str | None = None
 
 
 def parse_stations(raw: Mapping[str, object], problems: list[Problem], scanners: set[str],
-                   printers: set[str], displays: set[str]) -> tuple[StationConfig, ...]:
-    """The `[[stations]]` array; problems name the dotted key."""
+                   printers: set[str], displays: set[str], beepers: frozenset[str] = frozenset()
+                   ) -> tuple[StationConfig, ...]:
+    """The `[[stations]]` array; problems name the dotted key. `beepers`: the printers whose
+    profile has a buzzer."""
     out: list[StationConfig] = []
     seen: set[str] = set()
     used: set[str] = set()
@@ -83,7 +88,10 @@ def parse_stations(raw: Mapping[str, object], problems: list[Problem], scanners:
                                     f"no printer {s.label_printer!r} is configured"))
         if s.display is not None and s.display not in displays:
             problems.append(Problem(f"{path}.display", f"no display {s.display!r} is configured"))
+        if s.beeper is not None and s.beeper not in beepers:
+            problems.append(Problem(f"{path}.beeper", f"no printer {s.beeper!r} with a buzzer "
+                                    "(an ESC/POS profile with beep = true) is configured"))
         out.append(StationConfig(s.id, s.scanner, tuple(s.steps), s.name, s.label_printer,
                                  s.display, s.window_s, s.undo_window_s,
-                                 tuple(s.defect_reasons)))
+                                 tuple(s.defect_reasons), s.beeper))
     return tuple(out)

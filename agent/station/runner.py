@@ -13,6 +13,7 @@ from typing import Any
 
 from agent.devices.displays import DisplayUnavailableError, DisplayWriter
 from agent.events import EventBus
+from agent.printing.jobs import parse_job
 from agent.sales import SalesError
 from agent.sales.scanned import CredentialScans
 from agent.sales.service import entry_seq
@@ -22,6 +23,9 @@ from agent.station.service import TaskService
 from drivers import InvalidInput
 
 log = logging.getLogger(__name__)
+
+BEEP = {"type": "beep", "times": 2, "duration": 3}
+"""A refusal's beep: twice, 300 ms each."""
 
 
 def wall_ms() -> int:
@@ -89,6 +93,8 @@ class StationRunner:
         async with self._serial:
             result = await self._handle(scan)
             await self._show(result)
+            if result["result"] == "refused":
+                await self._beep()
             return result
 
     async def _handle(self, scan: Scan) -> dict[str, Any]:
@@ -175,6 +181,19 @@ class StationRunner:
             await self.display.show({"lines": [head, display_line(result["message"])]})
         except (DisplayUnavailableError, InvalidInput) as e:
             log.warning("station %s: display %s: %s", self.cfg.id, self.display.id, e)
+
+    async def _beep(self) -> None:
+        """Sound the station's beeper (an ESC/POS buzzer: ESC B 2 3) for a refusal; a printer
+        that cannot take the job is logged and never holds up the scan."""
+        if self.cfg.beeper is None:
+            return
+        job_id = f"beep-{self.cfg.id}-{wall_ms()}-{self.results}"
+        try:
+            job = parse_job({"id": job_id, "printer": self.cfg.beeper,
+                             "document": {"blocks": [BEEP]}})
+            await self.tasks.sales.queue.submit(job)
+        except Exception as e:  # a refusal stands whatever happens to its beep
+            log.warning("station %s: beeper %s: %s", self.cfg.id, self.cfg.beeper, e)
 
     def _publish(self, result: dict[str, Any]) -> dict[str, Any]:
         event = {"type": "station", "station": self.cfg.id, "at_ms": wall_ms(), **result}
