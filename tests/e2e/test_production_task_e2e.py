@@ -52,5 +52,10 @@ def test_hq_sends_a_task_and_the_box_records_and_splits_it(world: DaemonWorld) -
     assert [p["qty"] for p in split["body"]["parts"]] == [80] * 12 + [40]
     status, view = world.box_api("GET", f"/v1/production-tasks/{HINGES['task_no']}")
     assert status == 200 and len(view["parts"]) == 13
+    # HQ sends a task again under a new nonce (e.g. after a command expired while the box was
+    # away, docs/protocol.md §10): done, and still one record.
+    again = _send(world, HINGES)
+    assert again["result"] == "done" and again["nonce"] != done["nonce"], again
+    assert len(_records(world.box_journal(), "production_task")) == 1
     wait_for(lambda: len(_records(world.hq_journal(), "split")) == 1,
              what="the task's records verified at HQ")
