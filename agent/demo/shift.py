@@ -66,9 +66,13 @@ def run_shift(box: Http, hq: Http, box_id: str, cut: SerialScannerSim,
     play = [(cut, "ws-cut", n, "BADGE-W001") for n in (1, 2, 3)]
     play += [(press, "ws-press", n, "BADGE-W002") for n in (1, 2)]
     play += [(press, "ws-press", 1, "BADGE-W003"), (cut, "ws-cut", 1, "BADGE-W002")]
+    # 焊接 of container 2 done outside: sent out to supplier JX-01, received back.
+    play += [(press, "ws-press", 2, "SLSUP:JX-01"), (press, "ws-press", 2, "BADGE-W003"),
+             (press, "ws-press", 2, "SLSUP:JX-01")]
     for sim, station, n, badge in play:
         _scan(box, sim, station, encode_flow_card(TASK["task_no"], n, 3, 80))
         r = _scan(box, sim, station, badge)
         say(f"  {station} {n}/3 + {badge}: {r['message']}")
     base = hq_url.rstrip("/")
     say(f"  HQ workshop progress and piece counts (车间进度与计件): {base}/workshop")
+    say(f"  station pages (工位屏): {box.base}/station/ws-cut  {box.base}/station/ws-press")
