@@ -173,11 +173,19 @@ def due_step(task: Task, part: Part, steps: tuple[int, ...], station: bool = Tru
     if all(part.at(s["step"]) is not None for s in mine):
         s = mine[-1]
         return Refusal(f"该容器已在 {s['step']} {s['name']} 交接过，不能重复交接")
-    due = next(s for s in route if part.at(s["step"]) is None)
-    if due["step"] not in steps:
-        here = "、".join(f"{s['step']} {s['name']}" for s in mine)
-        where = "本工位是" if station else "这次登记的是"
-        return Refusal(f"工序顺序不对：该容器下一道是 {due['step']} {due['name']}，{where} {here}")
+    # The first step not done that is this station's; optional steps of others are skipped.
+    for due in (s for s in route if part.at(s["step"]) is None):
+        if due["step"] in steps:
+            break
+        if due.get("optional") != "yes":
+            here = "、".join(f"{s['step']} {s['name']}" for s in mine)
+            where = "本工位是" if station else "这次登记的是"
+            return Refusal(f"工序顺序不对：该容器下一道是 {due['step']} {due['name']}，"
+                           f"{where} {here}")
+    later = next((s for s in route if s["step"] > due["step"] and part.at(s["step"])), None)
+    if later is not None:
+        return Refusal(f"可选工序 {due['step']} {due['name']} 已跳过：该容器已在 {later['step']} "
+                       f"{later['name']} 交接过")
     passed = part.passed(route, due)
     return due, part.qty if passed is None else passed
 

@@ -50,7 +50,7 @@ def _route(raw: object) -> list[dict[str, Any]]:
         path = f"route[{i}]."
         if not isinstance(s, Mapping):
             raise InvalidInput(f"route[{i}]", "must be an object {step, name, rate_fen}")
-        extra = set(s) - {"step", "name", "rate_fen", "outsource"}
+        extra = set(s) - {"step", "name", "rate_fen", "outsource", "optional"}
         if extra:
             raise InvalidInput(f"{path}{min(extra)}", "unknown field")
         step = _int(s, "step", path, 0, 10**6)
@@ -58,12 +58,13 @@ def _route(raw: object) -> list[dict[str, Any]]:
             raise InvalidInput(f"{path}step", f"must be above {out[-1]['step']} (steps in order)")
         name = _text(s, "name", path, 64)
         rate = _int(s, "rate_fen", path, 0, 10**13, 0)
-        outsource = s.get("outsource", False)
-        if not isinstance(outsource, bool):
-            raise InvalidInput(f"{path}outsource", "must be true or false")
         step_body: dict[str, Any] = {"step": step, "name": name, "piece_rate": rate}
-        if outsource:
-            step_body["outsource"] = "allowed"
+        for key, mark in (("outsource", "allowed"), ("optional", "yes")):
+            flag = s.get(key, False)
+            if not isinstance(flag, bool):
+                raise InvalidInput(f"{path}{key}", "must be true or false")
+            if flag:
+                step_body[key] = mark
         out.append(step_body)
     return out
 
@@ -175,9 +176,10 @@ class Part:
     """(supplier, first step, last step) while the part is out at a supplier (委外)."""
 
     def passed(self, route: list[dict[str, Any]], step: Mapping[str, Any]) -> int | None:
-        """What the step before `step` passed on (None at the route's first step)."""
+        """What the last step done before `step` passed on (optional steps may have been
+        skipped; None when none was done)."""
         i = next(i for i, s in enumerate(route) if s["step"] == step["step"])
-        previous = self.at(route[i - 1]["step"]) if i > 0 else None
+        previous = next((d for s in reversed(route[:i]) if (d := self.at(s["step"]))), None)
         return None if previous is None else previous.good
 
     @property

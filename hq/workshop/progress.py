@@ -154,22 +154,26 @@ class Tally:
                               "defective": sum(h.defective for h in flawed),
                               "defects": dict(sorted(reasons.items())),
                               "containers": len(here)})
-            finished = steps[-1]["good"] if steps else 0
+            finished = 0
             parts = []
             away = {part: (supplier, first, last) for task, part, supplier, first, last
                     in self.away.values() if task == no}
-            done_by_part: dict[int | None, set[int]] = defaultdict(set)
+            good_at: dict[int | None, dict[int, int]] = defaultdict(dict)
             for h in rows:
-                done_by_part[h.part].update(s["step"] for s in route if h.covers(s["step"]))
+                good_at[h.part].update((s["step"], h.good) for s in route if h.covers(s["step"]))
             for n, (qty, of, retired) in sorted(ts.parts.items()):
-                done = done_by_part.get(n, set())
+                done = good_at.get(n, {})
                 last = next((s for s in reversed(route) if s["step"] in done), None)
-                due = next((s for s in route if s["step"] not in done), None)
+                due = next_step(route, done)
+                # Done when every step the route does not mark optional is done.
+                over = all(s["step"] in done or s.get("optional") == "yes" for s in route)
+                if over and last is not None and not retired:
+                    finished += done[last["step"]]
                 parts.append({"part": n, "qty": qty, "of": of, "retired": bool(retired),
                               "at_step": last["step"] if last else None,
                               "at_step_name": last["name"] if last else None,
-                              "next_step": due["step"] if due else None,
-                              "finished": due is None,
+                              "next_step": due["step"] if due and not over else None,
+                              "finished": over,
                               "at_supplier": away[n][0] if n in away else None,
                               "at_supplier_steps": list(away[n][1:]) if n in away else None})
             due_day = ts.body.get("due")
@@ -195,3 +199,14 @@ class Tally:
         return [{"box": self.box, "day": d, "worker": w, "task": t, "step": s, "step_name": n,
                  "good": g, "defective": bad, "piece_rate": r, "amount": g * r}
                 for (d, w, t, s, r), (n, g, bad) in sorted(acc.items())]
+
+
+def next_step(route: list[dict[str, Any]], done: Mapping[int, int]) -> dict[str, Any] | None:
+    """The first route step not done, passing over optional steps skipped by a later one."""
+    for i, s in enumerate(route):
+        if s["step"] in done:
+            continue
+        skipped = s.get("optional") == "yes" and any(t["step"] in done for t in route[i + 1:])
+        if not skipped:
+            return s
+    return None

@@ -299,7 +299,8 @@ BODIES: dict[str, Check] = {
     "production_task": obj(
         {"task": ID, "product": ID, "product_name": text(1, 120), "qty": QTY,
          "route": array(obj({"step": integer(0, 10**6), "name": text(1, 64),
-                             "piece_rate": MONEY}, {"outsource": one_of(("allowed",))}), 1, 50)},
+                             "piece_rate": MONEY}, {"outsource": one_of(("allowed",)),
+                                                   "optional": one_of(("yes",))}), 1, 50)},
         {"spec": text(1, 120), "unit": text(1, 16), "due": day(),
          "source": one_of(("box", "hq")), "ref": ID},
     ),

@@ -360,3 +360,48 @@ async def test_a_container_goes_out_for_a_range_of_steps_and_never_comes_in_hous
         "out", 20, 30, "GYS-01", 80)
     assert (back["outsourced"], back["step"], back["through"], back["from_worker"],
             back["qty"]) == ("back", 20, 30, "GYS-01", 80)
+
+
+async def test_only_an_optional_step_may_be_skipped(tmp_path: Path) -> None:
+    db = tmp_path / "journal.db"
+    task = {**TASK, "task_no": "SC-20261207-012",
+            "route": [TASK["route"][0], {"step": 20, "name": "去毛刺", "rate_fen": 3,
+                                         "optional": True}, TASK["route"][2]]}
+
+    def c(n: int, qty: int = 80) -> str:
+        return card(n, qty, task="SC-20261207-012")
+
+    async with workshop(tmp_path) as (s10, s20, client, ws):
+        status, err = await post(client, "/v1/production-tasks",
+                                 {**task, "route": [{**task["route"][1], "optional": "yes"}]})
+        assert (status, err["error"]["field"]) == (400, "route[0].optional")
+        assert (await post(client, "/v1/production-tasks", task))[0] == 201
+        for codes in ((c(1),), ("SLDR:1", "SLDQ:2", c(2))):
+            for code in codes:
+                assert (await step(ws, s10, code))["result"] == "waiting"
+            assert (await step(ws, s10, "BADGE-W001"))["result"] == "ok"
+        # Part 1 skips the optional 去毛刺: welded straight after 下料, with what 下料 passed.
+        status, h = await post(client, "/v1/handovers", {
+            "flow_card": c(1), "step": 30, "worker": "W002", "good": 80})
+        assert status == 201, h
+        assert (await step(ws, s20, c(1)))["result"] == "waiting"
+        r = await step(ws, s20, "BADGE-W003")
+        assert r["result"] == "refused" and r["message"] == (
+            "可选工序 20 去毛刺 已跳过：该容器已在 30 焊接 交接过"), r
+        # Part 2 (2 defects at 下料) takes it: welding then gets at most the 78 it passed.
+        assert (await step(ws, s20, c(2)))["result"] == "waiting"
+        assert (await step(ws, s20, "BADGE-W003"))["qty"] == 78
+        status, out = await post(client, "/v1/handovers", {
+            "flow_card": c(2), "step": 30, "worker": "W002", "good": 79})
+        assert status == 409 and "上道工序交出的 78 件" in out["error"]["reason"], out
+        # A step the route does not mark optional is never skipped.
+        status, out = await post(client, "/v1/handovers", {
+            "flow_card": c(3, 40), "step": 20, "worker": "W002", "good": 40})
+        assert (status, out["error"]["field"]) == (409, "step")
+        assert out["error"]["reason"].startswith("工序顺序不对：该容器下一道是 10 下料"), out
+        assert (await step(ws, s20, c(3, 40)))["result"] == "waiting"
+        r = await step(ws, s20, "BADGE-W003")
+        assert r["result"] == "refused" and "下一道是 10 下料" in r["message"], r
+    assert [(h["body"]["batch"][-3:], h["body"]["step"], h["body"]["qty"])
+            for h in records(db, "handover")] == [
+        ("1/3", 10, 80), ("2/3", 10, 78), ("1/3", 30, 80), ("2/3", 20, 78)]

@@ -183,3 +183,31 @@ def test_the_payroll_workbook_re_adds_to_the_csv_and_the_api() -> None:
     assert sum(r[6] for r in got[1:]) == sum(r["good"] for r in rows)
     assert sum(r[7] for r in got[1:]) == sum(r["defective"] for r in rows) == 3
     assert xlsx_rows(pieces_xlsx([])) == [CSV_HEADER]
+
+
+def test_a_container_that_skipped_an_optional_last_step_is_finished() -> None:
+    c = build_workshop()
+    t = BASE + 1440 * MIN
+    route = [{"step": 10, "name": "下料", "piece_rate": 5},
+             {"step": 20, "name": "去毛刺", "piece_rate": 3, "optional": "yes"},
+             {"step": 30, "name": "焊接", "piece_rate": 12},
+             {"step": 40, "name": "抛光", "piece_rate": 6, "optional": "yes"}]
+    c.append("production_task", {"task": "SC-20261130-002", "product": "CP-8802",
+                                 "product_name": "合页 组件", "qty": 100, "route": route}, t)
+    c.append("split", {"task": "SC-20261130-002", "of": 2,
+                       "parts": [{"part": 1, "qty": 60}, {"part": 2, "qty": 40}]}, t + MIN)
+
+    def h(part: int, step: int, good: int) -> dict[str, Any]:
+        return {"task": "SC-20261130-002", "batch": f"SC-20261130-002#{part}/2", "step": step,
+                "from_worker": "W001", "to_worker": "-", "qty": good}
+
+    for i, (part, step, good) in enumerate(((1, 10, 60), (1, 30, 59), (2, 10, 40),
+                                            (2, 20, 40))):
+        c.append("handover", h(part, step, good), t + (2 + i) * MIN)
+    tally = Tally("CQ-WS-001-B1")
+    for r in records(c):
+        tally.feed(r)
+    task = next(x for x in tally.progress("2026-11-30") if x["task"] == "SC-20261130-002")
+    assert [(p["part"], p["at_step"], p["next_step"], p["finished"]) for p in task["parts"]] == [
+        (1, 30, None, True), (2, 20, 30, False)]
+    assert task["finished"] == 59
