@@ -139,7 +139,8 @@ def _station_json(r: StationRunner) -> dict[str, object]:
     c = r.cfg
     return {"id": c.id, "name": c.name, "scanner": c.scanner, "steps": list(c.steps),
             "label_printer": c.label_printer, "display": c.display, "window_s": c.window_s,
-            "undo_window_s": c.undo_window_s, "last": r.last_result, "results": r.results}
+            "undo_window_s": c.undo_window_s, "defect_reasons": list(c.defect_reasons),
+            "beeper": c.beeper, "last": r.last_result, "results": r.results}
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,8 @@
 """The station page in a real browser (Debian's headless `chromium`, driven by Playwright) against
 the running daemon with a pty scanner as the station's scanner: each scan's result or refusal
-appears on /station/{id} (the scan → DOM latency is measured and printed), and a code typed into
-the page with Enter (a keyboard-wedge scanner on a tablet) records a handover."""
+appears on /station/{id} (the scan → DOM latency is measured and printed), a code typed into
+the page with Enter (a keyboard-wedge scanner on a tablet) records a handover, and defects are
+entered with the page's buttons instead of the printed defect sheet."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 TASK_NO = "SC-20261207-031"
 TASK: dict[str, Any] = {
     "task_no": TASK_NO, "product": {"code": "CP-8801", "name": "不锈钢门铰链 组件"},
-    "qty": 160, "split_size": 80,
+    "qty": 240, "split_size": 80,
     "route": [{"step": 10, "name": "下料", "rate_fen": 5}, {"step": 20, "name": "冲压",
                                                           "rate_fen": 8}]}
 STATION = """
@@ -37,6 +38,7 @@ id = "ws-10"
 name = "下料工位"
 scanner = "till"
 steps = [10]
+defect_reasons = ["尺寸超差", "毛刺"]
 """
 WATCH = """() => {
   window.seen = [];
@@ -48,7 +50,7 @@ WATCH = """() => {
 
 
 def card(n: int) -> str:
-    return encode_flow_card(TASK_NO, n, 2, 80)
+    return encode_flow_card(TASK_NO, n, 3, 80)
 
 
 @pytest.fixture
@@ -103,8 +105,8 @@ def test_scans_appear_on_the_station_page_and_typed_codes_record_a_handover(
     assert page.text_content("#steps") == "工序 10"
     page.evaluate(WATCH)
     latencies: list[float] = []
-    for code, result, says in ((card(1), "waiting", f"已扫流转卡 {TASK_NO} 1/2，请刷工牌"),
-                               (WORKER_BADGE, "ok", f"✓ 10 下料 {TASK_NO} 1/2 合格 80 件 赵大勇"),
+    for code, result, says in ((card(1), "waiting", f"已扫流转卡 {TASK_NO} 1/3，请刷工牌"),
+                               (WORKER_BADGE, "ok", f"✓ 10 下料 {TASK_NO} 1/3 合格 80 件 赵大勇"),
                                (card(1), "waiting", "请刷工牌"),
                                (WORKER_BADGE, "refused", "✗ 该容器已在 10 下料 交接过"),
                                ("6901234500017", "refused", "✗ 无法识别的条码")):
@@ -123,8 +125,21 @@ def test_scans_appear_on_the_station_page_and_typed_codes_record_a_handover(
         page.wait_for_function(
             "([n, want]) => window.seen.slice(n).some(c => c.result === want)",
             arg=[before, result], timeout=30_000)
-    assert f"{TASK_NO} 2/2 合格 80 件" in (page.text_content("#result") or "")
+    assert f"{TASK_NO} 2/3 合格 80 件" in (page.text_content("#result") or "")
     assert "赵大勇 今日合格 160 件" in (page.text_content("#last") or "")
+    # Defects from the page's buttons, then the card and the badge on the scanner.
+    for button, says in (("不良：毛刺", "不良原因：毛刺，请扫数量"),
+                         ("+2 件", "不良：毛刺 2 件；请扫流转卡和工牌"),
+                         ("+1 件", "不良：毛刺 3 件；请扫流转卡和工牌")):
+        before = page.evaluate("window.seen.length")
+        page.get_by_role("button", name=button).click()
+        page.wait_for_function("([n, want]) => window.seen.slice(n).some(c => c.text === want)",
+                               arg=[before, says], timeout=30_000)
+    scanned(page, scanner, card(3), "waiting")
+    text, _ = scanned(page, scanner, WORKER_BADGE, "ok")
+    assert f"{TASK_NO} 3/3 合格 77 件 不良 3 件" in text, text
     handovers = [r["body"] for r in b.journal_records() if r["type"] == "handover"]
-    assert [(h["batch"], h["step"], h["from_worker"], h["qty"]) for h in handovers] == [
-        (f"{TASK_NO}#1/2", 10, "W001", 80), (f"{TASK_NO}#2/2", 10, "W001", 80)]
+    assert [(h["batch"], h["step"], h["from_worker"], h["qty"], h.get("defects"))
+            for h in handovers] == [
+        (f"{TASK_NO}#1/3", 10, "W001", 80, None), (f"{TASK_NO}#2/3", 10, "W001", 80, None),
+        (f"{TASK_NO}#3/3", 10, "W001", 77, [{"reason": "毛刺", "qty": 3}])]
