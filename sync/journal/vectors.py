@@ -129,7 +129,7 @@ WORKSHOP_LOG = "7c2e9a4b1d3f5e6a8b0c1d2e3f4a5b6c"
 ROUTE = [{"step": 10, "name": "下料", "piece_rate": 5},
          {"step": 20, "name": "冲压", "piece_rate": 8},
          {"step": 30, "name": "焊接", "piece_rate": 12, "outsource": "allowed"},
-         {"step": 40, "name": "抛光", "piece_rate": 6}]
+         {"step": 40, "name": "抛光", "piece_rate": 6, "outsource": "allowed", "optional": "yes"}]
 
 
 def build_workshop() -> MemoryChain:
