@@ -17,7 +17,7 @@ from agent.sales.audit import note
 from agent.station import UnknownTaskError
 from agent.station.runner import StationRunner
 from agent.station.service import TaskService, wall_ms
-from agent.station.sheet import sheet_document
+from agent.station.sheet import sheet_data
 from drivers import InvalidInput
 
 routes = web.RouteTableDef()
@@ -173,7 +173,7 @@ async def post_defect_sheet(request: web.Request) -> web.Response:
         raise InvalidInput("printer", "must be a configured receipt printer (ESC/POS)")
     note(request, "station.defect_sheet")
     job = parse_job({"id": f"sheet-{runner.cfg.id}-{wall_ms()}", "printer": printer.id,
-                     "document": sheet_document(runner.cfg)})
+                     "template": "defect_sheet", "data": sheet_data(runner.cfg)})
     submitted = await ctx.queue.submit(job)
     return json_response({"job": job.id, "printer": printer.id,
                           "state": submitted.job.state.value}, 201)

@@ -31,7 +31,7 @@ JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 MAX_RAW = 4 * 1024 * 1024
 MAX_COPIES = 20
 MAX_PRINTER_ID = 64
-RECEIPT_TEMPLATES = ("receipt", "sales_slip", "picking_list", "self_test")
+RECEIPT_TEMPLATES = ("receipt", "sales_slip", "picking_list", "self_test", "defect_sheet")
 """Templates of receipt printers (rendered by agent/templates)."""
 LABEL_TEMPLATES = ("flow_card", "price_label", "shipping_label")
 """Templates of label printers (rendered by drivers/label)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from agent.printing.templates import picking_list, receipt, sales_slip, self_test
+from agent.printing.templates import defect_sheet, picking_list, receipt, sales_slip, self_test
 from drivers import InvalidInput
 from drivers.escpos.document import Document
 from drivers.profiles import PrinterProfile
@@ -16,6 +16,7 @@ TEMPLATES: Mapping[str, Builder] = {
     "sales_slip": sales_slip.build,
     "picking_list": picking_list.build,
     "self_test": self_test.build,
+    "defect_sheet": defect_sheet.build,
 }
 
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import zxingcpp
 
+from agent.printing.templates import build_document
+from drivers import InvalidInput
+from drivers.escpos.document import Text
+from drivers.escpos.encoder import encode
 from drivers.escpos.render import render_bytes
 from drivers.profiles import get_profile
 from tests.agent.conftest import SimFactory, agent_client, eventually
@@ -39,3 +44,22 @@ async def test_the_defect_sheet_carries_every_code(tmp_path: Path,
     codes = sorted(r.text for r in zxingcpp.read_barcodes(image))
     assert codes == sorted(["SLDR:1", "SLDR:2", "SLDR:3", "SLUNDO",
                             *(f"SLDQ:{n}" for n in range(1, 21))])
+
+
+def test_the_defect_sheet_is_a_named_template_that_names_bad_fields() -> None:
+    profile = get_profile("generic-cn-58")
+    doc = build_document("defect_sheet", {"station": "焊接工位", "steps": [20, 30],
+                                          "reasons": ["焊点不良", "尺寸超差"]}, profile)
+    image = render_bytes(encode(doc, profile).data, profile).convert("L")
+    codes = {r.text for r in zxingcpp.read_barcodes(image)}
+    assert {"SLDR:1", "SLDR:2", "SLUNDO", "SLDQ:20"} <= codes and "SLDR:3" not in codes
+    texts = [b.text for b in doc.blocks if isinstance(b, Text)]
+    assert "工位 焊接工位（工序 20、30）" in texts and "2. 尺寸超差" in texts
+    for data, field in (({"steps": [10]}, "data.station"),
+                        ({"station": "下料", "steps": []}, "data.steps"),
+                        ({"station": "下料", "steps": ["10"]}, "data.steps"),
+                        ({"station": "下料", "steps": [10], "reasons": ["毛" * 65]},
+                         "data.reasons[0]")):
+        with pytest.raises(InvalidInput) as e:
+            build_document("defect_sheet", data, profile)
+        assert e.value.field == field
