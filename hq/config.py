@@ -9,7 +9,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import (
 from msgspec import Meta
 
 from hq import HqError
+from hq.people.stores import StoreEntry, parse_stores
 from sync.api_access import HOW_TO_MAKE, allowed_names, token_weakness
 from sync.protocol.topics import BOX_ID
 from validation import Problem, Schema
@@ -91,6 +92,10 @@ class HqConfig:
     """Open API connections at most (half-sent or idle ones make room for new ones)."""
     api_header_timeout_s: float = 10.0
     """How long a request head may take to arrive, and a connection may idle between requests."""
+    api_secure_cookies: bool = False
+    """Mark session cookies Secure even on plain HTTP (HQ behind a TLS-terminating proxy)."""
+    stores: Mapping[str, StoreEntry] = field(default_factory=dict)
+    """`[[stores]]` by id: regions, kinds and the boxes of each store."""
 
 
 def _key_bytes(text: str) -> bytes | None:
@@ -146,6 +151,7 @@ class ApiTable(Schema, frozen=True, kw_only=True):
     allowed_origins: list[Any] = msgspec.field(default_factory=list)
     max_connections: Annotated[int, Meta(ge=8, le=65536)] = 256
     header_timeout_s: Annotated[float, Meta(ge=0.5, le=300.0)] = 10.0
+    secure_cookies: bool = False
 
 
 class DispatchTable(Schema, frozen=True, kw_only=True):
@@ -165,7 +171,7 @@ class BoxTable(Schema, frozen=True, kw_only=True):
         "reason": "must be 32 lowercase hex digits"})] | None = None
 
 
-TABLES = {"hq", "mqtt", "api", "dispatch", "boxes"}
+TABLES = {"hq", "mqtt", "api", "dispatch", "boxes", "stores"}
 KEY_FORMAT = "must be an Ed25519 public key (64 hex digits or base64 of 32 bytes)"
 
 
@@ -223,6 +229,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
         problems.extend(Problem(*e.split(": ", 1)) for e in errors)
     d = collect(raw.get("dispatch", {}), DispatchTable, problems, "dispatch")
     boxes = _boxes(raw, problems)
+    stores = parse_stores(raw, problems)
     db: Path | str = ""
     if h is not None:
         pg_errors: list[str] = []
@@ -236,7 +243,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
                       m.keepalive_s, m.share_group)
     return HqConfig(h.id, h.cosigner, path(h.key_file), db, mqtt, a.listen, a.port,
                     a.token, d.default_expiry_s, d.command_lifetime_s, boxes, hosts, origins,
-                    a.max_connections, a.header_timeout_s)
+                    a.max_connections, a.header_timeout_s, a.secure_cookies, stores)
 
 
 def _postgres_url(text: str, errors: list[str]) -> str:
