@@ -5,7 +5,6 @@ URL, password guessing; and every endpoint answering each role with what it may 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -15,7 +14,6 @@ from tests.e2e.hq_people import (
     ADMIN_TOKEN,
     BOX_A,
     BOX_B,
-    JOB_A,
     JOB_B,
     PASSWORD,
     STORE_A,
