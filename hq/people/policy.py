@@ -37,14 +37,18 @@ def _rule(roles: str = "", scopes: str = "", public: bool = False,
 
 
 _SHOP = "operations store_manager"
+_EVERYONE = "finance operations store_manager salesperson"
 POLICY: Mapping[tuple[str, str], Rule] = {
     ("GET", "/login"): _rule(public=True),
     ("POST", "/login"): _rule(public=True),
     ("POST", "/logout"): _rule(anyone=True),
     ("GET", "/v1/me"): _rule(anyone=True),
-    ("GET", "/v1/stores"): _rule(anyone=True),
-    ("GET", "/"): _rule("finance operations store_manager salesperson"),
+    ("GET", "/"): _rule(_EVERYONE),
     ("GET", "/workshop"): _rule("finance " + _SHOP),
+    ("GET", "/stores"): _rule(_EVERYONE, "boxes:read"),
+    ("GET", "/store"): _rule(_EVERYONE, "boxes:read"),
+    ("GET", "/v1/stores"): _rule(_EVERYONE, "boxes:read"),
+    ("GET", "/v1/stores/{id}"): _rule(_EVERYONE, "boxes:read"),
     ("POST", "/v1/print-jobs"): _rule(_SHOP + " salesperson", "print"),
     ("GET", "/v1/print-jobs"): _rule(_SHOP + " salesperson", "print jobs:read"),
     ("GET", "/v1/print-jobs/{id}"): _rule(_SHOP + " salesperson", "print jobs:read"),

@@ -20,9 +20,10 @@ from hq.fleet.registry import Registry
 from hq.people.stores import StoreEntry
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore
-from hq.web import people_api, workshop_api
+from hq.web import people_api, stores_api, workshop_api
 from hq.web.access import ACCESS, Access, access_middleware, principal
 from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, own_jobs, recent_jobs, scoped_jobs
+from hq.web.scope import body_box_visible, job_visible, visible
 from hq.workshop.book import WorkshopBook
 from sync.bounded_json import JsonLimitError, loads_bounded
 from sync.protocol.topics import BOX_ID
@@ -141,30 +142,6 @@ def _box_query(request: web.Request) -> str | None:
     return box
 
 
-def _visible(request: web.Request, ids: list[str]) -> list[str]:
-    """The boxes of `ids` the caller may see (their stores' boxes for store-scoped users)."""
-    who = principal(request)
-    return [b for b in dict.fromkeys(ids) if who.sees(b)]
-
-
-def _body_box_visible(request: web.Request, body: object) -> None:
-    """403 naming `box` when a write names a box outside the caller's stores."""
-    box = body.get("box") if isinstance(body, dict) else None
-    if isinstance(box, str) and not principal(request).sees(box):
-        raise DispatchError(403, "box", f"box {box!r} is not in your stores")
-
-
-async def _job_visible(request: web.Request, view: dict[str, Any]) -> bool:
-    """Whether the caller may see this job: within their stores, and a salesperson's own."""
-    who = principal(request)
-    if not who.sees(str(view.get("box"))):
-        return False
-    if who.role != "salesperson":
-        return True
-    owner = await asyncio.to_thread(request.app[CTX].store.job_owner, str(view.get("id")))
-    return owner == who.name
-
-
 def _box_id(request: web.Request) -> str:
     box = request.match_info["box"]
     if not BOX_ID.fullmatch(box):
@@ -175,12 +152,12 @@ def _box_id(request: web.Request) -> str:
 async def post_job(request: web.Request) -> web.Response:
     """POST /v1/print-jobs {"box", "printer", "job"}: 201 new, 200 repeat, 409 conflict."""
     body = await _body(request)
-    _body_box_visible(request, body)
+    body_box_visible(request, body)
     view, created = await request.app[CTX].dispatcher.submit(body)
     who = principal(request)
     if who.kind == "user" and view.get("id"):
         await asyncio.to_thread(request.app[CTX].store.job_owner_set, str(view["id"]), who.name)
-    if not created and not await _job_visible(request, view):
+    if not created and not await job_visible(request, view):
         return _error(409, "job.id", "a job with this id exists")
     return _json(view, 201 if created else 200)
 
@@ -188,7 +165,7 @@ async def post_job(request: web.Request) -> web.Response:
 async def get_job(request: web.Request) -> web.Response:
     """GET /v1/print-jobs/{id}: state and history as reported by the box."""
     view = await request.app[CTX].dispatcher.view(request.match_info["id"])
-    if view is None or not await _job_visible(request, view):
+    if view is None or not await job_visible(request, view):
         return _error(404, "id", "no such job")
     return _json(view)
 
@@ -265,7 +242,7 @@ async def post_production_task(request: web.Request) -> web.Response:
     box = body.get("box")
     if not isinstance(box, str) or not BOX_ID.fullmatch(box):
         raise DispatchError(400, "box", "must be a box id")
-    _body_box_visible(request, body)
+    body_box_visible(request, body)
     if not isinstance(body.get("task"), dict):
         raise DispatchError(400, "task", "must be an object (the production task)")
     command: dict[str, Any] = {"name": "production_task", "args": {"task": body["task"]}}
@@ -344,7 +321,7 @@ async def get_settlements(request: web.Request) -> web.Response:
 
     def load() -> list[Settlement]:
         ids = [box] if box is not None else [*ctx.store.box_states(), *ctx.boxes]
-        return request.app[BOOK].boxes(_visible(request, ids))
+        return request.app[BOOK].boxes(visible(request, ids))
 
     return _settlements(await asyncio.to_thread(load), day)
 
@@ -362,7 +339,7 @@ async def get_box_settlements(request: web.Request) -> web.Response:
 
 def _workshop_boxes(request: web.Request) -> tuple[list[str], str | None]:
     ctx = request.app[CTX]
-    return _visible(request, [*ctx.store.box_states(), *ctx.boxes]), _box_query(request)
+    return visible(request, [*ctx.store.box_states(), *ctx.boxes]), _box_query(request)
 
 
 async def get_workshop_tasks(request: web.Request) -> web.Response:
@@ -404,6 +381,9 @@ def make_app(ctx: ApiContext) -> web.Application:
     app[people_api.STORES] = dict(ctx.stores)
     people_api.add_routes(app)
     app[BOOK] = SettlementBook(ctx.store)
+    app[stores_api.VIEW] = stores_api.StoresView(ctx.store, ctx.registry, ctx.link, ctx.boxes,
+                                                 ctx.stores, app[BOOK], ctx.dispatcher.clock)
+    stores_api.add_routes(app)
     app[workshop_api.WORKSHOP] = WorkshopBook(ctx.store)
     app.router.add_get(PAGE_PATH, dashboard_page)
     app.router.add_post("/v1/print-jobs", post_job)

@@ -152,14 +152,6 @@ async def get_me(request: web.Request) -> web.Response:
                   "csrf": who.csrf})
 
 
-async def get_stores(request: web.Request) -> web.Response:
-    """GET /v1/stores: the configured stores the caller may see, with their boxes."""
-    who = principal(request)
-    stores = [s.to_json() for s in request.app[STORES].values()
-              if who.boxes is None or any(who.sees(b) for b in s.boxes)]
-    return _json({"stores": stores})
-
-
 async def get_users(request: web.Request) -> web.Response:
     """GET /v1/users (admin): every user, without password hashes."""
     users = await asyncio.to_thread(request.app[ACCESS].store.users)
@@ -256,7 +248,6 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/logout", post_logout)
     r.add_get("/admin", admin_page)
     r.add_get("/v1/me", get_me)
-    r.add_get("/v1/stores", get_stores)
     r.add_get("/v1/users", get_users)
     r.add_post("/v1/users", post_user)
     r.add_post("/v1/users/{name}/disable", post_user_disable)

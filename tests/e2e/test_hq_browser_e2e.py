@@ -103,3 +103,34 @@ def test_each_role_sees_its_parts_and_stores(world: World, browser: Browser, use
         page.wait_for_url(base + "/login", timeout=60_000)
     finally:
         ctx.close()
+
+
+def test_the_overview_grid_filters_and_opens_a_store_on_a_phone(world: World,
+                                                                browser: Browser) -> None:
+    ctx = browser.new_context(viewport={"width": 390, "height": 900})
+    try:
+        page = ctx.new_page()
+        base = world.hq.url
+        page.goto(base + "/login")
+        page.fill("#user", "an")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(base + "/", timeout=60_000)
+        page.goto(base + "/stores")
+        page.wait_for_function("document.querySelectorAll('a.tile').length === 2",
+                               timeout=60_000)
+        assert fits(page)
+        tiles = page.locator("a.tile")
+        assert all("h-" in (tiles.nth(i).get_attribute("class") or "") for i in range(2))
+        page.fill("#q", "成都")
+        page.wait_for_function("document.querySelectorAll('a.tile').length === 1",
+                               timeout=60_000)
+        assert NAME_B in page.inner_text("#regions") and NAME_A not in page.inner_text("#regions")
+        page.click("a.tile")
+        page.wait_for_function("document.getElementById('title').textContent === '成都三号仓'",
+                               timeout=60_000)
+        assert not page.is_hidden("#part-jobs") and not page.is_hidden("#part-alarms")
+        assert "job-b-cd" in page.inner_text("#jobs")
+        assert fits(page)
+    finally:
+        ctx.close()

@@ -17,6 +17,7 @@ from tests.e2e.hq_people import (
     JOB_B,
     PASSWORD,
     STORE_A,
+    STORE_B,
     Browser,
     World,
     admin,
@@ -214,6 +215,26 @@ def test_tokens_are_scoped_shown_once_revocable_and_never_taken_from_urls(world:
     a = raw_http(world.hq.port, "GET", "/v1/settlements", headers=bearer)
     assert (a.status, a.field()) == (401, "Authorization")
     assert admin(world.hq.port, "GET", "/v1/users").status == 200  # the configured token
+
+
+def test_stores_are_listed_with_health_and_shown_per_role(world: World) -> None:
+    zhang = Browser.sign_in(world.hq.port, "zhang")
+    [mine] = zhang.get("/v1/stores").json()["stores"]
+    assert (mine["id"], mine["name"], mine["region"], mine["boxes_total"]) == (
+        STORE_A, "重庆江北建材旗舰店", "西南", 1)
+    assert mine["health"] in ("ok", "warn", "bad") and "告警 1 条" in mine["reasons"]
+    a = zhang.get(f"/v1/stores/{STORE_B}")
+    assert (a.status, a.field()) == (404, "id")
+    page = zhang.get(f"/v1/stores/{STORE_A}").json()
+    assert [b["id"] for b in page["boxes"]] == [BOX_A]
+    assert {"jobs", "alarms", "today"} <= set(page)
+    assert {j["box"] for j in page["jobs"]} == {BOX_A}
+    finance = Browser.sign_in(world.hq.port, "cai").get(f"/v1/stores/{STORE_B}").json()
+    assert "today" in finance and "jobs" not in finance and "alarms" not in finance
+    ops = Browser.sign_in(world.hq.port, "yun").get(f"/v1/stores/{STORE_B}").json()
+    assert "today" not in ops and {a["box"] for a in ops["alarms"]} == {BOX_B}
+    every = admin(world.hq.port, "GET", "/v1/stores").json()["stores"]
+    assert [s["id"] for s in every] == [STORE_A, STORE_B]
 
 
 def test_password_guessing_is_limited_per_user(world: World) -> None:
