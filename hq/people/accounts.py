@@ -8,9 +8,9 @@ import secrets
 from collections.abc import Mapping
 
 from hq import HqError
+from hq.config import StoreEntry
 from hq.people.passwords import hash_password, password_problem
 from hq.people.policy import ROLES, STORE_ROLES, scope_problem
-from hq.people.stores import StoreEntry
 from hq.store.people import ApiToken, User
 
 USER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")

@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from hq import HqError
-from hq.config import HqConfigError, load_hq_config
+from hq.config import HqConfigError, StoreEntry, load_hq_config
 from hq.people.accounts import PeopleError, check_name, check_password, new_user
 from hq.people.passwords import hash_password
 from hq.people.policy import ROLE_NAMES, ROLES
-from hq.people.stores import StoreEntry
 from hq.store import HqStore
 from hq.store.backends import open_store
 from hq.store.people import AuditEntry

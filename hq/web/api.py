@@ -14,10 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
+from hq.config import StoreEntry
 from hq.dispatch.cloud_print import Dispatcher, DispatchError
 from hq.fleet.hq_link import HqLink, fleet_view, never_seen, presence_at_hq
 from hq.fleet.registry import Registry
-from hq.people.stores import StoreEntry
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore
 from hq.web import people_api, stores_api, workshop_api

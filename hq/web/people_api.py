@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hq.config import StoreEntry
 from hq.people.accounts import (
     PeopleError,
     check_name,
@@ -21,7 +22,6 @@ from hq.people.accounts import (
 )
 from hq.people.passwords import hash_password, verify_password
 from hq.people.policy import ROLE_NAMES
-from hq.people.stores import StoreEntry
 from hq.store.people import Session
 from hq.web.access import ACCESS, COOKIE, audit, principal
 from sync.bounded_json import JsonLimitError, loads_bounded

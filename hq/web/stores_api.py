@@ -13,11 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
+from hq.config import StoreEntry
 from hq.fleet.hq_link import HqLink, fleet_view
 from hq.fleet.registry import Registry
 from hq.fleet.store_health import store_health
 from hq.people.policy import Principal, allows, rule_for
-from hq.people.stores import StoreEntry
 from hq.settlement.book import SettlementBook, on_day
 from hq.store import HqStore
 from hq.web.access import principal

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hq.config import StoreEntry
 from hq.people.accounts import PeopleError, new_token, new_user, token_hash
 from hq.people.passwords import verify_password
-from hq.people.stores import StoreEntry
 
 STORES = {"CQ-JB-001": StoreEntry("CQ-JB-001", "重庆江北建材旗舰店", "西南", "store", ("B1",)),
           "CD-WH-003": StoreEntry("CD-WH-003", "成都三号仓", "西南", "warehouse", ("B3",))}
