@@ -1,4 +1,4 @@
-"""`storelink hq run --config FILE` and `storelink hq pubkey --config FILE`."""
+"""`storelink hq run|pubkey|doctor --config FILE` and `storelink hq user …` (hq.people.cli)."""
 
 from __future__ import annotations
 
@@ -89,9 +89,16 @@ def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
             p.add_argument("--verifier", action="store_true",
                            help="print the cosigner's verifier key (name+hash+base64) for "
                                 "`storelink journal verify --hq-pubkey`")
+    from hq.people.cli import add_parser
+
+    add_parser(sub)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.action == "user":
+        from hq.people import cli as people_cli
+
+        return people_cli.main(args)
     if args.action == "doctor":
         return doctor(args.config)
     return run(args.config) if args.action == "run" else pubkey(args.config, args.verifier)

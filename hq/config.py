@@ -9,9 +9,9 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
@@ -67,6 +67,56 @@ class BoxEntry:
     log: str | None = None
 
 
+# --- stores: `[[stores]]`, what store-scoped users are limited to (docs/hq.md) -----------
+
+StoreId = Annotated[str, Meta(pattern=BOX_ID.pattern, extra={
+    "reason": "1-64 characters of A-Z a-z 0-9 _ -"})]
+
+
+@dataclass(frozen=True)
+class StoreEntry:
+    """A store (or warehouse, or workshop) of the chain, in a region, with its boxes."""
+
+    id: str
+    name: str
+    region: str
+    kind: str
+    boxes: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The store as the API shows it."""
+        return {"id": self.id, "name": self.name, "region": self.region, "kind": self.kind,
+                "boxes": list(self.boxes)}
+
+
+class StoreTable(Schema, frozen=True, kw_only=True):
+    """`[[stores]]`."""
+
+    id: StoreId
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    region: Annotated[str, Meta(max_length=100)] = ""
+    kind: Literal["store", "warehouse", "workshop"] = "store"
+    boxes: list[StoreId] = msgspec.field(default_factory=list)
+
+
+def parse_stores(raw: Mapping[str, object], problems: list[Problem]) -> dict[str, StoreEntry]:
+    """The `[[stores]]` of a parsed config; a box belongs to one store at most."""
+    stores: dict[str, StoreEntry] = {}
+    owner: dict[str, str] = {}
+    for i, (_, s) in enumerate(collect_items(raw.get("stores"), StoreTable, problems, "stores")):
+        if s is None:
+            continue
+        if s.id in stores:
+            problems.append(Problem(f"stores[{i}].id", f"duplicate store {s.id!r}"))
+        for j, box in enumerate(s.boxes):
+            if box in owner:
+                problems.append(Problem(f"stores[{i}].boxes[{j}]",
+                                        f"box {box!r} is already in store {owner[box]!r}"))
+            owner[box] = s.id
+        stores[s.id] = StoreEntry(s.id, s.name, s.region, s.kind, tuple(s.boxes))
+    return stores
+
+
 @dataclass(frozen=True)
 class HqConfig:
     """The whole configuration of one HQ worker."""
@@ -91,6 +141,10 @@ class HqConfig:
     """Open API connections at most (half-sent or idle ones make room for new ones)."""
     api_header_timeout_s: float = 10.0
     """How long a request head may take to arrive, and a connection may idle between requests."""
+    api_secure_cookies: bool = False
+    """Mark session cookies Secure even on plain HTTP (HQ behind a TLS-terminating proxy)."""
+    stores: Mapping[str, StoreEntry] = field(default_factory=dict)
+    """`[[stores]]` by id: regions, kinds and the boxes of each store."""
 
 
 def _key_bytes(text: str) -> bytes | None:
@@ -146,6 +200,7 @@ class ApiTable(Schema, frozen=True, kw_only=True):
     allowed_origins: list[Any] = msgspec.field(default_factory=list)
     max_connections: Annotated[int, Meta(ge=8, le=65536)] = 256
     header_timeout_s: Annotated[float, Meta(ge=0.5, le=300.0)] = 10.0
+    secure_cookies: bool = False
 
 
 class DispatchTable(Schema, frozen=True, kw_only=True):
@@ -165,7 +220,7 @@ class BoxTable(Schema, frozen=True, kw_only=True):
         "reason": "must be 32 lowercase hex digits"})] | None = None
 
 
-TABLES = {"hq", "mqtt", "api", "dispatch", "boxes"}
+TABLES = {"hq", "mqtt", "api", "dispatch", "boxes", "stores"}
 KEY_FORMAT = "must be an Ed25519 public key (64 hex digits or base64 of 32 bytes)"
 
 
@@ -223,6 +278,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
         problems.extend(Problem(*e.split(": ", 1)) for e in errors)
     d = collect(raw.get("dispatch", {}), DispatchTable, problems, "dispatch")
     boxes = _boxes(raw, problems)
+    stores = parse_stores(raw, problems)
     db: Path | str = ""
     if h is not None:
         pg_errors: list[str] = []
@@ -236,7 +292,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
                       m.keepalive_s, m.share_group)
     return HqConfig(h.id, h.cosigner, path(h.key_file), db, mqtt, a.listen, a.port,
                     a.token, d.default_expiry_s, d.command_lifetime_s, boxes, hosts, origins,
-                    a.max_connections, a.header_timeout_s)
+                    a.max_connections, a.header_timeout_s, a.secure_cookies, stores)
 
 
 def _postgres_url(text: str, errors: list[str]) -> str:

@@ -72,7 +72,8 @@ class HqService:
         """Serve until `stop` is set."""
         ctx = ApiContext(self.store, self.registry, self.dispatcher, self.cfg.api_token,
                          tuple(self.cfg.boxes), self.cfg.api_allowed_hosts,
-                         self.cfg.api_allowed_origins, self.link)
+                         self.cfg.api_allowed_origins, self.link, self.cfg.stores,
+                         self.cfg.api_secure_cookies)
         app = make_app(ctx)
         # HQ serves no WebSockets: one slot is the least the guard takes.
         guard = ConnectionGuard(self.cfg.api_max_connections, 1, self.cfg.api_header_timeout_s)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hq import HqError
+from hq.store.people import PeopleStore
 from sync.protocol.messages import Event
 
 
@@ -63,8 +64,9 @@ class JobRow:
     intake_ms: int | None = None
 
 
-class HqStore(Protocol):
-    """All of HQ's durable state: journals, alarms, event streams, jobs, commands, boxes."""
+class HqStore(PeopleStore, Protocol):
+    """All of HQ's durable state: journals, alarms, event streams, jobs, commands, boxes, and
+    people (hq.store.people)."""
 
     def close(self) -> None:
         """Close the database."""

@@ -101,6 +101,14 @@ class PostgresStore(SqlShared):
         with self._tx() as cur:
             cur.execute(sql.encode(), args)
 
+    def _changes(self, statements: list[tuple[str, tuple[object, ...]]]) -> list[int]:
+        counts = []
+        with self._tx() as cur:
+            for sql, args in statements:
+                cur.execute(sql.encode(), args)
+                counts.append(cur.rowcount)
+        return counts
+
     def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
         try:
             with self._pool.connection() as conn:

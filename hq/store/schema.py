@@ -70,6 +70,26 @@ SQLITE: tuple[Migration, ...] = (
         "result_ms INTEGER)",
         "CREATE TABLE IF NOT EXISTS boxes (id TEXT PRIMARY KEY, state TEXT NOT NULL)",
     )),
+    # Version 2: people (users, sessions, API tokens), the audit log, who sent which job.
+    Migration(2, (
+        "CREATE TABLE users (name TEXT PRIMARY KEY, display TEXT NOT NULL, role TEXT NOT NULL, "
+        "stores TEXT NOT NULL, password TEXT NOT NULL, disabled INTEGER NOT NULL, "
+        "created_ms INTEGER NOT NULL, changed_ms INTEGER NOT NULL)",
+        "CREATE TABLE sessions (key TEXT PRIMARY KEY, username TEXT NOT NULL, csrf TEXT NOT NULL,"
+        " created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL)",
+        "CREATE INDEX sessions_user ON sessions (username)",
+        "CREATE TABLE api_tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, scopes TEXT NOT NULL,"
+        " hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL, created_by TEXT NOT NULL, "
+        "revoked_ms INTEGER)",
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, actor TEXT NOT NULL,"
+        " action TEXT NOT NULL, target TEXT NOT NULL, address TEXT NOT NULL, "
+        "ok INTEGER NOT NULL, detail TEXT NOT NULL)",
+        "CREATE INDEX audit_actor ON audit (actor, action, at_ms)",
+        "CREATE INDEX audit_address ON audit (address, action, at_ms)",
+        "CREATE TABLE job_owners (job_id TEXT PRIMARY KEY, username TEXT NOT NULL, "
+        "seq INTEGER NOT NULL)",
+        "CREATE INDEX job_owners_user ON job_owners (username, seq)",
+    )),
 )
 
 # Identifiers sort bytewise (COLLATE "C") as in SQLite, whatever the database's locale.
@@ -100,6 +120,27 @@ POSTGRES: tuple[Migration, ...] = (
         "expires_ms BIGINT NOT NULL, published_ms BIGINT, result TEXT, error TEXT, "
         "result_ms BIGINT)",
         'CREATE TABLE boxes (id TEXT COLLATE "C" PRIMARY KEY, state TEXT NOT NULL)',
+    )),
+    # Version 2: people (users, sessions, API tokens), the audit log, who sent which job.
+    Migration(2, (
+        'CREATE TABLE users (name TEXT COLLATE "C" PRIMARY KEY, display TEXT NOT NULL, '
+        "role TEXT NOT NULL, stores TEXT NOT NULL, password TEXT NOT NULL, "
+        "disabled INTEGER NOT NULL, created_ms BIGINT NOT NULL, changed_ms BIGINT NOT NULL)",
+        'CREATE TABLE sessions (key TEXT COLLATE "C" PRIMARY KEY, username TEXT NOT NULL, '
+        "csrf TEXT NOT NULL, created_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL)",
+        "CREATE INDEX sessions_user ON sessions (username)",
+        'CREATE TABLE api_tokens (id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, '
+        "scopes TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created_ms BIGINT NOT NULL, "
+        "created_by TEXT NOT NULL, revoked_ms BIGINT)",
+        "CREATE TABLE audit (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+        "at_ms BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, "
+        "target TEXT NOT NULL, address TEXT NOT NULL, ok INTEGER NOT NULL, "
+        "detail TEXT NOT NULL)",
+        "CREATE INDEX audit_actor ON audit (actor, action, at_ms)",
+        "CREATE INDEX audit_address ON audit (address, action, at_ms)",
+        'CREATE TABLE job_owners (job_id TEXT COLLATE "C" PRIMARY KEY, username TEXT NOT NULL, '
+        "seq BIGINT NOT NULL)",
+        "CREATE INDEX job_owners_user ON job_owners (username, seq)",
     )),
 )
 

@@ -7,9 +7,10 @@ from abc import abstractmethod
 from typing import Any
 
 from hq.store import HqStore
+from hq.store.people import PeopleSql
 
 
-class SqlShared(HqStore):
+class SqlShared(PeopleSql, HqStore):
     """Signed commands and registry reads, in SQL both backends run; statements are written with
     `?` placeholders, which a backend turns into its own in `_param`."""
 

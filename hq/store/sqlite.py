@@ -82,6 +82,10 @@ class SqliteStore(SqlShared):
         with self._tx() as c:
             c.execute(sql, args)
 
+    def _changes(self, statements: list[tuple[str, tuple[object, ...]]]) -> list[int]:
+        with self._tx() as c:
+            return [c.execute(sql, args).rowcount for sql, args in statements]
+
     def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
         with self._lock:
             return self._conn.execute(sql, args).fetchall()

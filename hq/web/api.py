@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import hmac
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from aiohttp import web
 
+from hq.config import StoreEntry
 from hq.dispatch.cloud_print import Dispatcher, DispatchError
 from hq.fleet.hq_link import HqLink, fleet_view, never_seen, presence_at_hq
 from hq.fleet.registry import Registry
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore
-from hq.web import workshop_api
-from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, recent_jobs
+from hq.web import people_api, stores_api, workshop_api
+from hq.web.access import ACCESS, Access, access_middleware, principal
+from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, own_jobs, recent_jobs, scoped_jobs
+from hq.web.scope import body_box_visible, job_visible, visible
 from hq.workshop.book import WorkshopBook
 from sync.bounded_json import JsonLimitError, loads_bounded
 from sync.protocol.topics import BOX_ID
@@ -46,6 +48,9 @@ class ApiContext:
     allowed_origins: tuple[str, ...] = ()
     link: HqLink | None = None
     """HQ's own broker link (None: not tracked, boxes shown as the registry has them)."""
+    stores: Mapping[str, StoreEntry] = field(default_factory=dict)
+    """The configured stores (store-scoped users see their stores' boxes only)."""
+    secure_cookies: bool = False
 
 
 CTX = web.AppKey("ctx", ApiContext)
@@ -95,11 +100,6 @@ def _disk_full(e: BaseException) -> bool:
 
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    token = request.app[CTX].token
-    if token and request.path not in (PAGE_PATH, workshop_api.PAGE_PATH):
-        got = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(got.encode(), f"Bearer {token}".encode()):
-            return _error(401, "Authorization", "a valid bearer token is required")
     try:
         return await handler(request)
     except DispatchError as e:
@@ -151,14 +151,21 @@ def _box_id(request: web.Request) -> str:
 
 async def post_job(request: web.Request) -> web.Response:
     """POST /v1/print-jobs {"box", "printer", "job"}: 201 new, 200 repeat, 409 conflict."""
-    view, created = await request.app[CTX].dispatcher.submit(await _body(request))
+    body = await _body(request)
+    body_box_visible(request, body)
+    view, created = await request.app[CTX].dispatcher.submit(body)
+    who = principal(request)
+    if who.kind == "user" and view.get("id"):
+        await asyncio.to_thread(request.app[CTX].store.job_owner_set, str(view["id"]), who.name)
+    if not created and not await job_visible(request, view):
+        return _error(409, "job.id", "a job with this id exists")
     return _json(view, 201 if created else 200)
 
 
 async def get_job(request: web.Request) -> web.Response:
     """GET /v1/print-jobs/{id}: state and history as reported by the box."""
     view = await request.app[CTX].dispatcher.view(request.match_info["id"])
-    if view is None:
+    if view is None or not await job_visible(request, view):
         return _error(404, "id", "no such job")
     return _json(view)
 
@@ -167,10 +174,12 @@ async def get_boxes(request: web.Request) -> web.Response:
     """GET /v1/boxes: every configured box (even one never heard from) and every box known
     from births, deaths and telemetry; and HQ's own broker link (`hq_link`)."""
     ctx = request.app[CTX]
+    who = principal(request)
     hq = ctx.link.snapshot() if ctx.link is not None else None
 
     def load() -> list[dict[str, Any]]:
-        boxes = fleet_view(ctx.registry.boxes(), ctx.boxes, hq, ctx.registry.clock())
+        boxes = [b for b in fleet_view(ctx.registry.boxes(), ctx.boxes, hq,
+                                       ctx.registry.clock()) if who.sees(b["id"])]
         for b in boxes:
             held = ctx.store.journal_head(b["id"])
             b["hq_journal"] = ({"log": held.log, "size": held.size, "head": held.head.hex()}
@@ -199,11 +208,19 @@ async def get_box(request: web.Request) -> web.Response:
 
 async def get_alarms(request: web.Request) -> web.Response:
     """GET /v1/alarms[?box=ID&limit=N]: refusals with their evidence, newest first."""
-    _only_queries(request, frozenset({"box", "limit", "token"}))
+    _only_queries(request, frozenset({"box", "limit"}))
     box = _box_query(request)
     limit = _int_query(request, "limit", 100, 1, MAX_ALARMS)
-    alarms = await asyncio.to_thread(request.app[CTX].store.alarms, box, limit)
-    return _json({"alarms": alarms})
+    store = request.app[CTX].store
+    if box is not None or principal(request).boxes is None:
+        return _json({"alarms": await asyncio.to_thread(store.alarms, box, limit)})
+    ids = sorted(principal(request).boxes or ())
+
+    def scoped() -> list[dict[str, Any]]:
+        found = [a for b in ids for a in store.alarms(b, limit)]
+        return sorted(found, key=lambda a: -int(a["id"]))[:limit]
+
+    return _json({"alarms": await asyncio.to_thread(scoped)})
 
 
 async def post_command(request: web.Request) -> web.Response:
@@ -225,6 +242,7 @@ async def post_production_task(request: web.Request) -> web.Response:
     box = body.get("box")
     if not isinstance(box, str) or not BOX_ID.fullmatch(box):
         raise DispatchError(400, "box", "must be a box id")
+    body_box_visible(request, body)
     if not isinstance(body.get("task"), dict):
         raise DispatchError(400, "task", "must be an object (the production task)")
     command: dict[str, Any] = {"name": "production_task", "args": {"task": body["task"]}}
@@ -237,7 +255,7 @@ async def post_production_task(request: web.Request) -> web.Response:
 async def get_command(request: web.Request) -> web.Response:
     """GET /v1/commands/{nonce}: the command and the box's answer."""
     cmd = await asyncio.to_thread(request.app[CTX].store.command, request.match_info["nonce"])
-    if cmd is None:
+    if cmd is None or not principal(request).sees(str(cmd["box"])):
         return _error(404, "nonce", "no such command")
     return _json(cmd)
 
@@ -246,7 +264,7 @@ async def get_journal(request: web.Request) -> web.StreamResponse:
     """GET /v1/boxes/{box}/journal[?from=SEQ&limit=N]: HQ's copy as JSON Lines export."""
     ctx = request.app[CTX]
     box = _box_id(request)
-    _only_queries(request, frozenset({"from", "limit", "token"}))
+    _only_queries(request, frozenset({"from", "limit"}))
     start = _int_query(request, "from", 0, 0, 2**53 - 1)
     limit = _int_query(request, "limit", 10_000, 1, MAX_JOURNAL_PAGE)
     if not await asyncio.to_thread(_known_box, ctx, box):
@@ -259,10 +277,19 @@ async def get_journal(request: web.Request) -> web.StreamResponse:
 async def get_jobs(request: web.Request) -> web.Response:
     """GET /v1/print-jobs[?box=ID&limit=N]: the newest jobs with state and history."""
     ctx = request.app[CTX]
-    _only_queries(request, frozenset({"box", "limit", "token"}))
+    _only_queries(request, frozenset({"box", "limit"}))
     box = _box_query(request)
     limit = _int_query(request, "limit", 50, 1, MAX_JOBS)
-    jobs = await asyncio.to_thread(recent_jobs, ctx.store, ctx.dispatcher.clock(), limit, box)
+    who = principal(request)
+    if who.role == "salesperson":
+        jobs = await asyncio.to_thread(own_jobs, ctx.store, ctx.dispatcher.clock(), who.name,
+                                       limit, box)
+    elif box is not None or who.boxes is None:
+        jobs = await asyncio.to_thread(recent_jobs, ctx.store, ctx.dispatcher.clock(), limit,
+                                       box)
+    else:
+        jobs = await asyncio.to_thread(scoped_jobs, ctx.store, ctx.dispatcher.clock(),
+                                       sorted(who.boxes), limit)
     return _json({"jobs": jobs})
 
 
@@ -288,13 +315,13 @@ async def get_settlements(request: web.Request) -> web.Response:
     """GET /v1/settlements[?day=YYYY-MM-DD&box=ID]: takings per box, Z period and method,
     reconciled against each signed day close (docs/hq.md)."""
     ctx = request.app[CTX]
-    _only_queries(request, frozenset({"day", "box", "token"}))
+    _only_queries(request, frozenset({"day", "box"}))
     day = _day(request)
     box = _box_query(request)
 
     def load() -> list[Settlement]:
         ids = [box] if box is not None else [*ctx.store.box_states(), *ctx.boxes]
-        return request.app[BOOK].boxes(ids)
+        return request.app[BOOK].boxes(visible(request, ids))
 
     return _settlements(await asyncio.to_thread(load), day)
 
@@ -303,7 +330,7 @@ async def get_box_settlements(request: web.Request) -> web.Response:
     """GET /v1/boxes/{box}/settlements[?day=YYYY-MM-DD]: one box's settlements."""
     ctx = request.app[CTX]
     box = _box_id(request)
-    _only_queries(request, frozenset({"day", "token"}))
+    _only_queries(request, frozenset({"day"}))
     day = _day(request)
     if not await asyncio.to_thread(_known_box, ctx, box):
         return _error(404, "box", f"no box {box!r}")
@@ -312,7 +339,7 @@ async def get_box_settlements(request: web.Request) -> web.Response:
 
 def _workshop_boxes(request: web.Request) -> tuple[list[str], str | None]:
     ctx = request.app[CTX]
-    return [*ctx.store.box_states(), *ctx.boxes], _box_query(request)
+    return visible(request, [*ctx.store.box_states(), *ctx.boxes]), _box_query(request)
 
 
 async def get_workshop_tasks(request: web.Request) -> web.Response:
@@ -354,9 +381,17 @@ def make_app(ctx: ApiContext) -> web.Application:
     """The aiohttp application."""
     policy = EdgePolicy.of(ctx.allowed_hosts, ctx.allowed_origins)
     app = web.Application(middlewares=[_last_resort, busy_middleware, edge_middleware(policy),
-                                       _guard], client_max_size=MAX_BODY)
+                                       access_middleware(), _guard, people_api.people_errors],
+                          client_max_size=MAX_BODY)
     app[CTX] = ctx
+    app[ACCESS] = Access(ctx.store, ctx.dispatcher.clock, ctx.token,
+                         {s.id: s.boxes for s in ctx.stores.values()}, ctx.secure_cookies)
+    app[people_api.STORES] = dict(ctx.stores)
+    people_api.add_routes(app)
     app[BOOK] = SettlementBook(ctx.store)
+    app[stores_api.VIEW] = stores_api.StoresView(ctx.store, ctx.registry, ctx.link, ctx.boxes,
+                                                 ctx.stores, app[BOOK], ctx.dispatcher.clock)
+    stores_api.add_routes(app)
     app[workshop_api.WORKSHOP] = WorkshopBook(ctx.store)
     app.router.add_get(PAGE_PATH, dashboard_page)
     app.router.add_post("/v1/print-jobs", post_job)

@@ -1,7 +1,7 @@
 """The HQ dashboard at / for HQ staff (Chinese): boxes, cloud print, settlement, alarms.
 
-The page holds no data: it reads everything from the JSON API with the token it was opened
-with (`/?token=…`), so it is the one path served without the bearer token.
+The page holds no data: it reads everything from the JSON API with the session cookie of the
+user signed in at /login (the API answers each role with what it may see).
 """
 
 from __future__ import annotations
@@ -39,3 +39,24 @@ def recent_jobs(store: HqStore, now_ms: int, limit: int = 50,
     """The newest cloud print jobs (of `box`, if given) with state and history (blocking)."""
     return [job_view(row, store.job_states(row.id), now_ms)
             for row in store.jobs_recent(min(limit, MAX_JOBS), box)]
+
+
+def scoped_jobs(store: HqStore, now_ms: int, boxes: list[str], limit: int = 50
+                ) -> list[dict[str, Any]]:
+    """The newest jobs of any of `boxes`, newest first (blocking)."""
+    rows = [row for b in boxes for row in store.jobs_recent(min(limit, MAX_JOBS), b)]
+    rows.sort(key=lambda r: (-r.created_ms, r.id))
+    return [job_view(row, store.job_states(row.id), now_ms) for row in rows[:limit]]
+
+
+def own_jobs(store: HqStore, now_ms: int, user: str, limit: int = 50,
+             box: str | None = None) -> list[dict[str, Any]]:
+    """The newest jobs `user` sent (to `box`, if given), newest first (blocking)."""
+    out = []
+    for job_id in store.jobs_of(user, MAX_JOBS):
+        row = store.job(job_id)
+        if row is not None and (box is None or row.box == box):
+            out.append(job_view(row, store.job_states(row.id), now_ms))
+            if len(out) >= limit:
+                break
+    return out

@@ -19,12 +19,13 @@ MAX_ROWS = 100_000
 
 @lru_cache(maxsize=1)
 def page_html() -> str:
-    """The workshop page (hq/web/static/workshop.html); it reads the API with its `?token=`."""
+    """The workshop page (hq/web/static/workshop.html); it reads the API with the session
+    cookie."""
     return resources.files("hq.web").joinpath("static/workshop.html").read_text(encoding="utf-8")
 
 
 async def workshop_page(request: web.Request) -> web.Response:
-    """Serve the page (no data in it, so like / it is served without the token)."""
+    """Serve the page (no data in it; the API it reads answers by the caller's role)."""
     return web.Response(text=page_html(), content_type="text/html", charset="utf-8",
                         headers={"Cache-Control": "no-cache"})
 

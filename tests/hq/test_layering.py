@@ -14,10 +14,13 @@ BELOW: dict[str, set[str]] = {
     "dispatch": {"store", "config"},
     "settlement": {"store", "config"},
     "workshop": {"store", "config"},
-    "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop"},
-    "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web"},
+    "people": {"store", "config"},
+    "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop",
+            "people"},
+    "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web",
+                "people"},
     "doctor": {"config"},
-    "cli": {"config", "service", "store", "doctor"},
+    "cli": {"config", "service", "store", "doctor", "people"},
 }
 """Each room of hq/ and the rooms it may import (besides itself and the package root)."""
 

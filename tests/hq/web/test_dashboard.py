@@ -97,10 +97,13 @@ async def test_the_page_is_served_in_chinese(client: Client) -> None:
     assert "http://" not in page and "https://" not in page  # no external assets
 
 
-async def test_with_a_token_only_the_page_is_open(store: HqStore) -> None:
+async def test_with_a_token_a_browser_is_sent_to_sign_in(store: HqStore) -> None:
     c = await start(store, TOKEN)
     try:
-        assert (await c.get("/")).status == 200
+        r = await c.get("/", headers={"Accept": "text/html"}, allow_redirects=False)
+        assert (r.status, r.headers["Location"]) == (303, "/login")
+        assert (await c.get("/login")).status == 200
+        assert (await c.get("/")).status == 401
         assert (await c.get("/v1/settlements")).status == 401
         r = await c.get("/v1/settlements", headers={"Authorization": f"Bearer {TOKEN}"})
         assert r.status == 200

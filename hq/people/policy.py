@@ -1,0 +1,128 @@
+"""Who may do what at HQ: roles, token scopes, and the one policy table (route → roles, scopes).
+
+A route not in the table is for admins only (the `admin` role or the `admin` scope), so an
+endpoint added without a line here is closed to everyone else until someone decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+ROLES = ("admin", "finance", "operations", "store_manager", "salesperson")
+STORE_ROLES = frozenset({"store_manager", "salesperson"})
+"""Roles that see only the boxes of their stores."""
+ROLE_NAMES = {"admin": "管理员", "finance": "财务", "operations": "运维",
+              "store_manager": "店长", "salesperson": "业务员"}
+SCOPES = ("admin", "print", "jobs:read", "boxes:read", "commands", "journal:read",
+          "alarms:read", "settlements:read", "workshop:read", "production")
+CONFIG_TOKEN = "api.token"
+"""The name the configured shared token acts under (an admin-scoped API token)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call one route: these roles, tokens with one of these scopes; `public` needs no
+    sign-in at all; `anyone` admits every signed-in user and every valid token."""
+
+    roles: frozenset[str] = frozenset()
+    scopes: frozenset[str] = frozenset()
+    public: bool = False
+    anyone: bool = False
+
+
+def _rule(roles: str = "", scopes: str = "", public: bool = False,
+          anyone: bool = False) -> Rule:
+    return Rule(frozenset(roles.split()), frozenset(scopes.split()), public, anyone)
+
+
+_SHOP = "operations store_manager"
+_EVERYONE = "finance operations store_manager salesperson"
+POLICY: Mapping[tuple[str, str], Rule] = {
+    ("GET", "/login"): _rule(public=True),
+    ("POST", "/login"): _rule(public=True),
+    ("POST", "/logout"): _rule(anyone=True),
+    ("GET", "/v1/me"): _rule(anyone=True),
+    ("GET", "/"): _rule(_EVERYONE),
+    ("GET", "/workshop"): _rule("finance " + _SHOP),
+    ("GET", "/stores"): _rule(_EVERYONE, "boxes:read"),
+    ("GET", "/store"): _rule(_EVERYONE, "boxes:read"),
+    ("GET", "/v1/stores"): _rule(_EVERYONE, "boxes:read"),
+    ("GET", "/v1/stores/{id}"): _rule(_EVERYONE, "boxes:read"),
+    ("POST", "/v1/print-jobs"): _rule(_SHOP + " salesperson", "print"),
+    ("GET", "/v1/print-jobs"): _rule(_SHOP + " salesperson", "print jobs:read"),
+    ("GET", "/v1/print-jobs/{id}"): _rule(_SHOP + " salesperson", "print jobs:read"),
+    ("GET", "/v1/boxes"): _rule("finance salesperson " + _SHOP, "boxes:read"),
+    ("GET", "/v1/boxes/{box}"): _rule("finance salesperson " + _SHOP, "boxes:read"),
+    ("POST", "/v1/boxes/{box}/commands"): _rule("operations", "commands"),
+    ("GET", "/v1/commands/{nonce}"): _rule("operations", "commands"),
+    ("GET", "/v1/boxes/{box}/journal"): _rule("finance " + _SHOP, "journal:read"),
+    ("GET", "/v1/alarms"): _rule(_SHOP, "alarms:read"),
+    ("GET", "/v1/settlements"): _rule("finance store_manager", "settlements:read"),
+    ("GET", "/v1/boxes/{box}/settlements"): _rule("finance store_manager", "settlements:read"),
+    ("POST", "/v1/production-tasks"): _rule("operations", "production"),
+    ("GET", "/v1/workshop/tasks"): _rule("finance " + _SHOP, "workshop:read"),
+    ("GET", "/v1/workshop/pieces"): _rule("finance " + _SHOP, "workshop:read"),
+    ("GET", "/v1/workshop/pieces.csv"): _rule("finance " + _SHOP, "workshop:read"),
+    ("GET", "/v1/workshop/pieces.xlsx"): _rule("finance " + _SHOP, "workshop:read"),
+}
+"""Every route's rule by (method, route pattern); HEAD is checked as GET."""
+
+ADMIN_ONLY = Rule()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts for: a signed-in user, an API token, or (no token configured, loopback
+    only) the local operator. `boxes` None: every box; else only these."""
+
+    kind: str
+    name: str
+    role: str | None = None
+    scopes: frozenset[str] = frozenset()
+    boxes: frozenset[str] | None = None
+    session_key: str | None = None
+    csrf: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins and admin-scoped tokens may do everything."""
+        return self.role == "admin" or "admin" in self.scopes
+
+    def label(self) -> str:
+        """How the audit log names it."""
+        return self.name if self.kind == "user" else f"{self.kind}:{self.name}"
+
+    def sees(self, box: str) -> bool:
+        """Whether `box` is within this principal's stores."""
+        return self.boxes is None or box in self.boxes
+
+
+def rule_for(method: str, route: str) -> Rule:
+    """The rule of a route (admin only when it is not in the table)."""
+    return POLICY.get(("GET" if method == "HEAD" else method, route), ADMIN_ONLY)
+
+
+def allows(rule: Rule, who: Principal) -> bool:
+    """Whether `who` may call a route with this rule."""
+    if rule.public or rule.anyone or who.is_admin:
+        return True
+    if who.kind == "user":
+        return who.role in rule.roles
+    return bool(who.scopes & rule.scopes)
+
+
+def store_boxes(stores: Iterable[str], boxes_of: Mapping[str, tuple[str, ...]]
+                ) -> frozenset[str]:
+    """The boxes of the named stores (a store not configured has none)."""
+    return frozenset(b for s in stores for b in boxes_of.get(s, ()))
+
+
+def scope_problem(scopes: object) -> str | None:
+    """Why `scopes` is not a valid list of token scopes, or None."""
+    if not isinstance(scopes, list) or not scopes:
+        return "must be a non-empty array of scopes: " + ", ".join(SCOPES)
+    for s in scopes:
+        if s not in SCOPES:
+            return f"unknown scope {s!r}; scopes are: " + ", ".join(SCOPES)
+    return None
