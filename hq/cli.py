@@ -89,9 +89,16 @@ def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
             p.add_argument("--verifier", action="store_true",
                            help="print the cosigner's verifier key (name+hash+base64) for "
                                 "`storelink journal verify --hq-pubkey`")
+    from hq.pki.cli import add_commands as add_pki
+
+    add_pki(sub)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.action == "pki":
+        from hq.pki.cli import dispatch
+
+        return dispatch(args)
     if args.action == "doctor":
         return doctor(args.config)
     return run(args.config) if args.action == "run" else pubkey(args.config, args.verifier)
