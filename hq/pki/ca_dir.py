@@ -19,8 +19,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hq.pki import PkiError
-from hq.pki.certificates import (Authority, Revoked, ca_certificate, client_certificate,
-                                 new_key, revocation_list, server_certificate, sign_csr)
+from hq.pki.certificates import (
+    Authority,
+    Revoked,
+    ca_certificate,
+    client_certificate,
+    new_key,
+    revocation_list,
+    server_certificate,
+    sign_csr,
+)
 
 CRL_DAYS = 30
 
@@ -169,9 +177,11 @@ class CaDir:
             match = (i.identity == identity if identity is not None
                      else i.serial.lstrip("0") == want)
             if match and i.revoked_at is None:
-                i = IssuedCert(i.serial, i.identity, i.kind, i.not_after, now.isoformat())
-                hit.append(i)
-            out.append(i)
+                gone = IssuedCert(i.serial, i.identity, i.kind, i.not_after, now.isoformat())
+                hit.append(gone)
+                out.append(gone)
+            else:
+                out.append(i)
         if not hit:
             raise PkiError("box" if identity is not None else "serial",
                            "no live certificate matches")
