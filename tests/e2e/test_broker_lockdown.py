@@ -86,7 +86,7 @@ def test_only_live_certificates_of_hqs_ca_get_in(
 
 def drain_until(p: Peer, topic: str) -> list[tuple[str, bytes]]:
     """Messages delivered to `p` up to and including the first on `topic`."""
-    seen = []
+    seen: list[tuple[str, bytes]] = []
     while not seen or seen[-1][0] != topic:
         seen.append(p.next_message())
     return seen
