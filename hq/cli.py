@@ -89,12 +89,18 @@ def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
             p.add_argument("--verifier", action="store_true",
                            help="print the cosigner's verifier key (name+hash+base64) for "
                                 "`storelink journal verify --hq-pubkey`")
+    from hq.pairing.cli import add_commands as add_adopt
     from hq.pki.cli import add_commands as add_pki
 
     add_pki(sub)
+    add_adopt(sub)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.action == "adopt":
+        from hq.pairing.cli import adopt
+
+        return adopt(args)
     if args.action == "pki":
         from hq.pki.cli import dispatch
 

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import (
 from msgspec import Meta
 
 from hq import HqError
+from hq.pairing.config import PairingConfig, parse_pairing
 from sync.api_access import HOW_TO_MAKE, allowed_names, token_weakness
 from sync.protocol.topics import BOX_ID
 from validation import Problem, Schema
@@ -91,6 +92,8 @@ class HqConfig:
     """Open API connections at most (half-sent or idle ones make room for new ones)."""
     api_header_timeout_s: float = 10.0
     """How long a request head may take to arrive, and a connection may idle between requests."""
+    pairing: PairingConfig | None = None
+    """Adopting boxes by pairing code (absent: boxes are only those configured)."""
 
 
 def _key_bytes(text: str) -> bytes | None:
@@ -165,7 +168,7 @@ class BoxTable(Schema, frozen=True, kw_only=True):
         "reason": "must be 32 lowercase hex digits"})] | None = None
 
 
-TABLES = {"hq", "mqtt", "api", "dispatch", "boxes"}
+TABLES = {"hq", "mqtt", "api", "dispatch", "boxes", "pairing"}
 KEY_FORMAT = "must be an Ed25519 public key (64 hex digits or base64 of 32 bytes)"
 
 
@@ -223,6 +226,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
         problems.extend(Problem(*e.split(": ", 1)) for e in errors)
     d = collect(raw.get("dispatch", {}), DispatchTable, problems, "dispatch")
     boxes = _boxes(raw, problems)
+    pairing = parse_pairing(raw.get("pairing"), problems, path)
     db: Path | str = ""
     if h is not None:
         pg_errors: list[str] = []
@@ -236,7 +240,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
                       m.keepalive_s, m.share_group)
     return HqConfig(h.id, h.cosigner, path(h.key_file), db, mqtt, a.listen, a.port,
                     a.token, d.default_expiry_s, d.command_lifetime_s, boxes, hosts, origins,
-                    a.max_connections, a.header_timeout_s)
+                    a.max_connections, a.header_timeout_s, pairing)
 
 
 def _postgres_url(text: str, errors: list[str]) -> str:

@@ -18,6 +18,7 @@ from aiohttp import web
 from hq.dispatch.cloud_print import Dispatcher, DispatchError
 from hq.fleet.hq_link import HqLink, fleet_view, never_seen, presence_at_hq
 from hq.fleet.registry import Registry
+from hq.pairing import web as pairing_web
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore
 from hq.web import workshop_api
@@ -54,6 +55,8 @@ MAX_BODY = 8 * 1024 * 1024
 MAX_ALARMS = 1000
 MAX_JOURNAL_PAGE = 100_000
 DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+OPEN_PATHS = (PAGE_PATH, workshop_api.PAGE_PATH, *pairing_web.OPEN_PATHS)
+"""Served without the bearer token: pages (they call the API with it) and boxes' pairing."""
 
 
 def _error(status: int, field: str | None, reason: str) -> web.Response:
@@ -96,7 +99,7 @@ def _disk_full(e: BaseException) -> bool:
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.app[CTX].token
-    if token and request.path not in (PAGE_PATH, workshop_api.PAGE_PATH):
+    if token and request.path not in OPEN_PATHS:
         got = request.headers.get("Authorization", "")
         if not hmac.compare_digest(got.encode(), f"Bearer {token}".encode()):
             return _error(401, "Authorization", "a valid bearer token is required")
