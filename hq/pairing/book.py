@@ -19,6 +19,7 @@ from hq.pairing import PairingError
 from hq.pairing.config import PairingConfig
 from hq.pki import PkiError
 from hq.pki.ca_dir import CaDir
+from hq.pki.certificates import csr_public_key
 from sync.pairing_code import code_hash, normalize
 from sync.protocol import ProtocolError
 from sync.protocol.pairing import Broker, PairingAnswer, PairingRequest
@@ -84,6 +85,10 @@ class PairingBook:
     def submit(self, req: PairingRequest, now_ms: int) -> PairingAnswer:
         """File the box's request, or answer it again when the box polls (same secret)."""
         key = _hash(req.request)
+        try:
+            csr_public_key(req.csr.encode())
+        except PkiError as e:
+            raise PairingError(400, e.field, e.reason) from None
         with self._lock:
             row = self._db.execute("SELECT box, code_hash, state, expires_ms, answer FROM "
                                    "requests WHERE request_hash = ?", (key,)).fetchone()
