@@ -26,7 +26,9 @@ from tests.e2e.world import NO_DISCOVERY, box_toml, wait_for
 
 pytestmark = pytest.mark.timeout(600)
 STORE = "CQ-JB-001"
-SLIP_CODE = re.compile(rb"([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4})")
+SYMBOL = rb"[2-9A-HJ-NP-Z]"
+QR_CODE = re.compile(rb"STORELINK-PAIR:(" + SYMBOL + rb"{4}-" + SYMBOL + rb"{4})")
+TEXT_CODE = re.compile(b" ".join([b"(" + SYMBOL + b")"] * 4 + [b"-"] + [b"(" + SYMBOL + b")"] * 4))
 
 
 @pytest.fixture
@@ -47,10 +49,12 @@ def slip_codes(raw: Path) -> list[str]:
     text and is the data of the QR code: both must agree)."""
     out: list[str] = []
     for f in sorted(raw.glob("job-*.bin")):
-        found = {m.decode() for m in SLIP_CODE.findall(f.read_bytes())}
-        if found:
-            assert len(found) == 1, found
-            out += found
+        data = f.read_bytes()
+        qr = [m.decode() for m in QR_CODE.findall(data)]
+        text = [b"".join(m).decode() for m in TEXT_CODE.findall(data)]
+        if qr or text:
+            assert len(qr) == len(text) == 1 and qr[0].replace("-", "") == text[0], (qr, text)
+            out += qr
     return out
 
 

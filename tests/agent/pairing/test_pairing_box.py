@@ -46,7 +46,7 @@ def test_the_slip_prints_the_code_as_text_and_qr(tmp_path: Path) -> None:
     profile = get_profile("generic-cn-80")
     data = render_job(parse_job({"id": "slip", "printer": "front", "document": doc}),
                       profile).data
-    assert b"7KQ2-M9XD" in data
+    assert b"7 K Q 2 - M 9 X D" in data
     assert "配对码".encode("gb18030") in data or "配对码".encode() in data
     image = render_bytes(data, profile)
     found = {r.text for r in zxingcpp.read_barcodes(image)}
