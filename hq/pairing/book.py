@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import msgspec
 from cryptography import x509
 
-from hq.config import BoxEntry
+from hq.config import BoxEntry, PairingConfig
 from hq.pairing import PairingError
-from hq.pairing.config import PairingConfig
 from hq.pki import PkiError
 from hq.pki.ca_dir import CaDir
 from hq.pki.certificates import csr_public_key

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
 from hq.config import HqConfigError, load_hq_config, load_or_create_key
-from hq.ingest.journal import wall_ms
 from hq.pairing import PairingError
 from hq.pairing.book import HqIdentity, PairingBook
 from sync.journal.record import public_bytes
@@ -40,7 +40,7 @@ def adopt(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     book = PairingBook(cfg.pairing, HqIdentity(public_bytes(key), cfg.cosigner))
     try:
-        a = book.adopt(args.code, args.store, "cli", wall_ms())
+        a = book.adopt(args.code, args.store, "cli", int(time.time() * 1000))
     except PairingError as e:
         print(f"error: {e.field}: {e.reason}", file=sys.stderr)
         return EXIT_FAIL if e.status >= 500 else EXIT_USAGE

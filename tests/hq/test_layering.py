@@ -14,10 +14,14 @@ BELOW: dict[str, set[str]] = {
     "dispatch": {"store", "config"},
     "settlement": {"store", "config"},
     "workshop": {"store", "config"},
-    "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop"},
-    "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web"},
+    "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop",
+            "pairing"},
+    "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web",
+                "pairing"},
     "doctor": {"config"},
-    "cli": {"config", "service", "store", "doctor"},
+    "pki": set(),
+    "pairing": {"config", "pki"},
+    "cli": {"config", "service", "store", "doctor", "pki", "pairing"},
 }
 """Each room of hq/ and the rooms it may import (besides itself and the package root)."""
 

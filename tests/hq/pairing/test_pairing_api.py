@@ -16,11 +16,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography import x509
 
 from agent.pairing.identity import csr_pem, load_or_make_mqtt_key
-from hq.config import BoxEntry
+from hq.config import BoxEntry, PairingConfig
 from hq.dispatch.cloud_print import Dispatcher
 from hq.fleet.registry import Registry
 from hq.pairing.book import HqIdentity, KnownBoxes, PairingBook
-from hq.pairing.config import PairingConfig
 from hq.pairing.web import install
 from hq.pki.ca_dir import CaDir
 from hq.store.sqlite import SqliteStore
