@@ -80,7 +80,7 @@ class HqService:
                          self.cfg.api_allowed_origins, self.link)
         app = make_app(ctx)
         if self.pairing is not None:
-            install_pairing(app, self.pairing, self.clock)
+            install_pairing(app, self.pairing, self.clock, self.store)
         # HQ serves no WebSockets: one slot is the least the guard takes.
         guard = ConnectionGuard(self.cfg.api_max_connections, 1, self.cfg.api_header_timeout_s)
         app[GUARD] = guard

@@ -49,6 +49,21 @@ class PairingView:
                 "hq_url": self.hq_url, "expires_ms": self.expires_ms, "error": self.error}
 
 
+def adoption_detail(answer: PairingAnswer) -> str:
+    """The `detail` of the journal's `config.pairing` record (at most 500 characters): the
+    store, and for a replacement the old box's log and the head HQ held (its chain of evidence
+    continues here), then the broker and HQ's cosigner if they fit."""
+    parts = [f"adopted by HQ into store {answer.store}"]
+    r = answer.replaces
+    if r is not None:
+        parts.append(f"replaces box {r.box} log {r.log} at size {r.size} head {r.head}")
+    for extra in (f"broker {answer.broker.host}:{answer.broker.port}" if answer.broker else "",
+                  f"HQ cosigner {answer.hq_cosigner}"):
+        if extra and len("; ".join([*parts, extra])) <= 500:
+            parts.append(extra)
+    return "; ".join(parts)
+
+
 def wall_ms() -> int:
     """Now, in Unix milliseconds."""
     return int(time.time() * 1000)
@@ -158,11 +173,8 @@ class Pairing:
         await asyncio.to_thread(store_answer, box.state_dir, answer)
         journal = self.ctx.journal
         assert journal is not None
-        await journal.append("audit", {
-            "event": "config.pairing", "actor": "hq",
-            "detail": f"adopted by HQ into store {answer.store}; broker "
-                      f"{answer.broker.host}:{answer.broker.port}; HQ cosigner "
-                      f"{answer.hq_cosigner}"})
+        await journal.append("audit", {"event": "config.pairing", "actor": "hq",
+                                       "detail": adoption_detail(answer)})
         self.view = PairingView("adopted", box=box.id, store=answer.store,
                                 hq_url=self.settings.hq_url)
         log.info("已被总部接入 / adopted by HQ into store %s; restarting with TLS to %s:%d",

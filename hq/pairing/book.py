@@ -8,7 +8,7 @@ import datetime
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import msgspec
@@ -19,9 +19,10 @@ from hq.pairing import PairingError
 from hq.pki import PkiError
 from hq.pki.ca_dir import CaDir
 from hq.pki.certificates import csr_public_key
+from hq.store import JournalHead
 from sync.pairing_code import code_hash, normalize
 from sync.protocol import ProtocolError
-from sync.protocol.pairing import Broker, PairingAnswer, PairingRequest
+from sync.protocol.pairing import Broker, PairingAnswer, PairingRequest, Replaced
 from sync.protocol.topics import BOX_ID
 
 SCHEMA = """
@@ -32,7 +33,8 @@ CREATE TABLE IF NOT EXISTS requests (
 CREATE INDEX IF NOT EXISTS requests_code ON requests (code_hash);
 CREATE TABLE IF NOT EXISTS adopted (
   box TEXT PRIMARY KEY, store TEXT NOT NULL, journal_pubkey TEXT NOT NULL, log TEXT NOT NULL,
-  serial TEXT NOT NULL, adopted_ms INTEGER NOT NULL, by TEXT NOT NULL, name TEXT NOT NULL);
+  serial TEXT NOT NULL, adopted_ms INTEGER NOT NULL, by TEXT NOT NULL, name TEXT NOT NULL,
+  replaces TEXT);
 CREATE TABLE IF NOT EXISTS failures (at_ms INTEGER NOT NULL);
 """
 
@@ -49,6 +51,8 @@ class Adopted:
     adopted_ms: int
     by: str
     name: str
+    replaces: str | None = None
+    """The JSON of `Replaced` (the old box, its log and HQ's held head) for a replacement."""
 
 
 @dataclass(frozen=True)
@@ -121,12 +125,16 @@ class PairingBook:
         return PairingAnswer(state="expired" if now_ms >= expires_ms else "pending",
                              expires_ms=expires_ms)
 
-    def adopt(self, code_text: object, store: object, by: str, now_ms: int) -> Adopted:
+    def adopt(self, code_text: object, store: object, by: str, now_ms: int,
+              replaces: object = None, held: Callable[[str], JournalHead | None] | None = None
+              ) -> Adopted:
         """Adopt the box waiting with this code into `store`: sign its CSR (CN = box id), pin
         its journal key and log, and keep the answer for its next poll. A wrong code counts
-        towards the limit of wrong guesses (429 once reached)."""
+        towards the limit of wrong guesses (429 once reached). With `replaces`, the box
+        continues that box's history: `held(box)` is how far HQ holds its journal."""
         if not isinstance(store, str) or not BOX_ID.fullmatch(store):
             raise PairingError(400, "store", "must be a store code of 1-64 of A-Z a-z 0-9 _ -")
+        old = None if replaces is None else self._replaced(replaces, store, held)
         with self._lock:
             since = now_ms - self.cfg.failure_window_s * 1000
             self._db.execute("DELETE FROM failures WHERE at_ms < ?", (since,))
@@ -161,20 +169,41 @@ class PairingBook:
                 cert=cert_pem.decode(), ca=self.ca.cert_file.read_text(encoding="ascii"),
                 broker=Broker(host=self.cfg.broker_host, port=self.cfg.broker_port),
                 hq_pubkey=base64.b64encode(self.hq.pubkey).decode(),
-                hq_cosigner=self.hq.cosigner)
+                hq_cosigner=self.hq.cosigner, replaces=old)
             wire = msgspec.json.encode(answer).decode()
-            adopted = Adopted(box, store, pubkey, log, serial, now_ms, by, name)
+            if old is not None and old.box == box:
+                raise PairingError(400, "replaces", "a box cannot replace itself")
+            old_json = None if old is None else msgspec.json.encode(old).decode()
+            adopted = Adopted(box, store, pubkey, log, serial, now_ms, by, name, old_json)
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute("UPDATE requests SET state = 'adopted', answer = ?, csr = '' "
                                  "WHERE request_hash = ?", (wire, request_hash))
-                self._db.execute("INSERT INTO adopted VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                 (box, store, pubkey, log, serial, now_ms, by, name))
+                self._db.execute("INSERT INTO adopted VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 (box, store, pubkey, log, serial, now_ms, by, name, old_json))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             return adopted
+
+    def _replaced(self, replaces: object, store: str,
+                  held: Callable[[str], JournalHead | None] | None) -> Replaced:
+        if not isinstance(replaces, str) or not BOX_ID.fullmatch(replaces):
+            raise PairingError(400, "replaces", "must be the id of the box being replaced")
+        head = held(replaces) if held is not None else None
+        if head is None:
+            raise PairingError(404, "replaces", f"HQ holds no journal of {replaces}")
+        was = self.adoption(replaces)
+        if was is not None and was.store != store:
+            raise PairingError(409, "replaces", f"{replaces} belongs to store {was.store}")
+        return Replaced(box=replaces, log=head.log, size=head.size, head=head.head.hex())
+
+    def history(self, store: str) -> list[Adopted]:
+        """The boxes adopted into `store`, oldest first (a replacement after the box it
+        replaces): one store history across logs."""
+        return [Adopted(*r) for r in self._db.execute(
+            "SELECT * FROM adopted WHERE store = ? ORDER BY adopted_ms, box", (store,))]
 
     def adoption(self, box: str) -> Adopted | None:
         """The adoption of `box`, if any."""

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from hq.pairing import PairingError
 from hq.pairing.book import PairingBook
+from hq.store import HqStore
 from sync.bounded_json import JsonLimitError, loads_bounded
 from sync.protocol.pairing import REQUESTS_PATH, PairingRequest
 from validation import ValidationError
@@ -33,6 +34,8 @@ class Pairing:
 
     book: PairingBook
     clock: Callable[[], int]
+    store: HqStore
+    """HQ's store: how far it holds a replaced box's journal."""
 
 
 PAIRING = web.AppKey("pairing", Pairing)
@@ -76,20 +79,44 @@ async def post_adoption(request: web.Request) -> web.Response:
         return _error(400, e.field, e.reason)
     if not isinstance(body, dict):
         return _error(400, None, "must be a JSON object {code, store}")
-    unknown = sorted(set(body) - {"code", "store"})
+    unknown = sorted(set(body) - {"code", "store", "replaces"})
     if unknown:
         return _error(400, unknown[0], "unknown field")
     p = request.app[PAIRING]
     book, now = p.book, p.clock()
     try:
-        a = await asyncio.to_thread(book.adopt, body.get("code"), body.get("store"), "api", now)
+        a = await asyncio.to_thread(book.adopt, body.get("code"), body.get("store"), "api", now,
+                                    body.get("replaces"), p.store.journal_head)
     except PairingError as e:
         if e.status == 404:
             log.warning("配对码错误 / a wrong pairing code was entered (adoption refused)")
         return _error(e.status, e.field, e.reason)
-    log.info("设备已接入 / box %s adopted into store %s (certificate %s)", a.box, a.store,
-             a.serial)
+    log.info("设备已接入 / box %s adopted into store %s (certificate %s)%s", a.box, a.store,
+             a.serial, "" if a.replaces is None else " as a replacement")
     return _json(a, 201)
+
+
+async def get_store_history(request: web.Request) -> web.Response:
+    """GET /v1/pairing/stores/{store}: the store's boxes in adoption order, each log with what
+    HQ holds of it and the log it continues — one history across replaced boxes."""
+    p = request.app[PAIRING]
+    store = request.match_info["store"]
+
+    def history() -> list[dict[str, Any]]:
+        out = []
+        for a in p.book.history(store):
+            head = p.store.journal_head(a.box)
+            out.append({"box": a.box, "name": a.name, "log": a.log, "adopted_ms": a.adopted_ms,
+                        "replaces": None if a.replaces is None else msgspec.json.decode(
+                            a.replaces),
+                        "held": None if head is None else {"log": head.log, "size": head.size,
+                                                           "head": head.head.hex()}})
+        return out
+
+    logs = await asyncio.to_thread(history)
+    if not logs:
+        return _error(404, "store", f"no box was adopted into {store}")
+    return _json({"store": store, "logs": logs})
 
 
 async def get_book(request: web.Request) -> web.Response:
@@ -114,9 +141,11 @@ async def pairing_page(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "no-cache"})
 
 
-def install(app: web.Application, book: PairingBook, clock: Callable[[], int]) -> None:
+def install(app: web.Application, book: PairingBook, clock: Callable[[], int],
+            store: HqStore) -> None:
     """Add the pairing routes to HQ's application."""
-    app[PAIRING] = Pairing(book, clock)
+    app[PAIRING] = Pairing(book, clock, store)
+    app.router.add_get("/v1/pairing/stores/{store}", get_store_history)
     app.router.add_post(REQUESTS_PATH, post_request)
     app.router.add_post("/v1/pairing/adoptions", post_adoption)
     app.router.add_get("/v1/pairing", get_book)

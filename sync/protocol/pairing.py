@@ -41,6 +41,15 @@ class Broker(Schema, frozen=True, kw_only=True):
     port: Annotated[int, Meta(ge=1, le=65535)]
 
 
+class Replaced(Schema, frozen=True, kw_only=True):
+    """The box an adopted box replaces, and how far HQ holds (and cosigned) its journal."""
+
+    box: str
+    log: str
+    size: int
+    head: str
+
+
 class PairingAnswer(Schema, frozen=True, kw_only=True):
     """HQ's answer: `pending` until adopted (then the rest is set), or `expired`."""
 
@@ -57,3 +66,5 @@ class PairingAnswer(Schema, frozen=True, kw_only=True):
     hq_pubkey: str = ""
     """HQ's command and cosignature key (base64 of 32 bytes)."""
     hq_cosigner: str = ""
+    replaces: Replaced | None = None
+    """Set when HQ adopted the box as the replacement of another (its journal continues it)."""

@@ -20,7 +20,7 @@ BELOW: dict[str, set[str]] = {
                 "pairing"},
     "doctor": {"config"},
     "pki": set(),
-    "pairing": {"config", "pki"},
+    "pairing": {"config", "pki", "store"},
     "cli": {"config", "service", "store", "doctor", "pki", "pairing"},
 }
 """Each room of hq/ and the rooms it may import (besides itself and the package root)."""

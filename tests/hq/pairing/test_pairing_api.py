@@ -5,27 +5,32 @@ every refusal is JSON naming the field and changes nothing."""
 from __future__ import annotations
 
 import datetime
+import json
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography import x509
 
 from agent.pairing.identity import csr_pem, load_or_make_mqtt_key
+from agent.pairing.runner import adoption_detail
 from hq.config import BoxEntry, PairingConfig
 from hq.dispatch.cloud_print import Dispatcher
 from hq.fleet.registry import Registry
 from hq.pairing.book import HqIdentity, KnownBoxes, PairingBook
 from hq.pairing.web import install
 from hq.pki.ca_dir import CaDir
+from hq.store import StoredEntry
 from hq.store.sqlite import SqliteStore
 from hq.web.api import ApiContext, make_app
 from sync.journal.record import public_bytes
 from sync.pairing_code import code_hash, shown
+from sync.protocol.pairing import Broker, PairingAnswer, Replaced
 from tests.hq.journals import HQ_KEY
 
 Client = TestClient[web.Request, web.Application]
@@ -54,16 +59,20 @@ def book(tmp_path: Path) -> PairingBook:
 
 
 @pytest.fixture
-async def client(tmp_path: Path, book: PairingBook) -> AsyncIterator[tuple[Client, Clock]]:
+def store(tmp_path: Path) -> SqliteStore:
+    return SqliteStore(tmp_path / "hq.db")
+
+
+@pytest.fixture
+async def client(store: SqliteStore, book: PairingBook) -> AsyncIterator[tuple[Client, Clock]]:
     clock = Clock()
-    store = SqliteStore(tmp_path / "hq.db")
 
     async def publish(topic: str, payload: bytes, expiry_s: int) -> bool:
         return True
 
     app = make_app(ApiContext(store, Registry(store, clock),
                               Dispatcher(store, publish, clock, HQ_KEY, 86_400, 300), TOKEN))
-    install(app, book, clock)
+    install(app, book, clock, store)
     c: Client = TestClient(TestServer(app), headers={"Content-Type": "application/json"})
     await c.start_server()
     yield c, clock
@@ -168,3 +177,49 @@ async def test_the_adoption_page_is_served_without_the_token(
     c, _ = client
     r = await c.get("/pairing", headers={"Accept": "text/html"})
     assert r.status == 200 and "接入新设备" in await r.text()
+
+
+async def test_a_replacement_continues_the_old_boxs_history(
+        client: tuple[Client, Clock], tmp_path: Path, store: SqliteStore) -> None:
+    c, clock = client
+    assert (await c.post("/v1/pairing/requests", json=request(tmp_path))).status == 201
+    assert (await adopt(c, CODE))[0] == 201
+    # HQ holds (and cosigned) two records of the old box's log.
+    entries = [StoredEntry(i, f'{{"seq":{i},"text":"收银"}}'.encode(), bytes([i]) * 32,
+                           bytes([i]) * 64) for i in range(2)]
+    assert store.journal_append(BOX, "cd" * 16, 0, entries, {"size": 2}, NOW)
+    new_box, new_code = "CQ-JB-001-B2", "8KQ2M9XD"
+    req = request(tmp_path, new_code, new_box, log="ef" * 16)
+    assert (await c.post("/v1/pairing/requests", json=req)).status == 201
+    for replaces, status, field in (("CQ-ZZ-009-B1", 404, "replaces"), ("a/b", 400, "replaces")):
+        r = await c.post("/v1/pairing/adoptions", headers=AUTH, json={
+            "code": new_code, "store": "CQ-JB-001", "replaces": replaces})
+        assert r.status == status and (await r.json())["error"]["field"] == field
+    r = await c.post("/v1/pairing/adoptions", headers=AUTH, json={
+        "code": new_code, "store": "CQ-YB-002", "replaces": BOX})
+    assert r.status == 409  # another store's box
+    clock.now += 1000
+    r = await c.post("/v1/pairing/adoptions", headers=AUTH, json={
+        "code": new_code, "store": "CQ-JB-001", "replaces": BOX})
+    assert r.status == 201, await r.text()
+    answer = await (await c.post("/v1/pairing/requests", json=req)).json()
+    old = {"box": BOX, "log": "cd" * 16, "size": 2, "head": "01" * 32}
+    assert answer["replaces"] == old
+    detail = adoption_detail(msgspec.json.decode(json.dumps(answer), type=PairingAnswer))
+    assert f"replaces box {BOX} log {'cd' * 16} at size 2 head {'01' * 32}" in detail
+    assert len(detail) <= 500
+    history = await (await c.get("/v1/pairing/stores/CQ-JB-001", headers=AUTH)).json()
+    assert [(h["box"], h["log"], h["replaces"]) for h in history["logs"]] == [
+        (BOX, "cd" * 16, None), (new_box, "ef" * 16, old)]
+    assert history["logs"][0]["held"] == {"log": "cd" * 16, "size": 2, "head": "01" * 32}
+    r = await c.get("/v1/pairing/stores/CQ-XX-404", headers=AUTH)
+    assert r.status == 404 and (await r.json())["error"]["field"] == "store"
+
+
+def test_the_adoption_record_fits_the_journal_with_long_names() -> None:
+    answer = PairingAnswer(state="adopted", expires_ms=0, box="B" * 64, store="S" * 64,
+                           broker=Broker(host="h" * 253, port=8883), hq_cosigner="c" * 128,
+                           replaces=Replaced(box="O" * 64, log="a" * 32, size=10**15,
+                                             head="b" * 64))
+    detail = adoption_detail(answer)
+    assert len(detail) <= 500 and "replaces box " + "O" * 64 in detail
