@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import msgspec
 
+from agent import AgentError
 from agent.pairing.config import PairingSettings
 from agent.pairing.identity import MQTT_KEY, csr_pem, load_or_make_mqtt_key
 from agent.pairing.slip import slip_document
@@ -124,7 +125,20 @@ class Pairing:
             req = await self._print_slip(req)
         self.view = replace(self.view, code=shown(req.code),
                             expires_ms=req.created_ms + CODE_LIFE_MS)
+        await self._display({"lines": ["配对码 Pairing code", shown(req.code)],
+                             "align": "center"})
         return req
+
+    async def _display(self, body: dict[str, Any]) -> None:
+        """Show `body` on every customer display that shows text (VFD); never fails pairing."""
+        devices = self.ctx.devices
+        for d in (devices.displays.values() if devices is not None else ()):
+            if d.cfg.kind != "vfd":
+                continue
+            try:
+                await d.show(body)
+            except AgentError as e:
+                log.warning("配对码无法显示在客显 %s / display %s: %s", d.id, d.id, e)
 
     async def run(self) -> None:
         """Ask HQ every `poll_s` until adopted; a refused or expired code is replaced."""
@@ -177,6 +191,7 @@ class Pairing:
                                        "detail": adoption_detail(answer)})
         self.view = PairingView("adopted", box=box.id, store=answer.store,
                                 hq_url=self.settings.hq_url)
+        await self._display({"clear": True})
         log.info("已被总部接入 / adopted by HQ into store %s; restarting with TLS to %s:%d",
                  answer.store, answer.broker.host, answer.broker.port)
         self.on_adopted()

@@ -8,12 +8,17 @@ page or doctor output of the run."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
+import select
 import subprocess
 import sys
+import threading
+import tty
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -44,6 +49,41 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
                           env=env_with_root(), timeout=120, check=False)
 
 
+class PtyReader:
+    """A pty whose far end a process opens as a serial device; what it wrote, collected."""
+
+    opened: ClassVar[list[PtyReader]] = []
+
+    def __init__(self) -> None:
+        self.master, self.slave = os.openpty()
+        self.path = os.ttyname(self.slave)
+        tty.setraw(self.slave)
+        self._buf = bytearray()
+        self._stop = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        PtyReader.opened.append(self)
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.2)
+            if ready:
+                try:
+                    self._buf += os.read(self.master, 4096)
+                except OSError:
+                    return
+
+    def data(self) -> bytes:
+        return bytes(self._buf)
+
+    @classmethod
+    def close_all(cls) -> None:
+        for p in cls.opened:
+            p._stop.set()
+            os.close(p.slave)
+            os.close(p.master)
+        cls.opened.clear()
+
+
 def slip_codes(raw: Path) -> list[str]:
     """The pairing code of each slip the printer received, in order (the code is printed as
     text and is the data of the QR code: both must agree)."""
@@ -67,6 +107,7 @@ def test_a_box_is_paired_by_its_printed_code_and_syncs_over_tls(
     try:
         _paired_run(tmp_path, pki, broker, procs)
     finally:
+        PtyReader.close_all()
         for p in reversed(procs):
             p.stop()
         procs.clear()
@@ -111,7 +152,14 @@ broker_port = {broker.port}
     procs.append(printer)
     state = tmp_path / "box"
     config = tmp_path / "storelink.toml"
+    pole = PtyReader()
     config.write_text(box_toml(state, printer.port) + NO_DISCOVERY + f"""
+[[displays]]
+id = "pole"
+name = "收银台客显"
+kind = "vfd"
+device = "{pole.path}"
+
 [journal]
 enabled = true
 
@@ -127,6 +175,8 @@ poll_s = 0.5
     codes = wait_for(lambda: slip_codes(raw), 60, "pairing slip printed")
     code = codes[0]
     assert http(box.url, "GET", "/v1/pairing")[1]["code"] == code
+    # … and so does the customer display (a VFD on a real pty).
+    wait_for(lambda: code.encode() in pole.data(), 30, "the code on the customer display")
     assert wait_for(lambda: http(hq.url, "GET", "/v1/pairing", headers=auth)[1]["pending"] == 1,
                     60, "HQ holds the request")
     assert (state / "keys" / "mqtt.key").stat().st_mode & 0o077 == 0
