@@ -18,7 +18,7 @@ BELOW: dict[str, set[str]] = {
             "pairing"},
     "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web",
                 "pairing"},
-    "doctor": {"config"},
+    "doctor": {"config", "pki"},
     "pki": set(),
     "pairing": {"config", "pki", "store"},
     "cli": {"config", "service", "store", "doctor", "pki", "pairing"},
