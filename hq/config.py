@@ -81,6 +81,8 @@ class PairingConfig:
     max_failures: int = 10
     """Wrong codes HQ takes per `failure_window_s` before it refuses every adoption (429)."""
     failure_window_s: int = 600
+    max_pending: int = 1000
+    """Boxes waiting with a live code at most (the request route needs no token)."""
 
 
 class PairingTable(Schema, frozen=True, kw_only=True):
@@ -94,6 +96,7 @@ class PairingTable(Schema, frozen=True, kw_only=True):
     cert_days: Annotated[int, Meta(ge=1, le=3650)] = 825
     max_failures: Annotated[int, Meta(ge=1, le=1000)] = 10
     failure_window_s: Annotated[int, Meta(ge=10, le=86_400)] = 600
+    max_pending: Annotated[int, Meta(ge=1, le=100_000)] = 1000
 
 
 def parse_pairing(raw: object, problems: list[Problem], path: Callable[[str], Path]
@@ -105,7 +108,7 @@ def parse_pairing(raw: object, problems: list[Problem], path: Callable[[str], Pa
     if t is None:
         return None
     return PairingConfig(path(t.ca_dir), path(t.db), t.broker_host, t.broker_port, t.code_ttl_s,
-                         t.cert_days, t.max_failures, t.failure_window_s)
+                         t.cert_days, t.max_failures, t.failure_window_s, t.max_pending)
 
 
 @dataclass(frozen=True)

@@ -146,8 +146,8 @@ class Pairing:
         timeout = aiohttp.ClientTimeout(total=30)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             req = await self._current()
+            body = msgspec.json.encode(await self._request(req))
             while True:
-                body = msgspec.json.encode(await self._request(req))
                 answer: PairingAnswer | None = None
                 try:
                     async with http.post(url, data=body, headers={
@@ -173,10 +173,12 @@ class Pairing:
                     await asyncio.to_thread((self.ctx.config.box.state_dir / "pairing"
                                              / "request.json").unlink, True)
                     req = await self._current()
+                    body = msgspec.json.encode(await self._request(req))
                     continue
                 await asyncio.sleep(self.settings.poll_s)
                 if self.clock() - req.created_ms >= CODE_LIFE_MS:
                     req = await self._current()
+                    body = msgspec.json.encode(await self._request(req))
 
     async def _adopted(self, answer: PairingAnswer) -> None:
         box = self.ctx.config.box

@@ -99,6 +99,14 @@ class PairingBook:
                 if (row[0], row[1]) != (req.box, req.code_hash):
                     raise PairingError(409, "request", "already used for another code or box")
                 return self._answer(row[2], row[3], row[4], now_ms)
+            # Anyone may ask (a box has no credential yet): bound what strangers can store.
+            self._db.execute("DELETE FROM requests WHERE state = 'pending' AND expires_ms < ?",
+                             (now_ms - 7 * 86_400_000,))
+            (waiting,) = self._db.execute("SELECT COUNT(*) FROM requests WHERE state = 'pending' "
+                                          "AND expires_ms > ?", (now_ms,)).fetchone()
+            if waiting >= self.cfg.max_pending:
+                raise PairingError(429, "request", f"{waiting} boxes wait already; adopt them "
+                                                   "or let their codes expire first")
             if self._db.execute("SELECT 1 FROM requests WHERE code_hash = ? AND state = 'pending'"
                                 " AND expires_ms > ?", (req.code_hash, now_ms)).fetchone():
                 raise PairingError(409, "code_hash", "another box waits with this code; make "

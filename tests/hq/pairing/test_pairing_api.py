@@ -54,7 +54,7 @@ def book(tmp_path: Path) -> PairingBook:
     ca = CaDir(tmp_path / "pki")
     ca.init("Storelink HQ CA", datetime.datetime.fromtimestamp(NOW / 1000, datetime.UTC), 30)
     cfg = PairingConfig(ca.root, tmp_path / "pairing.db", "mqtt.example.cn", 8883,
-                        code_ttl_s=3600, max_failures=3, failure_window_s=600)
+                        code_ttl_s=3600, max_failures=3, failure_window_s=600, max_pending=3)
     return PairingBook(cfg, HqIdentity(public_bytes(HQ_KEY), "storelink-hq"))
 
 
@@ -223,3 +223,16 @@ def test_the_adoption_record_fits_the_journal_with_long_names() -> None:
                                              head="b" * 64))
     detail = adoption_detail(answer)
     assert len(detail) <= 500 and "replaces box " + "O" * 64 in detail
+
+
+async def test_strangers_cannot_fill_the_book(client: tuple[Client, Clock],
+                                              tmp_path: Path) -> None:
+    c, clock = client  # pairing.max_pending = 3
+    for i, code in enumerate(("22222222", "33333333", "55555555")):
+        r = await c.post("/v1/pairing/requests", json=request(tmp_path, code, f"B{i}"))
+        assert r.status == 201
+    r = await c.post("/v1/pairing/requests", json=request(tmp_path, "44444444", "B9"))
+    assert r.status == 429 and (await r.json())["error"]["field"] == "request"
+    clock.now += 3600_000  # the codes expire: room again
+    r = await c.post("/v1/pairing/requests", json=request(tmp_path, "44444444", "B9"))
+    assert r.status == 201
