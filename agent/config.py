@@ -24,6 +24,8 @@ from agent.devices.config import (
 )
 from agent.devices.scale_config import ScaleConfig, parse_scales
 from agent.health.config import HealthConfig, parse_health
+from agent.pairing.config import PairingSettings, parse_pairing
+from agent.pairing.state import paired_sync
 from agent.sales.config import JournalConfig, parse_journal
 from agent.station.config import StationConfig, parse_stations
 from agent.uplink.config import SyncConfig, parse_sync_table
@@ -123,6 +125,7 @@ class Config:
     sync: SyncConfig | None = None
     health: HealthConfig = field(default_factory=HealthConfig)
     stations: tuple[StationConfig, ...] = ()
+    pairing: PairingSettings | None = None
 
     def printer(self, printer_id: str) -> PrinterConfig | None:
         """The printer with this id, or None."""
@@ -215,7 +218,7 @@ class FilePrinter(_PrinterTable, frozen=True, kw_only=True, tag_field="transport
 PrinterTable = TcpPrinter | SerialPrinter | UsbPrinter | FilePrinter
 TABLES = {"box", "api", "queue", "printers", "profiles", "scanners", "displays", "scales",
           "scale_protocols", "variable_measure", "stations", "discovery", "journal", "sync",
-          "health"}
+          "health", "pairing"}
 
 
 def _target(t: PrinterTable, path: str, problems: list[Problem]) -> Target | None:
@@ -339,6 +342,7 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     stations = parse_stations(raw, problems, {sc.id for sc in scanners},
                               {p.id for p in printers}, {d.id for d in displays},
                               frozenset(p.id for p in printers if p.profile.beep))
+    pairing = parse_pairing(raw.get("pairing"), {p.id for p in printers}, problems)
     errors = [str(p) for p in problems]
     sync = parse_sync_table(raw.get("sync", {}), errors)
     box_id = _text(raw.get("box"), "id")
@@ -350,7 +354,7 @@ def parse_config(raw: Mapping[str, object], source: Path | None = None) -> Confi
     return Config(box, api, queue, tuple(printers), profiles, source, scanners=scanners,
                   displays=displays, scales=scales, variable_measure=variable_measure,
                   discovery=discovery, journal=journal, sync=sync,
-                  health=health, stations=stations)
+                  health=health, stations=stations, pairing=pairing)
 
 
 def load_config(path: Path) -> Config:
@@ -364,4 +368,9 @@ def load_config(path: Path) -> Config:
     except ValueError as e:
         # TOMLDecodeError, or an integer too long to convert (over 4300 digits).
         raise ConfigError([f"{path}: not valid TOML: {e}"]) from None
+    if "sync" not in raw and "pairing" in raw:
+        # What HQ answered at adoption stands in for a [sync] written by hand.
+        paired = paired_sync(raw)
+        if paired is not None:
+            raw = {**raw, "sync": paired}
     return parse_config(raw, path)

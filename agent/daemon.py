@@ -14,12 +14,13 @@ from agent import AgentError
 from agent.api import make_app
 from agent.api.context import AgentContext
 from agent.audit_outbox import AuditOutbox
-from agent.config import Config
+from agent.config import Config, ConfigError, load_config
 from agent.devices.discovery import DeviceEnv
 from agent.devices.runtime import DeviceServices
 from agent.events import EventBus
 from agent.health.keyfiles import loose_key_files, refusal
 from agent.health.systemd import announce_ready, stop_watchdog
+from agent.pairing.runner import Pairing
 from agent.printing.queue.service import PrintQueue
 from agent.printing.queue.store import Store
 from agent.printing.supervisor import PrinterSupervisor
@@ -166,11 +167,33 @@ async def stop_printers(ctx: AgentContext, grace_s: float = STOP_GRACE_S) -> Non
             t.cancel()
 
 
+def _start_pairing(config: Config, ctx: AgentContext, adopted: asyncio.Event,
+                   stop: asyncio.Event) -> asyncio.Task[None] | None:
+    """Without `[sync]` but with `[pairing]`: ask HQ to adopt the box; once adopted, stop so
+    that the daemon starts again with the `[sync]` HQ's answer stands for."""
+    if config.sync is not None or config.pairing is None:
+        return None
+    if ctx.journal is None:
+        log.error("配对需要销售日志 / pairing needs journal.enabled = true (HQ pins the journal "
+                  "key); not pairing")
+        return None
+
+    def done() -> None:
+        adopted.set()
+        stop.set()
+
+    ctx.pairing = Pairing(ctx, config.pairing, done)
+    return asyncio.create_task(ctx.pairing.run(), name="pairing")
+
+
 async def serve(config: Config, *, ready: asyncio.Event | None = None,
-                stop: asyncio.Event | None = None) -> None:
+                stop: asyncio.Event | None = None) -> bool:
     """Run until `stop` is set: recover the queue, start the printers and the API, then shut
-    down cleanly (the job in flight finishes or is left for `unknown`, devices are closed)."""
+    down cleanly (the job in flight finishes or is left for `unknown`, devices are closed).
+    True when it stopped because HQ adopted the box (start again with the new `[sync]`)."""
     stop = stop or asyncio.Event()
+    adopted = asyncio.Event()
+    pairing: asyncio.Task[None] | None = None
     install_accept_log(asyncio.get_running_loop())
     async with running(config) as ctx:
         app = make_app(ctx)
@@ -188,14 +211,20 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
             if ready is not None:
                 ready.set()
             watchdog = announce_ready(ctx, f"http://{host}:{port}")
+            pairing = _start_pairing(config, ctx, adopted, stop)
             await stop.wait()
             log.info("stopping: no new jobs; letting the job in flight finish")
             await stop_watchdog(watchdog)
             await stop_printers(ctx)
         finally:
+            if pairing is not None:
+                pairing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pairing
             ctx.bus.close()
             await runner.cleanup()
     log.info("stopped")
+    return adopted.is_set()
 
 
 def run(config: Config) -> int:
@@ -204,9 +233,26 @@ def run(config: Config) -> int:
     if loose := loose_key_files(config):
         log.error("%s", refusal(loose))
         return 1
-    try:
-        run_until_signalled(lambda stop: serve(config, stop=stop))
-    except (AgentError, OSError) as e:
-        log.error("the daemon cannot run: %s", e)
-        return 1
-    return 0
+    while True:
+        adopted: list[bool] = []
+
+        async def go(stop: asyncio.Event, cfg: Config = config,
+                     out: list[bool] = adopted) -> None:
+            out.append(await serve(cfg, stop=stop))
+
+        try:
+            run_until_signalled(go)
+        except (AgentError, OSError) as e:
+            log.error("the daemon cannot run: %s", e)
+            return 1
+        if not adopted or not adopted[0] or config.source is None:
+            return 0
+        # Adopted: start again, now with the [sync] HQ's answer stands for.
+        try:
+            config = load_config(config.source)
+        except ConfigError as e:
+            log.error("the configuration after pairing is invalid: %s", e)
+            return 1
+        if loose := loose_key_files(config):
+            log.error("%s", refusal(loose))
+            return 1

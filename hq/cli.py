@@ -89,9 +89,13 @@ def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
             p.add_argument("--verifier", action="store_true",
                            help="print the cosigner's verifier key (name+hash+base64) for "
                                 "`storelink journal verify --hq-pubkey`")
+    from hq.pairing.cli import add_commands as add_adopt
     from hq.people.cli import add_parser
+    from hq.pki.cli import add_commands as add_pki
 
     add_parser(sub)
+    add_pki(sub)
+    add_adopt(sub)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -99,6 +103,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hq.people import cli as people_cli
 
         return people_cli.main(args)
+    if args.action == "adopt":
+        from hq.pairing.cli import adopt
+
+        return adopt(args)
+    if args.action == "pki":
+        from hq.pki.cli import dispatch
+
+        return dispatch(args)
     if args.action == "doctor":
         return doctor(args.config)
     return run(args.config) if args.action == "run" else pubkey(args.config, args.verifier)

@@ -8,7 +8,7 @@ import binascii
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -118,6 +118,50 @@ def parse_stores(raw: Mapping[str, object], problems: list[Problem]) -> dict[str
 
 
 @dataclass(frozen=True)
+class PairingConfig:
+    """Where HQ's CA and pairing book live, what adopted boxes are told, and for how long a
+    code and a certificate hold."""
+
+    ca_dir: Path
+    db: Path
+    broker_host: str
+    broker_port: int = 8883
+    code_ttl_s: int = 86_400
+    cert_days: int = 825
+    max_failures: int = 10
+    """Wrong codes HQ takes per `failure_window_s` before it refuses every adoption (429)."""
+    failure_window_s: int = 600
+    max_pending: int = 1000
+    """Boxes waiting with a live code at most (the request route needs no token)."""
+
+
+class PairingTable(Schema, frozen=True, kw_only=True):
+    """`[pairing]`."""
+
+    ca_dir: Annotated[str, Meta(min_length=1)]
+    db: Annotated[str, Meta(min_length=1)] = "pairing.db"
+    broker_host: Annotated[str, Meta(min_length=1, max_length=253)]
+    broker_port: Annotated[int, Meta(ge=1, le=65535)] = 8883
+    code_ttl_s: Annotated[int, Meta(ge=60, le=7 * 86_400)] = 86_400
+    cert_days: Annotated[int, Meta(ge=1, le=3650)] = 825
+    max_failures: Annotated[int, Meta(ge=1, le=1000)] = 10
+    failure_window_s: Annotated[int, Meta(ge=10, le=86_400)] = 600
+    max_pending: Annotated[int, Meta(ge=1, le=100_000)] = 1000
+
+
+def parse_pairing(raw: object, problems: list[Problem], path: Callable[[str], Path]
+                  ) -> PairingConfig | None:
+    """`[pairing]` (absent: HQ adopts no boxes); relative paths through `path`."""
+    if raw is None:
+        return None
+    t = collect(raw, PairingTable, problems, "pairing")
+    if t is None:
+        return None
+    return PairingConfig(path(t.ca_dir), path(t.db), t.broker_host, t.broker_port, t.code_ttl_s,
+                         t.cert_days, t.max_failures, t.failure_window_s, t.max_pending)
+
+
+@dataclass(frozen=True)
 class HqConfig:
     """The whole configuration of one HQ worker."""
 
@@ -145,6 +189,8 @@ class HqConfig:
     """Mark session cookies Secure even on plain HTTP (HQ behind a TLS-terminating proxy)."""
     stores: Mapping[str, StoreEntry] = field(default_factory=dict)
     """`[[stores]]` by id: regions, kinds and the boxes of each store."""
+    pairing: PairingConfig | None = None
+    """Adopting boxes by pairing code (absent: boxes are only those configured)."""
 
 
 def _key_bytes(text: str) -> bytes | None:
@@ -220,7 +266,7 @@ class BoxTable(Schema, frozen=True, kw_only=True):
         "reason": "must be 32 lowercase hex digits"})] | None = None
 
 
-TABLES = {"hq", "mqtt", "api", "dispatch", "boxes", "stores"}
+TABLES = {"hq", "mqtt", "api", "dispatch", "boxes", "stores", "pairing"}
 KEY_FORMAT = "must be an Ed25519 public key (64 hex digits or base64 of 32 bytes)"
 
 
@@ -279,6 +325,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
     d = collect(raw.get("dispatch", {}), DispatchTable, problems, "dispatch")
     boxes = _boxes(raw, problems)
     stores = parse_stores(raw, problems)
+    pairing = parse_pairing(raw.get("pairing"), problems, path)
     db: Path | str = ""
     if h is not None:
         pg_errors: list[str] = []
@@ -292,7 +339,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
                       m.keepalive_s, m.share_group)
     return HqConfig(h.id, h.cosigner, path(h.key_file), db, mqtt, a.listen, a.port,
                     a.token, d.default_expiry_s, d.command_lifetime_s, boxes, hosts, origins,
-                    a.max_connections, a.header_timeout_s, a.secure_cookies, stores)
+                    a.max_connections, a.header_timeout_s, a.secure_cookies, stores, pairing)
 
 
 def _postgres_url(text: str, errors: list[str]) -> str:

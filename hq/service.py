@@ -18,9 +18,12 @@ from hq.dispatch.cloud_print import Dispatcher
 from hq.fleet.hq_link import HqLink
 from hq.fleet.registry import Registry
 from hq.ingest.journal import JournalIngest, wall_ms
+from hq.pairing.book import HqIdentity, KnownBoxes, open_book
+from hq.pairing.web import install as install_pairing
 from hq.store.backends import open_store
 from hq.web.api import ApiContext, make_app
 from sync import SyncError
+from sync.journal.record import public_bytes
 from sync.mqtt_session import Connected, Disconnected, Message, MqttSession, SessionConfig, Will
 from sync.protocol import ProtocolError
 from sync.protocol.messages import Birth, Death, EventsBatch, HqState, JournalBatch, Telemetry
@@ -53,7 +56,9 @@ class HqService:
                           max_inflight=100, max_queued=10_000),
             will_factory=lambda: Will(hq_state(cfg.id),
                                       HqState(cfg.id, False, self.clock()).to_json()))
-        self.ingest = JournalIngest(self.store, cfg.boxes, self.key, cfg.cosigner, self.clock)
+        self.pairing = open_book(cfg.pairing, HqIdentity(public_bytes(self.key), cfg.cosigner))
+        self.ingest = JournalIngest(self.store, KnownBoxes(cfg.boxes, self.pairing), self.key,
+                                    cfg.cosigner, self.clock)
         self.registry = Registry(self.store, self.clock)
         self.dispatcher = Dispatcher(self.store, self._publish, self.clock, self.key,
                                      cfg.default_expiry_s, cfg.command_lifetime_s)
@@ -75,6 +80,8 @@ class HqService:
                          self.cfg.api_allowed_origins, self.link, self.cfg.stores,
                          self.cfg.api_secure_cookies)
         app = make_app(ctx)
+        if self.pairing is not None:
+            install_pairing(app, self.pairing, self.clock, self.store)
         # HQ serves no WebSockets: one slot is the least the guard takes.
         guard = ConnectionGuard(self.cfg.api_max_connections, 1, self.cfg.api_header_timeout_s)
         app[GUARD] = guard
@@ -105,6 +112,8 @@ class HqService:
         finally:
             await runner.cleanup()
             self.store.close()
+            if self.pairing is not None:
+                self.pairing.close()
 
     async def _pump(self) -> None:
         while True:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from agent.devices.runtime import DeviceServices
     from agent.health.link import LinkMonitor
     from agent.journal.store import JournalStore
+    from agent.pairing.runner import Pairing
     from agent.sales.service import SalesService
     from agent.station.runner import StationRunner
     from agent.station.service import TaskService
@@ -72,6 +73,8 @@ class AgentContext:
     """Production tasks, splits and flow cards (the workshop station)."""
     stations: dict[str, StationRunner] = field(default_factory=dict)
     """The workshop stations configured (`[[stations]]`), by id."""
+    pairing: Pairing | None = None
+    """Pairing with HQ while the box has no `[sync]` (docs/protocol.md §12)."""
 
     def base_url(self) -> str:
         """Where staff reach the status page."""

@@ -65,6 +65,12 @@ POLICY: Mapping[tuple[str, str], Rule] = {
     ("GET", "/v1/workshop/pieces"): _rule("finance " + _SHOP, "workshop:read"),
     ("GET", "/v1/workshop/pieces.csv"): _rule("finance " + _SHOP, "workshop:read"),
     ("GET", "/v1/workshop/pieces.xlsx"): _rule("finance " + _SHOP, "workshop:read"),
+    # Pairing (docs/protocol.md §12): a box has no credentials yet when it asks to be adopted.
+    ("POST", "/v1/pairing/requests"): _rule(public=True),
+    ("GET", "/pairing"): _rule("operations"),
+    ("GET", "/v1/pairing"): _rule("operations", "boxes:read"),
+    ("POST", "/v1/pairing/adoptions"): _rule("operations"),
+    ("GET", "/v1/pairing/stores/{store}"): _rule("operations", "boxes:read"),
 }
 """Every route's rule by (method, route pattern); HEAD is checked as GET."""
 

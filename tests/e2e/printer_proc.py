@@ -49,16 +49,22 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", required=True)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--raw", help="also keep each job's bytes as RAW/job-000N.bin")
     args = ap.parse_args()
     with Path(args.log).open("a", encoding="utf-8") as out:
-        serve(out, args.port)
+        serve(out, args.port, Path(args.raw) if args.raw else None)
 
 
-def serve(out: TextIO, port: int) -> None:
-    """Run the printer until SIGTERM, logging each finished job to `out`."""
+def serve(out: TextIO, port: int, raw: Path | None = None) -> None:
+    """Run the printer until SIGTERM, logging each finished job to `out` (and its bytes into
+    `raw`)."""
     lock = threading.Lock()
+    if raw is not None:
+        raw.mkdir(parents=True, exist_ok=True)
 
-    def on_job(_n: int, job: SimJob) -> None:
+    def on_job(n: int, job: SimJob) -> None:
+        if raw is not None:
+            (raw / f"job-{n:04d}.bin").write_bytes(job.data)
         line = json.dumps({"t": time.time(), "printed": job.printed,
                            "markers": [m.decode() for m in MARKER.findall(job.data)]})
         with lock:

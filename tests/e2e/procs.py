@@ -80,6 +80,10 @@ class Proc:
                 self.proc.wait()
         return self.proc.returncode
 
+    def stdout_text(self) -> str:
+        """What it printed on stdout so far."""
+        return "".join(self._lines)
+
     def log_text(self) -> str:
         """Its stderr so far."""
         return self.log.read_text(errors="replace") if self.log.exists() else ""

@@ -16,11 +16,13 @@ BELOW: dict[str, set[str]] = {
     "workshop": {"store", "config"},
     "people": {"store", "config"},
     "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop",
-            "people"},
+            "people", "pairing"},
     "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web",
-                "people"},
-    "doctor": {"config"},
-    "cli": {"config", "service", "store", "doctor", "people"},
+                "people", "pairing"},
+    "doctor": {"config", "pki"},
+    "pki": set(),
+    "pairing": {"config", "pki", "store"},
+    "cli": {"config", "service", "store", "doctor", "people", "pki", "pairing"},
 }
 """Each room of hq/ and the rooms it may import (besides itself and the package root)."""
 
