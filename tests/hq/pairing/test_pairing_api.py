@@ -172,10 +172,12 @@ async def test_bad_adoptions_name_the_field(client: tuple[Client, Clock], body: 
     assert r.status == 400 and (await r.json())["error"]["field"] == field
 
 
-async def test_the_adoption_page_is_served_without_the_token(
+async def test_the_adoption_page_needs_a_signed_in_operator(
         client: tuple[Client, Clock]) -> None:
     c, _ = client
-    r = await c.get("/pairing", headers={"Accept": "text/html"})
+    r = await c.get("/pairing", headers={"Accept": "text/html"}, allow_redirects=False)
+    assert r.status in (302, 303) and r.headers["Location"].startswith("/login")
+    r = await c.get("/pairing", headers={"Accept": "text/html", **AUTH})
     assert r.status == 200 and "接入新设备" in await r.text()
 
 

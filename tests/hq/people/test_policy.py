@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
+from hq.config import PairingConfig
 from hq.dispatch.cloud_print import Dispatcher
 from hq.fleet.registry import Registry
+from hq.pairing.book import HqIdentity, PairingBook
+from hq.pairing.web import install as install_pairing
 from hq.people.policy import POLICY, ROLES, SCOPES, Principal, allows, rule_for, store_boxes
+from hq.pki.ca_dir import CaDir
 from hq.store.sqlite import SqliteStore
 from hq.web.api import ApiContext, make_app
+from sync.journal.record import public_bytes
 from tests.hq.journals import HQ_KEY
 
 
 def routes(tmp: Path) -> set[tuple[str, str]]:
+    """Every route of HQ's app with all its optional rooms installed (pairing)."""
     store = SqliteStore(tmp / "hq.db")
+    ca = CaDir(tmp / "pki")
+    ca.init("Storelink HQ CA", datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC), 30)
+    book = PairingBook(PairingConfig(ca.root, tmp / "pairing.db", "mqtt.example.cn", 8883),
+                       HqIdentity(public_bytes(HQ_KEY), "storelink-hq"))
     try:
         disp = Dispatcher(store, _never, lambda: 0, HQ_KEY, 60, 60)
         app = make_app(ApiContext(store, Registry(store, lambda: 0), disp))
+        install_pairing(app, book, lambda: 0, store)
         return {(r.method, r.resource.canonical) for r in app.router.routes()
                 if r.method != "HEAD" and r.resource is not None}
     finally:
+        book.close()
         store.close()
 
 
