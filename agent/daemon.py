@@ -27,6 +27,8 @@ from agent.sales.scanned import credential_scans
 from agent.sales.service import SalesService
 from agent.station.runner import StationRunner
 from agent.station.service import TaskService
+from agent.upgrade import EXIT_RESTART
+from agent.upgrade.watch import on_ready
 from agent.uplink.link import Uplink
 from drivers.transports.open import open_transport
 from sync.service import run_until_signalled
@@ -166,10 +168,12 @@ async def stop_printers(ctx: AgentContext, grace_s: float = STOP_GRACE_S) -> Non
 
 
 async def serve(config: Config, *, ready: asyncio.Event | None = None,
-                stop: asyncio.Event | None = None) -> None:
+                stop: asyncio.Event | None = None) -> int:
     """Run until `stop` is set: recover the queue, start the printers and the API, then shut
-    down cleanly (the job in flight finishes or is left for `unknown`, devices are closed)."""
+    down cleanly (the job in flight finishes or is left for `unknown`, devices are closed).
+    Returns the exit code: 0, or EXIT_RESTART when a release switch needs a restart."""
     stop = stop or asyncio.Event()
+    code = 0
     install_accept_log(asyncio.get_running_loop())
     async with running(config) as ctx:
         app = make_app(ctx)
@@ -187,7 +191,16 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
             if ready is not None:
                 ready.set()
             watchdog = announce_ready(ctx, f"http://{host}:{port}")
-            await stop.wait()
+            if await on_ready(config.box.state_dir):
+                ctx.restart.set()
+            restart = asyncio.create_task(ctx.restart.wait(), name="restart")
+            stopped = asyncio.create_task(stop.wait(), name="stop")
+            await asyncio.wait((restart, stopped), return_when=asyncio.FIRST_COMPLETED)
+            restart.cancel()
+            stopped.cancel()
+            if ctx.restart.is_set():
+                code = EXIT_RESTART
+                log.warning("重启以切换版本 / restarting to switch release")
             log.info("stopping: no new jobs; letting the job in flight finish")
             await stop_watchdog(watchdog)
             await stop_printers(ctx)
@@ -195,6 +208,7 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
             ctx.bus.close()
             await runner.cleanup()
     log.info("stopped")
+    return code
 
 
 def run(config: Config) -> int:
@@ -203,9 +217,14 @@ def run(config: Config) -> int:
     if loose := loose_key_files(config):
         log.error("%s", refusal(loose))
         return 1
+    codes: list[int] = []
+
+    async def main(stop: asyncio.Event) -> None:
+        codes.append(await serve(config, stop=stop))
+
     try:
-        run_until_signalled(lambda stop: serve(config, stop=stop))
+        run_until_signalled(main)
     except (AgentError, OSError) as e:
         log.error("the daemon cannot run: %s", e)
         return 1
-    return 0
+    return codes[0] if codes else 0

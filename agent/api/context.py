@@ -72,6 +72,9 @@ class AgentContext:
     """Production tasks, splits and flow cards (the workshop station)."""
     stations: dict[str, StationRunner] = field(default_factory=dict)
     """The workshop stations configured (`[[stations]]`), by id."""
+    restart: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the daemon must stop and exit EXIT_RESTART for systemd to start the release
+    now `current` (an upgrade or its rollback; docs/deploy.md, "Upgrades")."""
 
     def base_url(self) -> str:
         """Where staff reach the status page."""
