@@ -111,13 +111,13 @@ def main() -> int:
         sale = {"order": "XS-ARM64-000001", "clerk": "C001", "till": "T1",
                 "lines": [{"sku": "JC-1001", "name": "不锈钢合页 4寸", "qty": 2,
                            "unit_price": 850}],
-                "payments": [{"method": "wechat", "amount": 1700}]}
+                "payments": [{"method": "wechat", "amount": 1700}], "print": {}}
         req = urllib.request.Request(base + "/v1/sales", json.dumps(sale).encode(),
                                      {"Content-Type": "application/json"}, method="POST")
         with urllib.request.urlopen(req, timeout=60) as r:
             result["sale_status"] = r.status
             result["sale"] = json.loads(r.read()).get("seq")
-        wait_for("the receipt", lambda: any(j.printed for j in jobs), args.timeout_s)
+        wait_for("the receipt", lambda: any(j.printed for j in jobs), 300)
         result["receipt_bytes"] = max(len(j.data) for j in jobs if j.printed)
         time.sleep(args.idle_s)
         status = Path(f"/proc/{_daemon_pid(daemon.pid)}/status").read_text()

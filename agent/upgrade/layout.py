@@ -15,6 +15,9 @@ from agent.upgrade.plan import Trial
 
 log = logging.getLogger(__name__)
 STATE_FILE = "upgrade.json"
+# Resolved once, at start: started through the `current` symlink, this process stays the
+# release it started as even after `current` is switched to another one.
+_PREFIX = Path(sys.prefix).resolve()
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def _fsync_dir(path: Path) -> None:
 def running_release(prefix: str | None = None) -> tuple[Path, str] | None:
     """(the release tree, this release's version) when this program runs from
     <tree>/releases/<version> (its venv); None in a checkout or any other install."""
-    here = Path(prefix or sys.prefix)
+    here = Path(prefix).resolve() if prefix is not None else _PREFIX
     if here.parent.name != "releases" or not (here / ".complete").is_file():
         return None
     return here.parent.parent, here.name
