@@ -89,11 +89,20 @@ def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
             p.add_argument("--verifier", action="store_true",
                            help="print the cosigner's verifier key (name+hash+base64) for "
                                 "`storelink journal verify --hq-pubkey`")
+    rel = sub.add_parser("release", help="the signed `upgrade` command body for a release "
+                         "bundle HQ serves (docs/deploy.md, Upgrades)")
+    rel.add_argument("--config", required=True, help="HQ configuration (TOML)")
+    rel.add_argument("--bundle", required=True, help="the release bundle (.tar.gz)")
+    rel.add_argument("--url", required=True, help="where the boxes download it")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.action == "doctor":
         return doctor(args.config)
+    if args.action == "release":
+        from hq.releases import release_command
+
+        return release_command(args.config, args.bundle, args.url)
     return run(args.config) if args.action == "run" else pubkey(args.config, args.verifier)
 
 

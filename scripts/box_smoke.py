@@ -9,8 +9,10 @@ any failure. Run with the installed release's Python:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -120,16 +122,19 @@ def main() -> int:
         wait_for("the receipt", lambda: any(j.printed for j in jobs), 300)
         result["receipt_bytes"] = max(len(j.data) for j in jobs if j.printed)
         time.sleep(args.idle_s)
-        status = Path(f"/proc/{_daemon_pid(daemon.pid)}/status").read_text()
+        pid = _daemon_pid(daemon.pid)
+        status = Path(f"/proc/{pid}/status").read_text()
         rss_kb = int(next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1])
         result["idle_rss_mib"] = round(rss_kb / 1024, 1)
     finally:
-        daemon.terminate()
+        # SIGTERM to the daemon itself (as systemd sends it); runuser then exits with its code.
+        with contextlib.suppress(OSError):
+            os.kill(_daemon_pid(daemon.pid), signal.SIGTERM)
         result["exit"] = daemon.wait(timeout=120)
         shell.stop()
     v = subprocess.run([str(BIN), "journal", "verify", str(STATE / "journal.db")],
                        capture_output=True, text=True, timeout=args.timeout_s, check=False)
-    result["verify"] = (v.stdout.strip().splitlines() or [""])[-1]
+    result["verify"] = (v.stdout.strip().splitlines() or [""])[0]
     result["ok"] = v.returncode == 0 and result.get("sale_status") == 201
     print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0 if result["ok"] else 1

@@ -17,7 +17,8 @@ BELOW: dict[str, set[str]] = {
     "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop"},
     "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web"},
     "doctor": {"config"},
-    "cli": {"config", "service", "store", "doctor"},
+    "releases": {"config"},
+    "cli": {"config", "service", "store", "doctor", "releases"},
 }
 """Each room of hq/ and the rooms it may import (besides itself and the package root)."""
 

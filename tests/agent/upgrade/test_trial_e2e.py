@@ -6,20 +6,26 @@ until a release that can read it opens it."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agent.upgrade.apply import apply_upgrade
 from agent.upgrade.layout import Layout
 from agent.upgrade.plan import Trial, begin
+from sync.protocol.releases import digest, sign_release
+from tests.agent.upgrade.serving import serve
 from tests.e2e.journal_box import journal_box_toml
 from tests.e2e.notify_socket import NotifySocket
-from tests.install.releases import needs_root
+from tests.install.releases import bundle, needs_root, tarball
 
 pytestmark = needs_root
 READY_WAIT_S = 180.0
@@ -86,38 +92,54 @@ def journal_digest(layout: Layout) -> str:
 
 
 @pytest.fixture
-def notify() -> NotifySocket:
+def notify() -> Iterator[NotifySocket]:
     """The service manager's notify socket."""
     sock = NotifySocket()
-    yield sock  # type: ignore[misc]
+    yield sock
     sock.close()
 
 
-def test_a_release_that_reports_healthy_is_committed(installed_root: Path, tmp_path: Path,
-                                                      notify: NotifySocket) -> None:
-    layout = tree(installed_root, tmp_path, "0.2.0")
+async def test_an_hq_signed_release_is_installed_beside_and_committed_when_healthy(
+        installed_root: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+        notify: NotifySocket) -> None:
+    layout = tree(installed_root, tmp_path)
     config = tmp_path / "box.toml"
     config.write_text(journal_box_toml(layout.state_dir), encoding="utf-8")
     log = tmp_path / "box.log"
     # The journal exists before the upgrade (the old release made it).
-    state, proc = start(layout, config, notify, log)
+    state, proc = await asyncio.to_thread(start, layout, config, notify, log)
     assert state == "ready"
     assert stop(proc) == 0
-    # What apply_upgrade leaves after its checks: the trial begun, `current` switched.
-    layout.write_trial(begin("0.1.0", "0.2.0", int(time.time() * 1000), 600_000))
-    layout.switch("current", "0.2.0")
-    state, proc = start(layout, config, notify, log)
-    assert state == "ready", log.read_text()
+    journal = journal_digest(layout)
+
+    # HQ serves the bundle and signs its version and SHA-256; the box checks, downloads,
+    # installs it beside 0.1.0 and switches `current`.
+    hq = Ed25519PrivateKey.generate()
+    data = tarball(bundle(tmp_path_factory.getbasetemp(), "0.2.0"), tmp_path / "0.2.0.tar.gz")
+    sha = digest(data)
+    async with serve({"storelink-0.2.0.tar.gz": data}) as shelf:
+        args = {"version": "0.2.0", "url": shelf.url("storelink-0.2.0.tar.gz"),
+                "sha256": sha, "sig": sign_release("0.2.0", sha, hq)}
+        line = await apply_upgrade(args, hq.public_key(), layout, int(time.time() * 1000))
+    assert "0.1.0 → 0.2.0" in line
+    assert (layout.releases / "0.2.0" / ".complete").is_file()
+    assert (layout.link("current"), layout.link("good")) == ("0.2.0", "0.1.0")
+    assert journal_digest(layout) == journal
+    assert not any((layout.state_dir / "upgrade").iterdir())
+
+    state, proc = await asyncio.to_thread(start, layout, config, notify, log)
+    assert state == "ready", log.read_text(encoding="utf-8")
     try:
-        trial = wait_phase(layout, "committed")
+        trial = await asyncio.to_thread(wait_phase, layout, "committed")
         assert (trial.starts, trial.target, trial.previous) == (1, "0.2.0", "0.1.0")
         assert (layout.link("current"), layout.link("good")) == ("0.2.0", "0.2.0")
         assert "升级完成 / upgrade to 0.2.0 committed" in log.read_text(encoding="utf-8")
     finally:
         assert stop(proc) == 0
-    verify = subprocess.run([str(layout.opt / "current/bin/python"), "-I", "-m", "agent", "journal",
-                             "verify", str(layout.state_dir / "journal.db")],
-                            capture_output=True, text=True, timeout=120, check=False)
+    verify = await asyncio.to_thread(
+        subprocess.run, [str(layout.opt / "current/bin/python"), "-I", "-m", "agent", "journal",
+                         "verify", str(layout.state_dir / "journal.db")],
+        capture_output=True, text=True, timeout=120, check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
