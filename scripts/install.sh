@@ -104,6 +104,19 @@ case "$VERSION" in
   *[!A-Za-z0-9.+_-]*|"") echo "install.sh: bad VERSION in $BUNDLE" >&2; exit 1 ;;
 esac
 
+# --- Debian packages the box needs (the live system only; a --root is prepared by its maker) --
+if [ -z "$R" ]; then
+  need=""
+  for p in python3-venv fonts-wqy-zenhei; do
+    dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
+  done
+  if [ -n "$need" ]; then
+    say "installing Debian packages:$need"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+  fi
+fi
+
 # --- user, directories ---------------------------------------------------------------------
 install -d -m 0755 "$R/usr/lib/sysusers.d" "$R/etc/storelink" "$R/etc/systemd/system" "$R$OPT/releases"
 install -m 0644 "$BUNDLE/systemd/storelink.sysusers.conf" "$R/usr/lib/sysusers.d/storelink.conf"
@@ -136,8 +149,10 @@ fi
 switch_link "$R$OPT/current" "releases/$VERSION"
 # `good`: the release the upgrade guard falls back to (docs/deploy.md, "Upgrades").
 switch_link "$R$OPT/good" "releases/$VERSION"
-# The box upgrades itself (A/B releases): its daemon owns its release tree.
-chown -R "$UID_N:$GID_N" "$R$OPT"
+if [ "$ROLE" = box ]; then
+  # The box upgrades itself (A/B releases): its daemon owns its release tree.
+  chown -R "$UID_N:$GID_N" "$R$OPT"
+fi
 # A fresh install forgets a previous release trial (the technician chose this release).
 rm -f "$R$STATE/upgrade.json"
 

@@ -89,10 +89,10 @@ def install_release(top: Path, layout: Layout, version: str,
         raise UpgradeError("bundle: no storelink wheel")
     steps: list[list[str]] = [[py, "-m", "venv", str(dest)],
              [str(dest / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
-              "--find-links", str(top / "wheels"), "--require-hashes",
+              "--no-cache-dir", "--find-links", str(top / "wheels"), "--require-hashes",
               "-r", str(top / "requirements.lock")],
              [str(dest / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
-              "--no-deps", str(wheels[-1])]]
+              "--no-cache-dir", "--no-deps", str(wheels[-1])]]
     for cmd in steps:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S,
                            check=False)

@@ -126,6 +126,8 @@ def test_hq_install_and_purge(tmp_path_factory: pytest.TempPathFactory) -> None:
     conf = root / "etc/storelink/hq.toml"
     assert (mode(conf), conf.stat().st_gid) == (0o640, gid)
     assert os.readlink(root / "opt/storelink-hq/current") == "releases/0.1.0"
+    # HQ does not upgrade itself: its code stays root's.
+    assert (root / "opt/storelink-hq/releases/0.1.0").stat().st_uid == 0
     unit = root / "etc/systemd/system/storelink-hq.service"
     assert "/opt/storelink-hq/current/bin/storelink hq run" in unit.read_text(encoding="utf-8")
     assert not (root / "etc/udev/rules.d/99-storelink-printers.rules").exists()
