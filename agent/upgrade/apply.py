@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -93,9 +94,12 @@ def install_release(top: Path, layout: Layout, version: str,
               "-r", str(top / "requirements.lock")],
              [str(dest / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
               "--no-cache-dir", "--no-deps", str(wheels[-1])]]
+    # Only the bundle counts: no PYTHONPATH (a path with another storelink would make pip
+    # skip the wheel) and no pip settings of the daemon's environment.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
     for cmd in steps:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S,
-                           check=False)
+                           check=False, env=env)
         if r.returncode != 0:
             shutil.rmtree(dest, ignore_errors=True)
             tail = (r.stderr or r.stdout).strip().splitlines()[-3:]

@@ -76,3 +76,23 @@ def members(root: Path, group: str) -> list[str]:
         if f[0] == group:
             return [m for m in f[3].split(",") if m]
     raise AssertionError(f"no group {group} in {root}/etc/group")
+
+
+def installed(base: Path) -> Path:
+    """A root with the box's release 0.1.0 installed by the installer (once per session)."""
+    if "installed" not in _built:
+        root = blank_root(base / "installed-root")
+        install(root, "--bundle", str(bundle(base)), "--no-start")
+        _built["installed"] = root
+    return _built["installed"]
+
+
+def release_tree(installed_root: Path, opt: Path, *names: str) -> None:
+    """Copies (hard links) of the installed 0.1.0 as releases `0.1.0` and `names` under
+    `opt`, with `current` and `good` at 0.1.0."""
+    (opt / "releases").mkdir(parents=True)
+    src = installed_root / "opt/storelink/releases/0.1.0"
+    for name in ("0.1.0", *names):
+        subprocess.run(["cp", "-al", str(src), str(opt / "releases" / name)], check=True)
+    for link in ("current", "good"):
+        (opt / link).symlink_to("releases/0.1.0")

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.install.releases import blank_root, bundle, install
+from tests.install.releases import installed
 
 
 @pytest.fixture(scope="session")
 def installed_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A root with the box's release 0.1.0 installed by the installer."""
-    root = blank_root(tmp_path_factory.mktemp("installed"))
-    install(root, "--bundle", str(bundle(tmp_path_factory.getbasetemp())), "--no-start")
-    return root
+    return installed(tmp_path_factory.getbasetemp())

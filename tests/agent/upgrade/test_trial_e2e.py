@@ -25,7 +25,7 @@ from sync.protocol.releases import digest, sign_release
 from tests.agent.upgrade.serving import serve
 from tests.e2e.journal_box import journal_box_toml
 from tests.e2e.notify_socket import NotifySocket
-from tests.install.releases import bundle, needs_root, tarball
+from tests.install.releases import bundle, needs_root, release_tree, tarball
 
 pytestmark = needs_root
 READY_WAIT_S = 180.0
@@ -35,13 +35,8 @@ def tree(installed: Path, tmp: Path, *others: str) -> Layout:
     """A release tree with the installed 0.1.0 running (current = good), and copies of it
     named `others` (hard links: same code, another release name)."""
     layout = Layout(tmp / "opt", tmp / "state")
-    layout.releases.mkdir(parents=True)
-    src = installed / "opt/storelink/releases/0.1.0"
-    for name in ("0.1.0", *others):
-        subprocess.run(["cp", "-al", str(src), str(layout.releases / name)], check=True)
+    release_tree(installed, layout.opt, *others)
     layout.state_dir.mkdir(mode=0o700)
-    layout.switch("current", "0.1.0")
-    layout.switch("good", "0.1.0")
     return layout
 
 
