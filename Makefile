@@ -1,4 +1,4 @@
-.PHONY: test demo setup bench clean lock
+.PHONY: test demo setup bench clean lock test-arm64 release
 
 setup:
 	bash scripts/bootstrap
@@ -11,6 +11,15 @@ demo: setup
 
 lock:
 	bash scripts/lock
+
+# An arm64 Debian root under qemu-user-static: install with scripts/install.sh and smoke-test
+# the box (10-30 min; root; not part of `make test`). Result in build/arm64-smoke.json.
+test-arm64: setup
+	bash scripts/test-arm64
+
+# A release bundle for this machine (ARCH=aarch64 for a Raspberry Pi): build/release/*.tar.gz
+release: setup
+	bash scripts/build-release --tar $(if $(ARCH),--arch $(ARCH),)
 
 bench: setup
 	.venv/bin/python bench/run_all.py

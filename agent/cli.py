@@ -16,6 +16,7 @@ from agent.health import cli as health_cli
 from agent.journal import cli as journal_cli
 from agent.pairing import cli as pairing_cli
 from agent.printing import cli as printing_cli
+from agent.upgrade import cli as upgrade_cli
 from drivers import DriverError, InvalidInput
 from drivers.print_budget import JobTooLarge
 
@@ -69,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", required=True)
     run.set_defaults(func=_agent_run)
 
-    for room in (printing_cli, devices_cli, journal_cli, health_cli, demo_cli, pairing_cli):
+    for room in (printing_cli, devices_cli, journal_cli, health_cli, demo_cli, pairing_cli,
+                 upgrade_cli):
         room.add_commands(sub)
     # Other packages (hq) add their commands through an entry point: agent never imports them.
     for ep in entry_points(group="storelink.commands"):

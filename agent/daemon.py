@@ -28,6 +28,8 @@ from agent.sales.scanned import credential_scans
 from agent.sales.service import SalesService
 from agent.station.runner import StationRunner
 from agent.station.service import TaskService
+from agent.upgrade import EXIT_RESTART
+from agent.upgrade.watch import on_ready
 from agent.uplink.link import Uplink
 from drivers.transports.open import open_transport
 from sync.service import run_until_signalled
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 STOP_GRACE_S = 5.0
 """How long a job in flight may take to finish at shutdown before it is left `printing`."""
 PRUNE_EVERY_S = 6 * 3600.0
+ADOPTED = -1
+"""What serve() returns when HQ adopted the box: serve again with the new `[sync]` (never an
+exit code)."""
 
 
 async def _housekeeping(queue: PrintQueue, every_s: float,
@@ -187,13 +192,15 @@ def _start_pairing(config: Config, ctx: AgentContext, adopted: asyncio.Event,
 
 
 async def serve(config: Config, *, ready: asyncio.Event | None = None,
-                stop: asyncio.Event | None = None) -> bool:
+                stop: asyncio.Event | None = None) -> int:
     """Run until `stop` is set: recover the queue, start the printers and the API, then shut
     down cleanly (the job in flight finishes or is left for `unknown`, devices are closed).
-    True when it stopped because HQ adopted the box (start again with the new `[sync]`)."""
+    Returns the exit code (0, or EXIT_RESTART when a release switch needs a restart), or
+    ADOPTED when HQ adopted the box (start again with the new `[sync]`)."""
     stop = stop or asyncio.Event()
     adopted = asyncio.Event()
     pairing: asyncio.Task[None] | None = None
+    code = 0
     install_accept_log(asyncio.get_running_loop())
     async with running(config) as ctx:
         app = make_app(ctx)
@@ -212,7 +219,16 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
                 ready.set()
             watchdog = announce_ready(ctx, f"http://{host}:{port}")
             pairing = _start_pairing(config, ctx, adopted, stop)
-            await stop.wait()
+            if await on_ready(config.box.state_dir):
+                ctx.restart.set()
+            restart = asyncio.create_task(ctx.restart.wait(), name="restart")
+            stopped = asyncio.create_task(stop.wait(), name="stop")
+            await asyncio.wait((restart, stopped), return_when=asyncio.FIRST_COMPLETED)
+            restart.cancel()
+            stopped.cancel()
+            if ctx.restart.is_set():
+                code = EXIT_RESTART
+                log.warning("重启以切换版本 / restarting to switch release")
             log.info("stopping: no new jobs; letting the job in flight finish")
             await stop_watchdog(watchdog)
             await stop_printers(ctx)
@@ -224,7 +240,7 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
             ctx.bus.close()
             await runner.cleanup()
     log.info("stopped")
-    return adopted.is_set()
+    return ADOPTED if adopted.is_set() and code == 0 else code
 
 
 def run(config: Config) -> int:
@@ -234,10 +250,10 @@ def run(config: Config) -> int:
         log.error("%s", refusal(loose))
         return 1
     while True:
-        adopted: list[bool] = []
+        codes: list[int] = []
 
         async def go(stop: asyncio.Event, cfg: Config = config,
-                     out: list[bool] = adopted) -> None:
+                     out: list[int] = codes) -> None:
             out.append(await serve(cfg, stop=stop))
 
         try:
@@ -245,8 +261,8 @@ def run(config: Config) -> int:
         except (AgentError, OSError) as e:
             log.error("the daemon cannot run: %s", e)
             return 1
-        if not adopted or not adopted[0] or config.source is None:
-            return 0
+        if not codes or codes[0] != ADOPTED or config.source is None:
+            return codes[0] if codes and codes[0] != ADOPTED else 0
         # Adopted: start again, now with the [sync] HQ's answer stands for.
         try:
             config = load_config(config.source)

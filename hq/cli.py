@@ -96,6 +96,11 @@ def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     add_parser(sub)
     add_pki(sub)
     add_adopt(sub)
+    rel = sub.add_parser("release", help="the signed `upgrade` command body for a release "
+                         "bundle HQ serves (docs/deploy.md, Upgrades)")
+    rel.add_argument("--config", required=True, help="HQ configuration (TOML)")
+    rel.add_argument("--bundle", required=True, help="the release bundle (.tar.gz)")
+    rel.add_argument("--url", required=True, help="where the boxes download it")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -113,6 +118,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return dispatch(args)
     if args.action == "doctor":
         return doctor(args.config)
+    if args.action == "release":
+        from hq.releases import release_command
+
+        return release_command(args.config, args.bundle, args.url)
     return run(args.config) if args.action == "run" else pubkey(args.config, args.verifier)
 
 

@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = ("storelink-agent.service", "storelink-hq.service")
-INSTALLED = "/opt/storelink/.venv/bin/storelink"
+INSTALLED = ("/opt/storelink/current/bin/storelink", "/opt/storelink/good/bin/storelink",
+             "/opt/storelink-hq/current/bin/storelink")
 ANALYZE = shutil.which("systemd-analyze")
 needs_analyze = pytest.mark.skipif(
     ANALYZE is None, reason="systemd-analyze is absent: install the Debian package `systemd` "
@@ -35,7 +36,10 @@ def verify(tmp_path: Path, texts: dict[str, str]) -> subprocess.CompletedProcess
     assert ANALYZE is not None
     here = str(Path(sys.executable).parent / "storelink")
     for name, text in texts.items():
-        (tmp_path / name).write_text(text.replace(INSTALLED, here), encoding="utf-8")
+        local = text
+        for installed in INSTALLED:
+            local = local.replace(installed, here)
+        (tmp_path / name).write_text(local, encoding="utf-8")
     return subprocess.run([ANALYZE, "verify", "--man=no", *texts], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120, check=False)
 

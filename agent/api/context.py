@@ -75,6 +75,9 @@ class AgentContext:
     """The workshop stations configured (`[[stations]]`), by id."""
     pairing: Pairing | None = None
     """Pairing with HQ while the box has no `[sync]` (docs/protocol.md §12)."""
+    restart: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the daemon must stop and exit EXIT_RESTART for systemd to start the release
+    now `current` (an upgrade or its rollback; docs/deploy.md, "Upgrades")."""
 
     def base_url(self) -> str:
         """Where staff reach the status page."""

@@ -34,6 +34,25 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 """
 
 
+FORMAT = 1
+"""The journal file format this program reads and writes (SQLite `user_version`; 0 in files
+made before it was recorded). A release that changes the format raises it, and only once its
+upgrade trial is committed (docs/deploy.md, "Upgrades"), so the release it rolls back to can
+still read the journal."""
+
+
+def check_format(conn: sqlite3.Connection, path: str) -> None:
+    """Record FORMAT in a journal that has none; AgentError when the file's format is newer
+    than this program knows (it refuses to start rather than misread the shop's record)."""
+    found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if found > FORMAT:
+        raise AgentError(f"销售日志格式比本程序新，拒绝启动 / journal {path} has format {found}, "
+                         f"newer than this release reads ({FORMAT}): refusing to start; run the "
+                         "release that wrote it (or a newer one)")
+    if found < FORMAT:
+        conn.execute(f"PRAGMA user_version = {FORMAT}")
+
+
 class SqlLedger:
     """Ledger (sync.journal.rules) over the journal table; sees the writer's open transaction.
 

@@ -26,7 +26,7 @@ from agent.journal import keys as keyfile
 from agent.journal.clock import ClockGuard, mono_ms, wall_ms
 from agent.journal.handoff import STOP, Appended, Request, answer
 from agent.journal.signing import BatchSigner, Pending, resolve
-from agent.journal.sqlite_ledger import SCHEMA, SqlLedger, read_rows
+from agent.journal.sqlite_ledger import SCHEMA, SqlLedger, check_format, read_rows
 from sync.journal import RecordError
 from sync.journal.canonical import parse_canonical
 from sync.journal.chain import (
@@ -127,6 +127,7 @@ class JournalStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=10000")
+            check_format(conn, os.fspath(db_path))
             conn.executescript(SCHEMA)
             boot_id = boot or _boot_id()
             last = conn.execute("SELECT record, hash FROM journal ORDER BY seq DESC LIMIT 1"

@@ -83,6 +83,7 @@ class Uplink:
         self._started = time.monotonic()
         self._tel_due = 0.0
         self._state_sig = ""
+        self._restart_pending = False
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -140,6 +141,10 @@ class Uplink:
                 elif isinstance(ev, Message):
                     await self._on_message(ev)
                     self.session.ack(ev)
+                    if self._restart_pending:
+                        # After the command's answer is in the outbox and the message acked:
+                        # the new release sends the answer.
+                        self.ctx.restart.set()
             except Exception:
                 log.exception("uplink: handling %s failed", type(ev).__name__)
 
@@ -234,6 +239,25 @@ class Uplink:
             self._paused_until = 0
         elif cmd.name == "reload_config":
             raise ValueError("reload_config needs a restart of the daemon on this box")
+        elif cmd.name == "upgrade":
+            await self._upgrade(cmd)
+
+    async def _upgrade(self, cmd: Command) -> None:
+        """Install the release HQ names beside this one and switch to it (agent.upgrade)."""
+        from agent.upgrade import UpgradeError
+        from agent.upgrade.apply import apply_upgrade
+        from agent.upgrade.layout import Layout, running_release
+
+        found = running_release()
+        if found is None:
+            raise ValueError("this box does not run from an installed release "
+                             "(scripts/install.sh); upgrade it by hand")
+        try:
+            await apply_upgrade(cmd.args, self.cfg.hq_pubkey, Layout(found[0], self.state_dir),
+                                wall_ms())
+        except UpgradeError as e:
+            raise ValueError(str(e)) from None
+        self._restart_pending = True
 
     # --- outbound ------------------------------------------------------------------------
 
@@ -265,7 +289,8 @@ class Uplink:
 
     async def _publish_birth(self) -> None:
         b = self.ctx.config.box
-        birth = Birth(self.box, self.bdseq, wall_ms(), VERSION, b.store, self._devices(),
+        birth = Birth(self.box, self.bdseq, wall_ms(), _release_version(), b.store,
+                      self._devices(),
                       self._position(), self.cfg.telemetry_interval_s, b.name,
                       self.cfg.keepalive_s)
         await self.session.publish(up(self.box, Up.BIRTH), birth.to_json(), 1, True,
@@ -391,3 +416,10 @@ def _temperature_mc() -> int | None:
             continue
     return None
 
+
+def _release_version() -> str:
+    """The installed release this daemon runs (agent.upgrade), else the package's version."""
+    from agent.upgrade.layout import running_release
+
+    found = running_release()
+    return found[1] if found is not None else VERSION

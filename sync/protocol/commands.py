@@ -23,7 +23,7 @@ from validation import Schema
 
 DOMAIN = b"storelink/v1/command\n"
 CommandName = Literal["test_print", "open_drawer", "reload_config", "rebirth", "reupload",
-                      "production_task"]
+                      "production_task", "upgrade"]
 NAMES: tuple[str, ...] = get_args(CommandName)
 MAX_SKEW_MS = 5 * 60_000
 MAX_LIFETIME_MS = 24 * 3_600_000
@@ -56,12 +56,27 @@ class ProductionTaskArgs(Schema, frozen=True, kw_only=True):
     task: dict[str, Any]
 
 
+class UpgradeArgs(Schema, frozen=True, kw_only=True):
+    """Arguments of upgrade: the release HQ serves at `url`, its bundle's SHA-256 and HQ's
+    release signature (sync.protocol.releases; docs/deploy.md, "Upgrades")."""
+
+    version: Annotated[str, Meta(pattern=r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$", extra={
+        "reason": "1-64 characters of A-Z a-z 0-9 . + _ -, starting with a letter or digit"})]
+    url: Annotated[str, Meta(pattern=r"^https?://[^\s]{1,2040}$", extra={
+        "reason": "must be an http:// or https:// URL"})]
+    sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$", extra={
+        "reason": "must be 64 lowercase hex digits"})]
+    sig: Annotated[str, Meta(pattern="^[A-Za-z0-9+/]{86}==$", extra={
+        "reason": "must be the base64 of a 64-byte Ed25519 signature"})]
+
+
 class NoArgs(Schema, frozen=True, kw_only=True):
     """The commands that take no arguments."""
 
 
 ARGS: dict[str, type[Schema]] = {"test_print": TestPrintArgs, "open_drawer": OpenDrawerArgs,
-                                 "reupload": ReuploadArgs, "production_task": ProductionTaskArgs}
+                                 "reupload": ReuploadArgs, "production_task": ProductionTaskArgs,
+                                 "upgrade": UpgradeArgs}
 
 
 class CommandWire(w.Wire, frozen=True, kw_only=True):

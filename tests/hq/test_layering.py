@@ -22,7 +22,8 @@ BELOW: dict[str, set[str]] = {
     "doctor": {"config", "pki"},
     "pki": set(),
     "pairing": {"config", "pki", "store"},
-    "cli": {"config", "service", "store", "doctor", "people", "pki", "pairing"},
+    "releases": {"config"},
+    "cli": {"config", "service", "store", "doctor", "people", "pki", "pairing", "releases"},
 }
 """Each room of hq/ and the rooms it may import (besides itself and the package root)."""
 
