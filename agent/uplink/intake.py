@@ -39,14 +39,13 @@ class Intake:
     """Cloud print intake, job state forwarding and signed commands for one box."""
 
     def __init__(self, ctx: AgentContext, outbox: DurableOutbox, guard: CommandGuard,
-                 actions: Callable[[Command], Awaitable[None]] | None = None,
-                 changed: asyncio.Event | None = None) -> None:
+                 actions: Callable[[Command], Awaitable[None]] | None = None) -> None:
         self.ctx = ctx
         self.outbox = outbox
         self.guard = guard
         self.actions = actions
         self._lock = asyncio.Lock()
-        self.changed = changed or asyncio.Event()
+        self.changed = asyncio.Event()
         """Set whenever events were added to the outbox (the uplink's doorbell)."""
 
     async def _append(self, events: list[Mapping[str, object]], kv: list[KvUpdate]) -> None:

@@ -54,11 +54,8 @@ class Uplink:
     """One box's MQTT session with HQ and everything that travels over it."""
 
     def __init__(self, ctx: AgentContext, cfg: SyncConfig, journal: JournalStore | None,
-                 state_dir: Path | None = None, tick_s: float = TICK_S) -> None:
-        """`tick_s`: the backstop interval for journal, events and telemetry; events committed
-        to the outbox and acknowledgements ring the doorbell and are acted on at once."""
+                 state_dir: Path | None = None) -> None:
         self.ctx = ctx
-        self.tick_s = tick_s
         self.cfg = cfg
         self.journal = journal
         self.box = ctx.config.box.id
@@ -86,7 +83,6 @@ class Uplink:
         self._started = time.monotonic()
         self._tel_due = 0.0
         self._state_sig = ""
-        self._bell = asyncio.Event()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -102,7 +98,7 @@ class Uplink:
         self.outbox = await asyncio.to_thread(DurableOutbox, self.state_dir / "uplink.db")
         remembered = await asyncio.to_thread(self.outbox.numbers, CMD_NS)
         guard = CommandGuard(self.box, self.cfg.hq_pubkey, remembered.items())
-        self.intake = Intake(self.ctx, self.outbox, guard, self._action, self._bell)
+        self.intake = Intake(self.ctx, self.outbox, guard, self._action)
         await self.session.start()
         tasks = [asyncio.create_task(self._pump(), name="uplink-mqtt"),
                  asyncio.create_task(self._ticker(), name="uplink-tick"),
@@ -136,7 +132,6 @@ class Uplink:
                     if line := self.link.connected(wall_ms()):
                         log.info("%s", line)
                     await self._on_connected()
-                    self._bell.set()
                 elif isinstance(ev, Disconnected):
                     if line := self.link.failed(ev.reason, wall_ms()):
                         log.warning("%s", line)
@@ -187,7 +182,6 @@ class Uplink:
             return
         done = await asyncio.to_thread(self.outbox.ack, ack.upto)
         self._ew = ob.acknowledged(self._ew, done, wall_ms())
-        self._bell.set()  # the window has room again
 
     async def _on_journal_ack(self, ack: JournalAck) -> None:
         assert self.outbox is not None
@@ -206,7 +200,6 @@ class Uplink:
             self._paused_until = now + REFUSED_PAUSE_MS
             return
         self._jw = ob.acknowledged(self._jw, ack.size, now)
-        self._bell.set()  # the window has room again
 
     async def _record_cosignature(self, ack: JournalAck) -> bool:
         """Keep HQ's cosignature as a cosign record (unless only cosign records were acked,
@@ -290,12 +283,8 @@ class Uplink:
         await self.session.publish(up(self.box, Up.TELEMETRY), t.to_json(), 0)
 
     async def _ticker(self) -> None:
-        """Send what is due when the doorbell rings (events committed, an ack, a connection),
-        else every `tick_s` (journal appends and telemetry have no doorbell)."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._bell.wait(), self.tick_s)
-            self._bell.clear()
+            await asyncio.sleep(TICK_S)
             if not self._connected:
                 continue
             try:
@@ -348,6 +337,7 @@ class Uplink:
 
     async def _send_events(self) -> None:
         assert self.outbox is not None and self.intake is not None
+        self.intake.changed.clear()
         head = await asyncio.to_thread(self.outbox.head)
         self._ew = ob.grow(self._ew, head)
         while True:
