@@ -5,7 +5,7 @@ parses the JSON and does the same SQLite commit (WAL, synchronous=FULL, one row 
 and nothing else. The daemon and the baseline run as separate processes; the simulated printer
 and the clients run in this one. Every figure is the median of --runs runs.
 
-    .venv/bin/python bench/bench_queue.py [--jobs 1000] [--clients 50] [--runs 3]
+    .venv/bin/python bench/bench_queue.py [--jobs 1000] [--clients 50] [--runs 3] [--json]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.rows import Row, add_json_flag, emit  # noqa: E402
 from drivers.profiles import get_profile  # noqa: E402
 from drivers.sim.printer import SimEscposPrinter, SimJob  # noqa: E402
 from drivers.sim.shells import TcpShell  # noqa: E402
@@ -212,7 +213,12 @@ def median(figs: list[Figures], key: Callable[[Figures], float | None]) -> str:
     return f"{statistics.median(vals):9.1f}" if vals else "        -"
 
 
-async def main(jobs: int, clients: int, runs: int) -> None:
+def _med(figs: list[Figures], key: Callable[[Figures], float | None]) -> float:
+    vals = [v for v in map(key, figs) if v is not None]
+    return statistics.median(vals) if vals else float("nan")
+
+
+async def main(jobs: int, clients: int, runs: int, as_json: bool = False) -> None:
     daemon: list[Figures] = []
     base: list[Figures] = []
     for run in range(runs):
@@ -230,6 +236,18 @@ async def main(jobs: int, clients: int, runs: int) -> None:
     ]
     for label, key in rows:
         print(f"{label:34}{median(daemon, key)}  {median(base, key)}")
+    base_name = "bare aiohttp + 1 durable SQLite commit per request"
+    emit([Row(f"print jobs accepted, {clients} clients", _med(daemon, rows[0][1]), "jobs/s",
+              base_name, _med(base, rows[0][1])),
+          Row("POST /v1/print-jobs p50", _med(daemon, rows[1][1]), "ms", f"{base_name}, p50",
+              _med(base, rows[1][1]), better="lower"),
+          Row("POST /v1/print-jobs p99", _med(daemon, rows[2][1]), "ms", f"{base_name}, p99",
+              _med(base, rows[2][1]), better="lower"),
+          Row("print jobs printed, fast simulated printer", _med(daemon, rows[3][1]), "jobs/s",
+              base_name + " (accepted)", _med(base, rows[0][1])),
+          Row("box daemon idle RSS", _med(daemon, rows[4][1]), "MiB",
+              "bare aiohttp process idle RSS", _med(base, rows[4][1]), better="lower")],
+         as_json)
 
 
 if __name__ == "__main__":
@@ -238,8 +256,9 @@ if __name__ == "__main__":
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--baseline-server", nargs=2, metavar=("PORT", "DB"))
+    add_json_flag(ap)
     args = ap.parse_args()
     if args.baseline_server:
         baseline_server(int(args.baseline_server[0]), Path(args.baseline_server[1]))
     else:
-        asyncio.run(main(args.jobs, args.clients, args.runs))
+        asyncio.run(main(args.jobs, args.clients, args.runs, args.json))
