@@ -1,6 +1,6 @@
 """Journal throughput, each figure beside its baseline measured in the same run.
 
-    python bench/bench_journal.py [--runs 5] [--records 20000] [--detail]
+    python bench/bench_journal.py [--runs 5] [--records 20000] [--detail] [--json]
 
 Append: one writer and 20 concurrent writers (asyncio tasks awaiting acknowledgement) against
 raw SQLite single-row commits with the same durability (WAL, synchronous=FULL).
@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from agent.journal.store import JournalStore, read_rows
+from bench.rows import Row, add_json_flag, emit
 from sync.journal.canonical import parse_canonical_fast
 from sync.journal.chain import build_next
 from sync.journal.fastparse import split_record
@@ -170,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--records", type=int, default=20000, help="size of the large journal")
     ap.add_argument("--detail", action="store_true", help="per-record cost breakdown")
+    add_json_flag(ap)
     args = ap.parse_args(argv)
     detail: list[str] = []
     cores = os.cpu_count() or 1
@@ -215,6 +217,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{cores} processes {par:9.0f}/s   speed-up × {par / seq1:.2f}")
     for line in detail:
         print(line)
+    emit([Row("journal append, 1 writer", one, "records/s",
+              "raw durable SQLite commits (WAL, FULL), 1 row each", raw1),
+          Row("journal append, 20 writers", twenty, "records/s",
+              "raw durable SQLite commits (WAL, FULL), 1 row each", raw1,
+              note=f"{per_commit:.1f} records per commit; × {r20:.1f} one writer"),
+          Row("journal verify, 1 core", ver, "records/s", "raw Ed25519 verify, 250 B", rawv),
+          Row(f"journal verify from SQLite, {cores} processes", par, "records/s",
+              "the same, 1 process", seq1, note=f"{len(rows):,} records")], args.json)
     return 0
 
 

@@ -5,7 +5,7 @@ parses the JSON and does the same SQLite commit (WAL, synchronous=FULL, one row 
 and nothing else. The daemon and the baseline run as separate processes; the simulated printer
 and the clients run in this one. Every figure is the median of --runs runs.
 
-    .venv/bin/python bench/bench_queue.py [--jobs 1000] [--clients 50] [--runs 3]
+    .venv/bin/python bench/bench_queue.py [--jobs 1000] [--clients 50] [--runs 3] [--json]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.rows import Row, add_json_flag, emit  # noqa: E402
 from drivers.profiles import get_profile  # noqa: E402
 from drivers.sim.printer import SimEscposPrinter, SimJob  # noqa: E402
 from drivers.sim.shells import TcpShell  # noqa: E402
@@ -111,6 +112,7 @@ class Figures:
     p99_ms: float
     printed_per_s: float | None
     idle_rss_mib: float
+    startup_s: float
 
 
 async def start(cmd: list[str]) -> tuple[asyncio.subprocess.Process, str]:
@@ -170,6 +172,8 @@ id = "BENCH-B1"
 state_dir = "{tmp}/state"
 [api]
 port = {free_port()}
+[queue]
+max_depth = {max(500, jobs + 100)}  # all jobs may wait: a loaded machine prints slower
 [[printers]]
 id = "front"
 profile = "generic-cn-80"
@@ -177,7 +181,9 @@ transport = "tcp"
 host = "127.0.0.1"
 port = {shell.port}
 """, encoding="utf-8")
+        t_start = time.perf_counter()
         proc, url = await start([sys.executable, "-c", DAEMON, str(cfg)])
+        startup = time.perf_counter() - t_start
         try:
             await asyncio.sleep(1.0)
             idle = rss_kib(proc.pid) / 1024
@@ -189,14 +195,16 @@ port = {shell.port}
             proc.terminate()
             await proc.wait()
         return Figures(jobs / seconds, pct(lat, 0.5), pct(lat, 0.99),
-                       jobs / printed_s if printed.is_set() else None, idle)
+                       jobs / printed_s if printed.is_set() else None, idle, startup)
 
 
 async def measure_baseline(jobs: int, clients: int, run: int) -> Figures:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
+        t_start = time.perf_counter()
         proc, url = await start([sys.executable, __file__, "--baseline-server", str(port),
                                  f"{tmp}/base.db"])
+        startup = time.perf_counter() - t_start
         try:
             await asyncio.sleep(1.0)
             idle = rss_kib(proc.pid) / 1024
@@ -204,7 +212,7 @@ async def measure_baseline(jobs: int, clients: int, run: int) -> Figures:
         finally:
             proc.terminate()
             await proc.wait()
-        return Figures(jobs / seconds, pct(lat, 0.5), pct(lat, 0.99), None, idle)
+        return Figures(jobs / seconds, pct(lat, 0.5), pct(lat, 0.99), None, idle, startup)
 
 
 def median(figs: list[Figures], key: Callable[[Figures], float | None]) -> str:
@@ -212,7 +220,12 @@ def median(figs: list[Figures], key: Callable[[Figures], float | None]) -> str:
     return f"{statistics.median(vals):9.1f}" if vals else "        -"
 
 
-async def main(jobs: int, clients: int, runs: int) -> None:
+def _med(figs: list[Figures], key: Callable[[Figures], float | None]) -> float:
+    vals = [v for v in map(key, figs) if v is not None]
+    return statistics.median(vals) if vals else float("nan")
+
+
+async def main(jobs: int, clients: int, runs: int, as_json: bool = False) -> None:
     daemon: list[Figures] = []
     base: list[Figures] = []
     for run in range(runs):
@@ -227,9 +240,24 @@ async def main(jobs: int, clients: int, runs: int) -> None:
         ("POST /v1/print-jobs p99 (ms)", lambda f: f.p99_ms),
         ("printed, fast sim printer (jobs/s)", lambda f: f.printed_per_s),
         ("idle RSS (MiB)", lambda f: f.idle_rss_mib),
+        ("start-up, exec → API ready (s)", lambda f: f.startup_s),
     ]
     for label, key in rows:
         print(f"{label:34}{median(daemon, key)}  {median(base, key)}")
+    base_name = "bare aiohttp + 1 durable SQLite commit per request"
+    emit([Row(f"print jobs accepted, {clients} clients", _med(daemon, rows[0][1]), "jobs/s",
+              base_name, _med(base, rows[0][1])),
+          Row("POST /v1/print-jobs p50", _med(daemon, rows[1][1]), "ms", f"{base_name}, p50",
+              _med(base, rows[1][1]), better="lower"),
+          Row("POST /v1/print-jobs p99", _med(daemon, rows[2][1]), "ms", f"{base_name}, p99",
+              _med(base, rows[2][1]), better="lower"),
+          Row("print jobs printed, fast simulated printer", _med(daemon, rows[3][1]), "jobs/s",
+              base_name + " (accepted)", _med(base, rows[0][1])),
+          Row("box daemon idle RSS", _med(daemon, rows[4][1]), "MiB",
+              "bare aiohttp process idle RSS", _med(base, rows[4][1]), better="lower"),
+          Row("box daemon start-up, exec → API ready", _med(daemon, rows[5][1]), "s",
+              "bare aiohttp process start-up", _med(base, rows[5][1]), better="lower")],
+         as_json)
 
 
 if __name__ == "__main__":
@@ -238,8 +266,9 @@ if __name__ == "__main__":
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--baseline-server", nargs=2, metavar=("PORT", "DB"))
+    add_json_flag(ap)
     args = ap.parse_args()
     if args.baseline_server:
         baseline_server(int(args.baseline_server[0]), Path(args.baseline_server[1]))
     else:
-        asyncio.run(main(args.jobs, args.clients, args.runs))
+        asyncio.run(main(args.jobs, args.clients, args.runs, args.json))

@@ -1,6 +1,6 @@
 """Workshop station latency, beside the journal's raw append latency measured in the same run.
 
-    python bench/bench_station.py [--scans 1000]
+    python bench/bench_station.py [--scans 1000] [--json]
 
 Scan → record: from a worker's badge scan completing a pair (flow card scanned first) to the
 `handover` record committed (the station's rules, the lock, the signed append, the state fold).
@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agent.config import parse_config
 from agent.daemon import running
 from agent.station.engine import Scan, classify
+from bench.rows import Row, add_json_flag, emit
 from drivers.label.flowcard import encode_flow_card
 from hq.workshop.progress import Tally
 
@@ -78,6 +79,7 @@ async def run(scans: int, state: Path) -> dict[str, list[float]]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scans", type=int, default=1000)
+    add_json_flag(ap)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         figures = asyncio.run(run(args.scans, Path(tmp)))
@@ -90,6 +92,13 @@ def main() -> int:
               f"mean {statistics.fmean(xs) * 1000:7.2f} ms")
     ratio = pct(figures["scan"], 50) / pct(figures["append"], 50)
     print(f"  scan → record p50 is {ratio:.1f}× the raw append p50")
+    base = "journal raw append (signed, durable)"
+    emit([Row(f"workshop scan → handover committed, {q}", pct(figures["scan"], p), "ms",
+              f"{base}, {q}", pct(figures["append"], p), better="lower")
+          for q, p in (("p50", 50), ("p99", 99))]
+         + [Row(f"workshop report: record → HQ progress updated, {q}", pct(figures["hq"], p),
+                "ms", f"{base}, {q}", pct(figures["append"], p), better="lower")
+            for q, p in (("p50", 50), ("p99", 99))], args.json)
     return 0
 
 

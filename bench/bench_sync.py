@@ -1,9 +1,9 @@
 """Sync figures over loopback with real processes (mosquitto, HQ, box, simulated printer):
-cloud print latency (HQ API call → bytes at the printer) and catch-up time of a journal
-backlog, each beside the broker's raw one-way latency and raw QoS 1 throughput measured in the
-same run with the same payload sizes.
+cloud print latency (HQ API call → bytes at the printer, and → HQ holding the box's
+`printed` state) and catch-up time of a journal backlog, each beside the broker's raw one-way
+latency and raw QoS 1 throughput measured in the same run with the same payload sizes.
 
-    .venv/bin/python bench/bench_sync.py [--jobs 1000] [--backlog 100000]
+    .venv/bin/python bench/bench_sync.py [--jobs 1000] [--backlog 100000] [--json]
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -20,18 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.journal.store import JournalStore
+from bench.rows import Row, add_json_flag, emit, pct
 from sync.mqtt_session import Message, MqttSession, SessionConfig
 from sync.protocol.messages import JournalBatch, PrintDispatch
 from tests.e2e.box_proc import sale_body
 from tests.e2e.printer_proc import read_log
 from tests.e2e.world import World, job, wait_for
 from tests.hq.journals import BOX
-
-
-def pct(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank)."""
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))]
 
 
 async def broker_one_way(port: int, payload_size: int, n: int) -> list[float]:
@@ -98,6 +94,19 @@ def hq_size(w: World) -> int:
     return int(held["size"]) if held else 0
 
 
+def hq_printed_latency(db: Path, prefix: str) -> list[float]:
+    """For every bench job: HQ accepted it → HQ stored the box's `printed` state, in ms (both
+    HQ's clock, read from HQ's database after the run)."""
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT s.received_ms - j.created_ms FROM jobs j JOIN job_states s "
+                            "ON s.job_id = j.id WHERE s.state = 'printed' AND j.id LIKE ?",
+                            (prefix + "%",)).fetchall()
+    finally:
+        conn.close()
+    return [float(r[0]) for r in rows]
+
+
 def print_latency(w: World, jobs: int) -> list[float]:
     """Jobs one after another: POST at HQ → the printer has the bytes, in ms."""
     out = []
@@ -131,6 +140,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=1000)
     ap.add_argument("--backlog", type=int, default=100_000)
+    add_json_flag(ap)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -156,6 +166,9 @@ def main() -> None:
             assert w.box_journal() == w.hq_journal()
 
             lat = print_latency(w, args.jobs)
+            wait_for(lambda: len(hq_printed_latency(w.hq_db, "bench-")) >= args.jobs, 120,
+                     "HQ holds every printed state")
+            known = hq_printed_latency(w.hq_db, "bench-")
             raw = asyncio.run(broker_one_way(w.broker.port, dispatch_bytes, args.jobs))
         finally:
             w.close()
@@ -164,6 +177,8 @@ def main() -> None:
           f"({dispatch_bytes} B dispatch):")
     print(f"  storelink        p50 {pct(lat, 50):7.1f} ms   p99 {pct(lat, 99):7.1f} ms   "
           f"mean {statistics.fmean(lat):6.1f} ms")
+    print(f"  HQ has printed   p50 {pct(known, 50):7.1f} ms   p99 {pct(known, 99):7.1f} ms   "
+          f"mean {statistics.fmean(known):6.1f} ms (HQ accepted → the box's state stored)")
     print(f"  broker one-way   p50 {pct(raw, 50):7.1f} ms   p99 {pct(raw, 99):7.1f} ms   "
           f"(QoS 1 publish → subscriber, same payload size)")
     print(f"journal catch-up of {total:,} records ({n_batches} batches of ≈{batch_bytes:,} B):")
@@ -172,6 +187,19 @@ def main() -> None:
     mbps = n_batches * batch_bytes / raw_tp / 1e6
     print(f"  broker raw QoS 1 {raw_tp:7.1f} s   {mbps:9.1f} MB/s "
           f"({n_batches} messages of the same size, 8 in flight)")
+    base = f"broker QoS 1 one-way, {dispatch_bytes} B"
+    emit([Row("cloud print p50: HQ API → printer", pct(lat, 50), "ms", f"{base}, p50",
+              pct(raw, 50), better="lower"),
+          Row("cloud print p99: HQ API → printer", pct(lat, 99), "ms", f"{base}, p99",
+              pct(raw, 99), better="lower"),
+          Row("cloud print p50: HQ API → HQ has printed", pct(known, 50), "ms", f"{base}, p50",
+              pct(raw, 50), better="lower"),
+          Row("cloud print p99: HQ API → HQ has printed", pct(known, 99), "ms", f"{base}, p99",
+              pct(raw, 99), better="lower"),
+          Row(f"journal catch-up, {total:,} records", total / catch_up, "records/s",
+              f"raw QoS 1, the same {n_batches} batches of {batch_bytes:,} B", total / raw_tp,
+              note=f"{catch_up:.1f} s (box ready → HQ verified, stored, countersigned)")],
+         args.json)
 
 
 if __name__ == "__main__":
