@@ -17,16 +17,10 @@ from tests.agent.sales.conftest import BADGE_HASH, PIN_HASH, journals_verify
 
 __all__ = ["journals_verify"]
 
-DATA = Path("/work/shared/data/production-tasks.json")
-TASKS: list[dict[str, Any]] = json.loads(DATA.read_text(encoding="utf-8")) if DATA.exists() \
-    else []
-HINGES: dict[str, Any] = next((t for t in TASKS if t["task_no"] == "SC-20261129-001"), {
-    "task_no": "SC-20261129-001", "product": {"code": "CP-8801", "name": "不锈钢门铰链 组件"},
-    "qty": 1000, "split_size": 80,
-    "route": [{"step": 10, "name": "下料", "rate_fen": 5}, {"step": 20, "name": "冲压",
-                                                          "rate_fen": 8}],
-    "defect_reasons": ["尺寸超差", "焊点不良", "划伤", "毛刺"]})
-"""The hinge task of shared/data/production-tasks.json (1,000 in containers of 80)."""
+DATA = Path(__file__).resolve().parents[3] / "examples" / "data" / "production-tasks.json"
+TASKS: list[dict[str, Any]] = json.loads(DATA.read_text(encoding="utf-8"))
+HINGES: dict[str, Any] = next(t for t in TASKS if t["task_no"] == "SC-20261129-001")
+"""The hinge task of examples/data/production-tasks.json (1,000 in containers of 80)."""
 
 
 def station_config(state_dir: Path, label_port: int | None, **extra: Any) -> Config:
