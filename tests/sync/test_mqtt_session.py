@@ -4,7 +4,9 @@ keep-alive on a silently dead link, credentials and ACLs, jittered backoff."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import resource
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -217,3 +219,25 @@ async def test_credentials_and_acl_confine_a_box_to_its_subtree(
     await bad.start()
     ev = await next_of(bad, Disconnected)
     assert isinstance(ev, Disconnected) and "refused" in ev.reason and not bad.connected
+
+
+async def test_a_session_works_when_its_socket_is_numbered_above_1023(
+        broker: Broker, sessions: list[MqttSession]) -> None:
+    # select() refuses descriptors >= 1024; a process holding many files must still connect.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.fail(f"the test needs 1200 descriptors, the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        assert max(held) >= 1024
+        sub = await started(sessions, cfg(broker.port, "many-files-sub",
+                                          subscriptions=(("t/#", 1),)))
+        pub = await started(sessions, cfg(broker.port, "many-files-pub"))
+        assert await pub.publish("t/b", "收银台 2".encode(), qos=1, wait_s=T)
+        msg = await next_of(sub, Message)
+        assert isinstance(msg, Message) and msg.payload.decode() == "收银台 2"
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
