@@ -24,6 +24,7 @@ def wiring(port: int) -> Wiring:
 def worker_toml(tmp: Path, worker: str, port: int, db: str, boxes: str) -> Path:
     """One worker's config: its own id (MQTT client id) and API port, the shared store, key
     and shared-subscription group; `boxes` the `[[boxes]]` tables."""
+    tmp.mkdir(parents=True, exist_ok=True)
     key = tmp / "hq.key"
     if not key.exists():
         key.write_bytes(HQ_KEY.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
