@@ -198,11 +198,12 @@ class SimBox:
                                               asyncio.create_task(self._cut.wait())]
             await asyncio.wait([*tasks, *waits], return_when=asyncio.FIRST_COMPLETED)
             failed = [t for t in tasks if t.done()]
+            for t in failed:
+                if not t.cancelled() and t.exception() is not None:
+                    log.error("box %s: session task failed: %r", self.id, t.exception())
             for t in [*tasks, *waits]:
                 t.cancel()
-            for r in await asyncio.gather(*tasks, *waits, return_exceptions=True):
-                if isinstance(r, Exception):
-                    log.error("box %s: session task failed: %r", self.id, r)
+            await asyncio.wait([*tasks, *waits], timeout=10.0)
             self.connected = False
             if stop.is_set():
                 await session.stop(wait_s=5.0)
@@ -232,6 +233,9 @@ class SimBox:
                 log.warning("box %s: %s", self.id, e)
                 if isinstance(ev, Message):
                     session.ack(ev)  # a bad message stays bad: do not have it redelivered
+            except Exception:
+                # As the daemon's uplink: not acknowledged, so the broker delivers it again.
+                log.exception("box %s: handling %s failed", self.id, type(ev).__name__)
 
     async def _on_connected(self, session: MqttSession) -> None:
         assert self.outbox is not None and self.journal is not None
