@@ -25,9 +25,11 @@ def _fleet(args: argparse.Namespace) -> int:
     from sync.journal.checkpoint import ALG_COSIGNATURE_V1, note_key_hash
     from sync.protocol import ProtocolError
     from sync.protocol.commands import public_key_from_b64
+    from sync.protocol.topics import check_box_id
 
     try:
         pub = public_key_from_b64(args.hq_pubkey, "--hq-pubkey")
+        check_box_id(f"{args.prefix}-{max(args.boxes, 1):04d}", "--prefix")
         rhythm = Rhythm(args.sales_per_hour, args.handovers_per_hour, args.print_jobs_per_hour,
                         args.day_close_every_h, args.offline_per_hour, args.offline_s,
                         args.speed)
