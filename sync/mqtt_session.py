@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.client import _socketpair_compat
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -359,8 +360,12 @@ def loop_once(c: mqtt.Client, timeout_s: float) -> MQTTErrorCode:
     if sock is None:
         return mqtt.MQTT_ERR_NO_CONN
     pending = sock.pending() if hasattr(sock, "pending") else 0
-    # paho wakes its loop through this socket pair when another thread queues a packet.
-    wake: socket.socket | None = getattr(c, "_sockpairR", None)
+    # paho wakes its loop through this socket pair when another thread queues a packet; its
+    # loop() makes the pair (connecting closes it), so this stand-in must make it too.
+    if c._sockpairR is None or c._sockpairW is None:
+        c._reset_sockets(sockpair_only=True)
+        c._sockpairR, c._sockpairW = _socketpair_compat()
+    wake: socket.socket | None = c._sockpairR
     poller = select.poll()
     try:
         poller.register(sock, select.POLLIN | (select.POLLOUT if c.want_write() else 0))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sync import mqtt_session
 from sync.mqtt_session import (
     Connected,
     Disconnected,
@@ -241,3 +242,16 @@ async def test_a_session_works_when_its_socket_is_numbered_above_1023(
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+async def test_a_publish_wakes_the_network_thread_at_once(
+        broker: Broker, sessions: list[MqttSession], monkeypatch: pytest.MonkeyPatch) -> None:
+    # With a network tick longer than the wait, the PUBLISH and its PUBACK can only get
+    # through if queueing a packet wakes the thread (paho's socket pair), not the next tick.
+    sub = await started(sessions, cfg(broker.port, "wake-sub", subscriptions=(("t/#", 1),)))
+    pub = await started(sessions, cfg(broker.port, "wake-pub", keepalive_s=60))
+    monkeypatch.setattr(mqtt_session, "LOOP_TICK_S", 3 * T)
+    await asyncio.sleep(0.2)  # the network thread is now waiting with the long tick
+    assert await pub.publish("t/c", "取货单 3".encode(), qos=1, wait_s=T)
+    msg = await next_of(sub, Message)
+    assert isinstance(msg, Message) and msg.payload.decode() == "取货单 3"
