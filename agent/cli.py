@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from agent import EXIT_FAIL, EXIT_OK, EXIT_TOO_LARGE, EXIT_USAGE, AgentError
 from agent.demo import cli as demo_cli
 from agent.devices import cli as devices_cli
+from agent.fleet_sim import cli as fleet_cli
 from agent.health import cli as health_cli
 from agent.journal import cli as journal_cli
 from agent.pairing import cli as pairing_cli
@@ -70,9 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", required=True)
     run.set_defaults(func=_agent_run)
 
-    for room in (printing_cli, devices_cli, journal_cli, health_cli, demo_cli, pairing_cli,
-                 upgrade_cli):
+    for room in (printing_cli, journal_cli, health_cli, demo_cli, pairing_cli, upgrade_cli):
         room.add_commands(sub)
+    fleet_cli.add_commands(devices_cli.add_commands(sub))
     # Other packages (hq) add their commands through an entry point: agent never imports them.
     for ep in entry_points(group="storelink.commands"):
         ep.load()(sub)

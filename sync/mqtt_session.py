@@ -19,13 +19,16 @@ import contextlib
 import logging
 import queue
 import random
+import select
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.client import _socketpair_compat
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -272,7 +275,7 @@ class MqttSession:
             return False
         accepted = False
         while not self._stop.is_set():
-            rc = c.loop(LOOP_TICK_S)
+            rc = loop_once(c, LOOP_TICK_S)
             accepted = accepted or self._connected
             if rc != mqtt.MQTT_ERR_SUCCESS or self._refused is not None:
                 break
@@ -281,7 +284,7 @@ class MqttSession:
             with contextlib.suppress(Exception):
                 c.disconnect()
                 for _ in range(20):
-                    if c.loop(LOOP_TICK_S) != mqtt.MQTT_ERR_SUCCESS:
+                    if loop_once(c, LOOP_TICK_S) != mqtt.MQTT_ERR_SUCCESS:
                         break
         if self._refused is not None:
             with contextlib.suppress(Exception):
@@ -347,3 +350,42 @@ class MqttSession:
         fut = self._waiters.get(mid)
         if fut is not None and not fut.done():
             fut.set_result(ok)
+
+
+def loop_once(c: mqtt.Client, timeout_s: float) -> MQTTErrorCode:
+    """One turn of paho's `loop()`, waiting with poll() instead of select(): select() fails on
+    a descriptor numbered 1024 or more, which a process holding many files or sessions (the
+    fleet simulator, a busy box) reaches — paho then reports the connection lost at once."""
+    sock = c.socket()
+    if sock is None:
+        return mqtt.MQTT_ERR_NO_CONN
+    pending = sock.pending() if hasattr(sock, "pending") else 0
+    # paho wakes its loop through this socket pair when another thread queues a packet; its
+    # loop() makes the pair (connecting closes it), so this stand-in must make it too.
+    if c._sockpairR is None or c._sockpairW is None:
+        c._reset_sockets(sockpair_only=True)
+        c._sockpairR, c._sockpairW = _socketpair_compat()
+    wake: socket.socket | None = c._sockpairR
+    poller = select.poll()
+    try:
+        poller.register(sock, select.POLLIN | (select.POLLOUT if c.want_write() else 0))
+        if wake is not None:
+            poller.register(wake, select.POLLIN)
+        ready = dict(poller.poll(0 if pending > 0 else int(timeout_s * 1000)))
+    except (OSError, ValueError, TypeError):
+        return mqtt.MQTT_ERR_CONN_LOST
+    fd = sock.fileno()
+    if ready.get(fd, 0) & (select.POLLIN | select.POLLERR | select.POLLHUP) or pending > 0:
+        rc = c.loop_read()
+        if rc or c.socket() is None:
+            return rc
+    woken = wake is not None and ready.get(wake.fileno(), 0) & select.POLLIN
+    if woken:
+        with contextlib.suppress(BlockingIOError):
+            assert wake is not None
+            wake.recv(10000)
+    if woken or ready.get(fd, 0) & select.POLLOUT:
+        rc = c.loop_write()
+        if rc or c.socket() is None:
+            return rc
+    return c.loop_misc()

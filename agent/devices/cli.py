@@ -119,8 +119,10 @@ def _sim_display(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `storelink devices` and `storelink sim printer|scanner|scale|display`."""
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
+                 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Register `storelink devices` and `storelink sim printer|scanner|scale|display`; returns
+    the `sim` subcommands, for other rooms' simulators."""
     sim = sub.add_parser("sim", help="simulated devices for tests and demos")
     sim_sub = sim.add_subparsers(dest="device", required=True)
     sp = sim_sub.add_parser("printer", help="a simulated printer on TCP (port 9100) or a pty")
@@ -165,3 +167,4 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--network-wait", type=float, default=2.0, metavar="S",
                    help="seconds to browse zeroconf on discovery.interfaces (0: skip)")
     p.set_defaults(func=_devices)
+    return sim_sub

@@ -183,7 +183,7 @@ class Uplink:
         if ack.stream != self.outbox.stream or ack.box != self.box:
             return
         if ack.upto < self._ew.resume:
-            self._ew = ob.resend_from(self._ew, ack.upto, wall_ms())
+            self._ew = ob.held_only(self._ew, ack.upto, wall_ms())
             return
         done = await asyncio.to_thread(self.outbox.ack, ack.upto)
         self._ew = ob.acknowledged(self._ew, done, wall_ms())
@@ -194,7 +194,7 @@ class Uplink:
             return
         now = wall_ms()
         if ack.status == "resend":
-            self._jw = ob.resend_from(self._jw, ack.size, now)
+            self._jw = ob.held_only(self._jw, ack.size, now)
             return
         if (ack.cosignature is not None and ack.size > self._jw.acked
                 and not await self._record_cosignature(ack)):

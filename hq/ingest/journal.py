@@ -198,7 +198,7 @@ class JournalIngest:
         new = recs[len(overlap):]
         if not new:
             return answer("ok")
-        v = self._verifier(box, entry, size)
+        v = self._verifier(box, entry, size, held.head if held else b"")
         pres = _prechecks(v, new)
         accepted: list[StoredEntry] = []
         alarm: Alarm | None = None
@@ -239,11 +239,31 @@ class JournalIngest:
                 evidence["held_previous"] = before.export_line().rstrip("\n")
         return Alarm(kind, seq, reason, evidence)
 
-    def _verifier(self, box: str, entry: BoxEntry, size: int) -> Verifier:
-        """The box's verifier advanced to exactly `size` stored records (rebuilt if needed)."""
-        v = self._verifiers.get(box)
-        if v is None or v.failure is not None or v.size > size:
+    def _verifier(self, box: str, entry: BoxEntry, size: int, head: bytes) -> Verifier:
+        """The box's verifier advanced to exactly the stored chain (`size` records ending in
+        `head`): the cached one only if it agrees with the store, else rebuilt from it. The
+        cache may hold records a failed append never stored (another worker then stored other
+        ones): the store, never the cache, is the truth."""
+        v = self._verifiers.pop(box, None)
+        if v is not None and v.failure is None and v.size <= size:
+            try:
+                self._advance(box, v, size)
+            except HqError:
+                v = None
+            if v is not None and size and (v.head is None or v.head.hash != head):
+                v = None
+        else:
+            v = None
+        if v is None:
             v = Verifier(log=entry.log, trusted=entry.pubkeys, cosigners=self.cosigners)
+            self._advance(box, v, size)
+        self._verifiers[box] = v
+        while len(self._verifiers) > MAX_VERIFIERS:
+            self._verifiers.popitem(last=False)
+        return v
+
+    def _advance(self, box: str, v: Verifier, size: int) -> None:
+        """Feed `v` the stored records it lacks up to `size`; HqError if they do not follow."""
         while v.size < size:
             # What HQ stored it verified before: replay it without checking signatures again.
             for s in self.store.journal_entries(box, v.size, min(size, v.size + 5000)):
@@ -255,8 +275,3 @@ class JournalIngest:
                 f = v.feed(s.raw, s.sig, s.hash, Precheck(True, s.hash, True, key))
                 if f is not None:
                     raise HqError(f"box {box}: HQ's own stored journal fails verification: {f}")
-        self._verifiers[box] = v
-        self._verifiers.move_to_end(box)
-        while len(self._verifiers) > MAX_VERIFIERS:
-            self._verifiers.popitem(last=False)
-        return v

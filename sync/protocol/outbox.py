@@ -84,6 +84,14 @@ def resend_from(w: Window, count: int, now_ms: int) -> Window:
                    progress_ms=now_ms)
 
 
+def held_only(w: Window, count: int, now_ms: int) -> Window:
+    """HQ answers that it holds only the first `count` items: continue from there — but never
+    from below what HQ acknowledged before, for with several HQ workers sharing the stream an
+    answer can be overtaken by a later one (a worker that read the position before another
+    worker's commit), and items below `acked` may be gone from the outbox."""
+    return resend_from(w, max(count, w.acked), now_ms)
+
+
 def disconnected(w: Window) -> Window:
     """The link dropped: whatever was in flight is sent again after reconnecting."""
     return replace(w, sent=w.resume)

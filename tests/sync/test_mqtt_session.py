@@ -4,12 +4,15 @@ keep-alive on a silently dead link, credentials and ACLs, jittered backoff."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import resource
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from sync import mqtt_session
 from sync.mqtt_session import (
     Connected,
     Disconnected,
@@ -217,3 +220,38 @@ async def test_credentials_and_acl_confine_a_box_to_its_subtree(
     await bad.start()
     ev = await next_of(bad, Disconnected)
     assert isinstance(ev, Disconnected) and "refused" in ev.reason and not bad.connected
+
+
+async def test_a_session_works_when_its_socket_is_numbered_above_1023(
+        broker: Broker, sessions: list[MqttSession]) -> None:
+    # select() refuses descriptors >= 1024; a process holding many files must still connect.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.fail(f"the test needs 1200 descriptors, the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        assert max(held) >= 1024
+        sub = await started(sessions, cfg(broker.port, "many-files-sub",
+                                          subscriptions=(("t/#", 1),)))
+        pub = await started(sessions, cfg(broker.port, "many-files-pub"))
+        assert await pub.publish("t/b", "收银台 2".encode(), qos=1, wait_s=T)
+        msg = await next_of(sub, Message)
+        assert isinstance(msg, Message) and msg.payload.decode() == "收银台 2"
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+async def test_a_publish_wakes_the_network_thread_at_once(
+        broker: Broker, sessions: list[MqttSession], monkeypatch: pytest.MonkeyPatch) -> None:
+    # With a network tick longer than the wait, the PUBLISH and its PUBACK can only get
+    # through if queueing a packet wakes the thread (paho's socket pair), not the next tick.
+    sub = await started(sessions, cfg(broker.port, "wake-sub", subscriptions=(("t/#", 1),)))
+    pub = await started(sessions, cfg(broker.port, "wake-pub", keepalive_s=60))
+    monkeypatch.setattr(mqtt_session, "LOOP_TICK_S", 3 * T)
+    await asyncio.sleep(0.2)  # the network thread is now waiting with the long tick
+    assert await pub.publish("t/c", "取货单 3".encode(), qos=1, wait_s=T)
+    msg = await next_of(sub, Message)
+    assert isinstance(msg, Message) and msg.payload.decode() == "取货单 3"

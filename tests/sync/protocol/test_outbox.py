@@ -115,3 +115,28 @@ def test_durable_outbox_appends_atomically_from_threads(tmp_path: Path) -> None:
     assert box.text("t", "cos") == "文本"
     box.drop("n", ["0", "1"])
     assert set(box.numbers("n")) == {"2", "3"}
+
+
+def test_an_overtaken_lower_answer_resends_only_what_hq_lacks(tmp_path: Path) -> None:
+    # Two HQ workers: B stored and acked events 1-4; A, having read the stream's position
+    # before B's commit, answers the next batch "I hold 0". The deleted events 1-4 must not be
+    # asked for again (the window would wait for them forever); 5-8 are sent again.
+    box = DurableOutbox(tmp_path / "uplink.db")
+    box.append([{"type": "intake", "id": f"j{i}"} for i in range(8)])
+    w = ob.start(0, box.head(), 0, batch=4, timeout_ms=1000)
+    w, first = ob.next_range(w, 0)
+    w, second = ob.next_range(w, 0)
+    assert (first, second) == ((0, 4), (4, 8))
+    w = ob.acknowledged(w, box.ack(4), 10)
+    w = ob.held_only(w, 0, 20)
+    w, again = ob.next_range(w, 20)
+    assert again == (4, 8) and len(box.events(again[0] + 1, again[1])) == 4
+    box.close()
+
+
+@given(st.integers(0, 50), st.integers(0, 50), st.integers(0, 50))
+def test_held_only_never_rewinds_below_what_was_acknowledged(acked: int, extra: int,
+                                                             told: int) -> None:
+    w = ob.acknowledged(ob.start(0, acked + extra, 0), acked, 1)
+    after = ob.held_only(w, told, 2)
+    assert after.resume == after.sent == max(told, acked) and after.acked >= w.acked

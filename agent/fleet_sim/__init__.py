@@ -1,0 +1,1 @@
+"""The fleet simulator: many light boxes in one process for benchmarks, chaos tests and demos."""
