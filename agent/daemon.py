@@ -20,6 +20,7 @@ from agent.devices.runtime import DeviceServices
 from agent.events import EventBus
 from agent.health.keyfiles import loose_key_files, refusal
 from agent.health.systemd import announce_ready, stop_watchdog
+from agent.metrics.counters import count_jobs
 from agent.printing.queue.service import PrintQueue
 from agent.printing.queue.store import Store
 from agent.printing.supervisor import PrinterSupervisor
@@ -114,8 +115,9 @@ async def running(config: Config, *, env: DeviceEnv | None = None
                 s, ctx.production, bus, scans, names,
                 devices.displays.get(s.display) if s.display is not None else None)
                 for s in config.stations}
-        tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
-                 for pid, s in ctx.printers.items()]
+        tasks = [asyncio.create_task(count_jobs(bus, ctx.counters), name="metrics-jobs")]
+        tasks += [asyncio.create_task(s.run(), name=f"printer-{pid}")
+                  for pid, s in ctx.printers.items()]
         tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s,
                                                        ctx.audit_outbox),
                                          name="housekeeping"))

@@ -20,6 +20,7 @@ from hq.fleet.registry import Registry
 from hq.ingest.journal import JournalIngest, wall_ms
 from hq.store.backends import open_store
 from hq.web.api import ApiContext, make_app
+from hq.web.metrics import HqCounters
 from sync import SyncError
 from sync.mqtt_session import Connected, Disconnected, Message, MqttSession, SessionConfig, Will
 from sync.protocol import ProtocolError
@@ -63,6 +64,7 @@ class HqService:
         self._bad_boxes: set[str] = set()
         self.port = 0
         self.link = HqLink(f"{m.host}:{m.port}", self.clock())
+        self.counters = HqCounters()
 
     async def _publish(self, topic: str, payload: bytes, expiry_s: int) -> bool:
         return await self.session.publish(topic, payload, 1, False, wait_s=PUBLISH_WAIT_S,
@@ -72,7 +74,7 @@ class HqService:
         """Serve until `stop` is set."""
         ctx = ApiContext(self.store, self.registry, self.dispatcher, self.cfg.api_token,
                          tuple(self.cfg.boxes), self.cfg.api_allowed_hosts,
-                         self.cfg.api_allowed_origins, self.link)
+                         self.cfg.api_allowed_origins, self.link, self.counters)
         app = make_app(ctx)
         # HQ serves no WebSockets: one slot is the least the guard takes.
         guard = ConnectionGuard(self.cfg.api_max_connections, 1, self.cfg.api_header_timeout_s)
@@ -138,12 +140,14 @@ class HqService:
             async with self._locks[box], self._slots:
                 reply = await asyncio.to_thread(self._handle, topic.leaf, box, msg.payload)
         except SyncError as e:
+            self.counters.error("bad_message")
             key = msg.topic
             if key not in self._bad_boxes:
                 self._bad_boxes.add(key)
                 log.warning("ignoring a bad message on %s: %s", msg.topic, e)
             return
         except Exception:
+            self.counters.error("failed")
             log.exception("handling %s failed", msg.topic)
             return
         if reply is None:
@@ -161,7 +165,11 @@ class HqService:
         if leaf is Up.JOURNAL:
             batch = JournalBatch.from_json(payload)
             _same_box(batch.box, box)
-            return Down.JOURNAL_ACK, self.ingest.ingest(batch).ack.to_json()
+            done = self.ingest.ingest(batch)
+            self.counters.journal(box, done.verified, done.stored,
+                                  done.alarm.kind if done.alarm is not None else None,
+                                  done.ack.status == "refused")
+            return Down.JOURNAL_ACK, done.ack.to_json()
         if leaf is Up.EVENTS:
             events = EventsBatch.from_json(payload)
             _same_box(events.box, box)

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from agent.config import Config
 from agent.events import EventBus
+from agent.metrics.counters import BoxCounters
 from agent.printing.jobs import PrintJob, is_label_printer, parse_job
 from agent.printing.queue.service import PrintQueue, wall_ms
 from agent.printing.queue.store import Submitted
@@ -72,6 +73,8 @@ class AgentContext:
     """Production tasks, splits and flow cards (the workshop station)."""
     stations: dict[str, StationRunner] = field(default_factory=dict)
     """The workshop stations configured (`[[stations]]`), by id."""
+    counters: BoxCounters = field(default_factory=BoxCounters)
+    """What /metrics reports beside the current state (latency, reconnects, acks)."""
 
     def base_url(self) -> str:
         """Where staff reach the status page."""

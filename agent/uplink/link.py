@@ -149,6 +149,7 @@ class Uplink:
         self._connected = True
         now = wall_ms()
         jacked = await self._journal_acked()
+        self.ctx.counters.connected(jacked)
         self._jw = ob.start(jacked, self._journal_size(), now, batch=self.cfg.batch_records,
                             max_inflight=4 * self.cfg.batch_records)
         box = self.outbox
@@ -200,6 +201,7 @@ class Uplink:
             self._paused_until = now + REFUSED_PAUSE_MS
             return
         self._jw = ob.acknowledged(self._jw, ack.size, now)
+        self.ctx.counters.acked(self._jw.acked, now)
 
     async def _record_cosignature(self, ack: JournalAck) -> bool:
         """Keep HQ's cosignature as a cosign record (unless only cosign records were acked,

@@ -9,7 +9,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -22,6 +22,8 @@ from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore
 from hq.web import workshop_api
 from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, recent_jobs
+from hq.web.metrics import HqCounters
+from hq.web.metrics import metrics as get_metrics
 from hq.workshop.book import WorkshopBook
 from sync.bounded_json import JsonLimitError, loads_bounded
 from sync.protocol.topics import BOX_ID
@@ -46,6 +48,8 @@ class ApiContext:
     allowed_origins: tuple[str, ...] = ()
     link: HqLink | None = None
     """HQ's own broker link (None: not tracked, boxes shown as the registry has them)."""
+    counters: HqCounters = field(default_factory=HqCounters)
+    """What this worker counted for GET /metrics."""
 
 
 CTX = web.AppKey("ctx", ApiContext)
@@ -367,4 +371,5 @@ def make_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/workshop/tasks", get_workshop_tasks)
     app.router.add_get("/v1/workshop/pieces", get_workshop_pieces)
     app.router.add_get("/v1/workshop/pieces.csv", get_workshop_pieces_csv)
+    app.router.add_get("/metrics", get_metrics)
     return app
