@@ -19,7 +19,7 @@ from agent.devices.discovery import DeviceEnv
 from agent.devices.runtime import DeviceServices
 from agent.events import EventBus
 from agent.health.keyfiles import loose_key_files, refusal
-from agent.health.systemd import announce_ready, stop_watchdog
+from agent.health.systemd import announce_ready, notify, stop_watchdog
 from agent.metrics.counters import count_jobs
 from agent.printing.queue.service import PrintQueue
 from agent.printing.queue.store import Store
@@ -29,6 +29,7 @@ from agent.sales.service import SalesService
 from agent.station.runner import StationRunner
 from agent.station.service import TaskService
 from agent.uplink.link import Uplink
+from agent.uplink.reload import effective
 from drivers.transports.open import open_transport
 from sync.service import run_until_signalled
 from sync.web.connections import GUARD, GuardedSite, install_accept_log
@@ -168,9 +169,10 @@ async def stop_printers(ctx: AgentContext, grace_s: float = STOP_GRACE_S) -> Non
 
 
 async def serve(config: Config, *, ready: asyncio.Event | None = None,
-                stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set: recover the queue, start the printers and the API, then shut
-    down cleanly (the job in flight finishes or is left for `unknown`, devices are closed)."""
+                stop: asyncio.Event | None = None) -> Config | None:
+    """Run until `stop` is set (or HQ sent a configuration to restart with, which is
+    returned): recover the queue, start the printers and the API, then shut down cleanly (the
+    job in flight finishes or is left for `unknown`, devices are closed)."""
     stop = stop or asyncio.Event()
     install_accept_log(asyncio.get_running_loop())
     async with running(config) as ctx:
@@ -189,7 +191,10 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
             if ready is not None:
                 ready.set()
             watchdog = announce_ready(ctx, f"http://{host}:{port}")
-            await stop.wait()
+            await _first(stop, ctx.restarting)
+            restart_with = None if stop.is_set() else ctx.restart_with
+            if restart_with is not None:
+                notify("RELOADING=1")
             log.info("stopping: no new jobs; letting the job in flight finish")
             await stop_watchdog(watchdog)
             await stop_printers(ctx)
@@ -197,6 +202,29 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
             ctx.bus.close()
             await runner.cleanup()
     log.info("stopped")
+    return restart_with
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Wait until any of `events` is set."""
+    waits = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+async def serve_until_stopped(config: Config, stop: asyncio.Event) -> None:
+    """`serve` the configuration HQ sent if one is kept (else `config`), again with each one it
+    sends (reload_config), until `stop`."""
+    config = await asyncio.to_thread(effective, config)
+    while True:
+        nxt = await serve(config, stop=stop)
+        if nxt is None or stop.is_set():
+            return
+        log.info("用新配置重启服务 / restarting the services with the configuration HQ sent")
+        config = nxt
 
 
 def run(config: Config) -> int:
@@ -206,7 +234,7 @@ def run(config: Config) -> int:
         log.error("%s", refusal(loose))
         return 1
     try:
-        run_until_signalled(lambda stop: serve(config, stop=stop))
+        run_until_signalled(lambda stop: serve_until_stopped(config, stop))
     except (AgentError, OSError) as e:
         log.error("the daemon cannot run: %s", e)
         return 1

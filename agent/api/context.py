@@ -75,6 +75,15 @@ class AgentContext:
     """The workshop stations configured (`[[stations]]`), by id."""
     counters: BoxCounters = field(default_factory=BoxCounters)
     """What /metrics reports beside the current state (latency, reconnects, acks)."""
+    restart_with: Config | None = None
+    """The configuration to restart the services with (reload_config), once `restarting` is
+    set."""
+    restarting: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def restart(self, config: Config) -> None:
+        """Ask the daemon to stop its services cleanly and start them again with `config`."""
+        self.restart_with = config
+        self.restarting.set()
 
     def base_url(self) -> str:
         """Where staff reach the status page."""

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from agent.api.context import AgentContext
+from agent.config import Config
 from agent.health.link import LinkMonitor
 from agent.journal.store import JournalStore
+from agent.uplink import reload
 from agent.uplink.config import SyncConfig
 from agent.uplink.intake import CMD_NS, Intake, wall_ms
 from sync.journal import JournalError
@@ -83,6 +85,7 @@ class Uplink:
         self._started = time.monotonic()
         self._tel_due = 0.0
         self._state_sig = ""
+        self._restart_with: Config | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -140,6 +143,10 @@ class Uplink:
                 elif isinstance(ev, Message):
                     await self._on_message(ev)
                     self.session.ack(ev)
+                    if self._restart_with is not None:
+                        # Only now: the command's answer is in the outbox and acknowledged.
+                        self.ctx.restart(self._restart_with)
+                        self._restart_with = None
             except Exception:
                 log.exception("uplink: handling %s failed", type(ev).__name__)
 
@@ -235,7 +242,12 @@ class Uplink:
                                       min(start, self._jw.head), wall_ms())
             self._paused_until = 0
         elif cmd.name == "reload_config":
-            raise ValueError("reload_config needs a restart of the daemon on this box")
+            text = str(cmd.args["toml"])
+            new = await asyncio.to_thread(reload.check_new_config, text, self.ctx.config)
+            path = await asyncio.to_thread(reload.save, text, self.state_dir)
+            log.info("HQ 下发新配置 / HQ sent a new configuration (command %s), saved as %s; "
+                     "restarting the services with it", cmd.nonce, path)
+            self._restart_with = new
 
     # --- outbound ------------------------------------------------------------------------
 
