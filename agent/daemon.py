@@ -19,6 +19,7 @@ from agent.devices.discovery import DeviceEnv
 from agent.devices.runtime import DeviceServices
 from agent.events import EventBus
 from agent.health.keyfiles import loose_key_files, refusal
+from agent.health.memory import SETTLE_S, limit_malloc_arenas, release_free_memory
 from agent.health.systemd import announce_ready, notify, stop_watchdog
 from agent.metrics.counters import count_jobs
 from agent.printing.queue.service import PrintQueue
@@ -191,11 +192,13 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
             if ready is not None:
                 ready.set()
             watchdog = announce_ready(ctx, f"http://{host}:{port}")
+            settled = asyncio.get_running_loop().call_later(SETTLE_S, release_free_memory)
             await _first(stop, ctx.restarting)
             restart_with = None if stop.is_set() else ctx.restart_with
             if restart_with is not None:
                 notify("RELOADING=1")
             log.info("stopping: no new jobs; letting the job in flight finish")
+            settled.cancel()
             await stop_watchdog(watchdog)
             await stop_printers(ctx)
         finally:
@@ -233,6 +236,7 @@ def run(config: Config) -> int:
     if loose := loose_key_files(config):
         log.error("%s", refusal(loose))
         return 1
+    limit_malloc_arenas()  # before any thread starts (docs/deploy.md, idle memory)
     try:
         run_until_signalled(lambda stop: serve_until_stopped(config, stop))
     except (AgentError, OSError) as e:

@@ -19,7 +19,6 @@ from agent.printing.jobs import PrintJob, is_label_printer, parse_job
 from agent.printing.queue.service import PrintQueue, wall_ms
 from agent.printing.queue.store import Submitted
 from agent.printing.supervisor import PrinterSupervisor
-from agent.printing.templates.self_test import label as self_test_label
 
 if TYPE_CHECKING:
     from agent.audit_outbox import AuditOutbox
@@ -109,6 +108,8 @@ class AgentContext:
         job_id = f"self-test-{printer_id}-{now}"
         printer = self.config.printer(printer_id)
         if printer is not None and is_label_printer(printer.profile):
+            from agent.printing.templates.self_test import label as self_test_label
+
             return parse_job({"id": job_id, "printer": printer_id,
                               "document": self_test_label(data, printer.profile.name)})
         return parse_job({"id": job_id, "printer": printer_id, "template": "self_test",
