@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -19,7 +20,9 @@ from agent.devices.discovery import DeviceEnv
 from agent.devices.runtime import DeviceServices
 from agent.events import EventBus
 from agent.health.keyfiles import loose_key_files, refusal
-from agent.health.systemd import announce_ready, stop_watchdog
+from agent.health.memory import SETTLE_S, limit_malloc_arenas, release_free_memory
+from agent.health.systemd import announce_ready, notify, stop_watchdog
+from agent.metrics.counters import count_jobs
 from agent.pairing.runner import Pairing
 from agent.printing.queue.service import PrintQueue
 from agent.printing.queue.store import Store
@@ -31,6 +34,7 @@ from agent.station.service import TaskService
 from agent.upgrade import EXIT_RESTART
 from agent.upgrade.watch import on_ready
 from agent.uplink.link import Uplink
+from agent.uplink.reload import effective
 from drivers.transports.open import open_transport
 from sync.service import run_until_signalled
 from sync.web.connections import GUARD, GuardedSite, install_accept_log
@@ -40,9 +44,16 @@ log = logging.getLogger(__name__)
 STOP_GRACE_S = 5.0
 """How long a job in flight may take to finish at shutdown before it is left `printing`."""
 PRUNE_EVERY_S = 6 * 3600.0
-ADOPTED = -1
-"""What serve() returns when HQ adopted the box: serve again with the new `[sync]` (never an
-exit code)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Why serve() stopped: an exit code (EXIT_RESTART: a release switch), a configuration HQ
+    sent to serve again with, or HQ's adoption (serve again with the new `[sync]`)."""
+
+    code: int = 0
+    restart_with: Config | None = None
+    adopted: bool = False
 
 
 async def _housekeeping(queue: PrintQueue, every_s: float,
@@ -121,8 +132,9 @@ async def running(config: Config, *, env: DeviceEnv | None = None
                 s, ctx.production, bus, scans, names,
                 devices.displays.get(s.display) if s.display is not None else None)
                 for s in config.stations}
-        tasks = [asyncio.create_task(s.run(), name=f"printer-{pid}")
-                 for pid, s in ctx.printers.items()]
+        tasks = [asyncio.create_task(count_jobs(bus, ctx.counters), name="metrics-jobs")]
+        tasks += [asyncio.create_task(s.run(), name=f"printer-{pid}")
+                  for pid, s in ctx.printers.items()]
         tasks.append(asyncio.create_task(_housekeeping(queue, config.queue.poll_interval_s,
                                                        ctx.audit_outbox),
                                          name="housekeeping"))
@@ -172,10 +184,10 @@ async def stop_printers(ctx: AgentContext, grace_s: float = STOP_GRACE_S) -> Non
             t.cancel()
 
 
-def _start_pairing(config: Config, ctx: AgentContext, adopted: asyncio.Event,
-                   stop: asyncio.Event) -> asyncio.Task[None] | None:
-    """Without `[sync]` but with `[pairing]`: ask HQ to adopt the box; once adopted, stop so
-    that the daemon starts again with the `[sync]` HQ's answer stands for."""
+def _start_pairing(config: Config, ctx: AgentContext,
+                   adopted: asyncio.Event) -> asyncio.Task[None] | None:
+    """Without `[sync]` but with `[pairing]`: ask HQ to adopt the box; once adopted, set
+    `adopted` so that the services start again with the `[sync]` HQ's answer stands for."""
     if config.sync is not None or config.pairing is None:
         return None
     if ctx.journal is None:
@@ -183,24 +195,19 @@ def _start_pairing(config: Config, ctx: AgentContext, adopted: asyncio.Event,
                   "key); not pairing")
         return None
 
-    def done() -> None:
-        adopted.set()
-        stop.set()
-
-    ctx.pairing = Pairing(ctx, config.pairing, done)
+    ctx.pairing = Pairing(ctx, config.pairing, adopted.set)
     return asyncio.create_task(ctx.pairing.run(), name="pairing")
 
 
 async def serve(config: Config, *, ready: asyncio.Event | None = None,
-                stop: asyncio.Event | None = None) -> int:
-    """Run until `stop` is set: recover the queue, start the printers and the API, then shut
-    down cleanly (the job in flight finishes or is left for `unknown`, devices are closed).
-    Returns the exit code (0, or EXIT_RESTART when a release switch needs a restart), or
-    ADOPTED when HQ adopted the box (start again with the new `[sync]`)."""
+                stop: asyncio.Event | None = None) -> Outcome:
+    """Run until `stop` is set, a release switch, a configuration from HQ or an adoption:
+    recover the queue, start the printers and the API, then shut down cleanly (the job in
+    flight finishes or is left for `unknown`, devices are closed); says why it stopped."""
     stop = stop or asyncio.Event()
     adopted = asyncio.Event()
     pairing: asyncio.Task[None] | None = None
-    code = 0
+    outcome = Outcome()
     install_accept_log(asyncio.get_running_loop())
     async with running(config) as ctx:
         app = make_app(ctx)
@@ -218,18 +225,22 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
             if ready is not None:
                 ready.set()
             watchdog = announce_ready(ctx, f"http://{host}:{port}")
-            pairing = _start_pairing(config, ctx, adopted, stop)
+            pairing = _start_pairing(config, ctx, adopted)
             if await on_ready(config.box.state_dir):
-                ctx.restart.set()
-            restart = asyncio.create_task(ctx.restart.wait(), name="restart")
-            stopped = asyncio.create_task(stop.wait(), name="stop")
-            await asyncio.wait((restart, stopped), return_when=asyncio.FIRST_COMPLETED)
-            restart.cancel()
-            stopped.cancel()
-            if ctx.restart.is_set():
-                code = EXIT_RESTART
+                ctx.switch_release.set()
+            settled = asyncio.get_running_loop().call_later(SETTLE_S, release_free_memory)
+            await _first(stop, ctx.restarting, ctx.switch_release, adopted)
+            if ctx.switch_release.is_set():
+                outcome = Outcome(code=EXIT_RESTART)
                 log.warning("重启以切换版本 / restarting to switch release")
+            elif not stop.is_set() and ctx.restart_with is not None:
+                outcome = Outcome(restart_with=ctx.restart_with)
+                notify("RELOADING=1")
+            elif not stop.is_set() and adopted.is_set():
+                outcome = Outcome(adopted=True)
+                notify("RELOADING=1")
             log.info("stopping: no new jobs; letting the job in flight finish")
+            settled.cancel()
             await stop_watchdog(watchdog)
             await stop_printers(ctx)
         finally:
@@ -240,7 +251,44 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None,
             ctx.bus.close()
             await runner.cleanup()
     log.info("stopped")
-    return ADOPTED if adopted.is_set() and code == 0 else code
+    return outcome
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Wait until any of `events` is set."""
+    waits = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+async def serve_until_stopped(config: Config, stop: asyncio.Event) -> int:
+    """`serve` the configuration HQ sent if one is kept (else `config`), again with each one it
+    sends (reload_config) or after an adoption, until `stop` or a release switch; the exit
+    code."""
+    config = await asyncio.to_thread(effective, config)
+    while True:
+        out = await serve(config, stop=stop)
+        if out.code or stop.is_set():
+            return out.code
+        if out.restart_with is not None:
+            log.info("用新配置重启服务 / restarting the services with the configuration HQ sent")
+            config = out.restart_with
+        elif out.adopted and config.source is not None:
+            # Adopted: start again, now with the [sync] HQ's answer stands for.
+            try:
+                config = await asyncio.to_thread(load_config, config.source)
+            except ConfigError as e:
+                log.error("the configuration after pairing is invalid: %s", e)
+                return 1
+            if loose := loose_key_files(config):
+                log.error("%s", refusal(loose))
+                return 1
+            config = await asyncio.to_thread(effective, config)
+        else:
+            return 0
 
 
 def run(config: Config) -> int:
@@ -249,26 +297,15 @@ def run(config: Config) -> int:
     if loose := loose_key_files(config):
         log.error("%s", refusal(loose))
         return 1
-    while True:
-        codes: list[int] = []
+    limit_malloc_arenas()  # before any thread starts (docs/deploy.md, idle memory)
+    codes: list[int] = []
 
-        async def go(stop: asyncio.Event, cfg: Config = config,
-                     out: list[int] = codes) -> None:
-            out.append(await serve(cfg, stop=stop))
+    async def main(stop: asyncio.Event) -> None:
+        codes.append(await serve_until_stopped(config, stop))
 
-        try:
-            run_until_signalled(go)
-        except (AgentError, OSError) as e:
-            log.error("the daemon cannot run: %s", e)
-            return 1
-        if not codes or codes[0] != ADOPTED or config.source is None:
-            return codes[0] if codes and codes[0] != ADOPTED else 0
-        # Adopted: start again, now with the [sync] HQ's answer stands for.
-        try:
-            config = load_config(config.source)
-        except ConfigError as e:
-            log.error("the configuration after pairing is invalid: %s", e)
-            return 1
-        if loose := loose_key_files(config):
-            log.error("%s", refusal(loose))
-            return 1
+    try:
+        run_until_signalled(main)
+    except (AgentError, OSError) as e:
+        log.error("the daemon cannot run: %s", e)
+        return 1
+    return codes[0] if codes else 0

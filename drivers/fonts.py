@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import ImageFont
+if TYPE_CHECKING:
+    from PIL import ImageFont
 
 from drivers import DriverError
 
@@ -42,6 +44,7 @@ def find_cjk_font() -> tuple[str, int]:
 @lru_cache(maxsize=32)
 def cjk_font(size: int) -> ImageFont.FreeTypeFont:
     """The CJK font at `size` pixels (cached)."""
+    from PIL import ImageFont
     path, idx = find_cjk_font()
     try:
         return ImageFont.truetype(path, size, index=idx)

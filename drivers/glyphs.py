@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw
+if TYPE_CHECKING:
+    from PIL import Image
 
 from drivers.fonts import cjk_font
 
@@ -18,6 +20,7 @@ def text_bitmap(text: str, widths: Sequence[int], *, cell_w: int = CELL_W, cell_
 
     Black ink is 0, paper is 1 (PIL's convention); size is (sum(widths)*cell_w, cell_h).
     """
+    from PIL import Image, ImageDraw
     if len(widths) != len(text):
         raise ValueError("one width per character")
     total = sum(widths) * cell_w
@@ -46,6 +49,7 @@ def text_bitmap(text: str, widths: Sequence[int], *, cell_w: int = CELL_W, cell_
 
 def scale(img: Image.Image, mw: int, mh: int) -> Image.Image:
     """Enlarge a 1-bit image by integer factors without blurring."""
+    from PIL import Image
     if mw == 1 and mh == 1:
         return img
     return img.resize((img.width * mw, img.height * mh), Image.Resampling.NEAREST)
@@ -53,6 +57,7 @@ def scale(img: Image.Image, mw: int, mh: int) -> Image.Image:
 
 def pack_bits(img: Image.Image) -> tuple[int, int, bytes]:
     """Pack a 1-bit image MSB-first with 1 = black dot; return (bytes per row, rows, data)."""
+    from PIL import Image
     mono = img.convert("1")
     width_bytes = (mono.width + 7) // 8
     padded = Image.new("1", (width_bytes * 8, mono.height), 1)
@@ -64,6 +69,7 @@ def pack_bits(img: Image.Image) -> tuple[int, int, bytes]:
 
 def unpack_bits(width_bytes: int, rows: int, data: bytes, width: int | None = None) -> Image.Image:
     """Inverse of pack_bits: MSB-first bytes with 1 = black into a mode-'1' image."""
+    from PIL import Image
     img = Image.frombytes("1", (width_bytes * 8, rows), bytes(b ^ 0xFF for b in data))
     if width is not None and width < width_bytes * 8:
         img = img.crop((0, 0, width, rows))

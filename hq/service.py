@@ -22,6 +22,7 @@ from hq.pairing.book import HqIdentity, KnownBoxes, open_book
 from hq.pairing.web import install as install_pairing
 from hq.store.backends import open_store
 from hq.web.api import ApiContext, make_app
+from hq.web.metrics import HqCounters
 from sync import SyncError
 from sync.journal.record import public_bytes
 from sync.mqtt_session import Connected, Disconnected, Message, MqttSession, SessionConfig, Will
@@ -68,6 +69,7 @@ class HqService:
         self._bad_boxes: set[str] = set()
         self.port = 0
         self.link = HqLink(f"{m.host}:{m.port}", self.clock())
+        self.counters = HqCounters()
 
     async def _publish(self, topic: str, payload: bytes, expiry_s: int) -> bool:
         return await self.session.publish(topic, payload, 1, False, wait_s=PUBLISH_WAIT_S,
@@ -78,7 +80,7 @@ class HqService:
         ctx = ApiContext(self.store, self.registry, self.dispatcher, self.cfg.api_token,
                          tuple(self.cfg.boxes), self.cfg.api_allowed_hosts,
                          self.cfg.api_allowed_origins, self.link, self.cfg.stores,
-                         self.cfg.api_secure_cookies)
+                         self.cfg.api_secure_cookies, self.counters)
         app = make_app(ctx)
         if self.pairing is not None:
             install_pairing(app, self.pairing, self.clock, self.store)
@@ -148,12 +150,14 @@ class HqService:
             async with self._locks[box], self._slots:
                 reply = await asyncio.to_thread(self._handle, topic.leaf, box, msg.payload)
         except SyncError as e:
+            self.counters.error("bad_message")
             key = msg.topic
             if key not in self._bad_boxes:
                 self._bad_boxes.add(key)
                 log.warning("ignoring a bad message on %s: %s", msg.topic, e)
             return
         except Exception:
+            self.counters.error("failed")
             log.exception("handling %s failed", msg.topic)
             return
         if reply is None:
@@ -171,7 +175,11 @@ class HqService:
         if leaf is Up.JOURNAL:
             batch = JournalBatch.from_json(payload)
             _same_box(batch.box, box)
-            return Down.JOURNAL_ACK, self.ingest.ingest(batch).ack.to_json()
+            done = self.ingest.ingest(batch)
+            self.counters.journal(box, done.verified, done.stored,
+                                  done.alarm.kind if done.alarm is not None else None,
+                                  done.ack.status == "refused")
+            return Down.JOURNAL_ACK, done.ack.to_json()
         if leaf is Up.EVENTS:
             events = EventsBatch.from_json(payload)
             _same_box(events.box, box)

@@ -15,6 +15,7 @@ from agent.devices import api as devices_api
 from agent.devices import api_scales
 from agent.devices.network import box_host_name
 from agent.health import api as health_api
+from agent.metrics import api as metrics_api
 from agent.pairing import api as pairing_api
 from agent.printing import api_jobs, api_printers
 from agent.sales import api as sales_api
@@ -67,6 +68,6 @@ def make_app(ctx: AgentContext) -> web.Application:
     for table in (api_jobs.routes, api_printers.routes, events.routes, devices_api.routes,
                   api_scales.routes,
                   sales_api.routes, rotation.routes, health_api.routes, station_api.routes,
-                  pairing_api.routes, page_routes):
+                  pairing_api.routes, metrics_api.routes, page_routes):
         app.add_routes(table)
     return app

@@ -14,11 +14,11 @@ from aiohttp import web
 
 from agent.config import Config
 from agent.events import EventBus
+from agent.metrics.counters import BoxCounters
 from agent.printing.jobs import PrintJob, is_label_printer, parse_job
 from agent.printing.queue.service import PrintQueue, wall_ms
 from agent.printing.queue.store import Submitted
 from agent.printing.supervisor import PrinterSupervisor
-from agent.printing.templates.self_test import label as self_test_label
 
 if TYPE_CHECKING:
     from agent.audit_outbox import AuditOutbox
@@ -75,9 +75,20 @@ class AgentContext:
     """The workshop stations configured (`[[stations]]`), by id."""
     pairing: Pairing | None = None
     """Pairing with HQ while the box has no `[sync]` (docs/protocol.md §12)."""
-    restart: asyncio.Event = field(default_factory=asyncio.Event)
+    switch_release: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the daemon must stop and exit EXIT_RESTART for systemd to start the release
     now `current` (an upgrade or its rollback; docs/deploy.md, "Upgrades")."""
+    counters: BoxCounters = field(default_factory=BoxCounters)
+    """What /metrics reports beside the current state (latency, reconnects, acks)."""
+    restart_with: Config | None = None
+    """The configuration to restart the services with (reload_config), once `restarting` is
+    set."""
+    restarting: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def restart(self, config: Config) -> None:
+        """Ask the daemon to stop its services cleanly and start them again with `config`."""
+        self.restart_with = config
+        self.restarting.set()
 
     def base_url(self) -> str:
         """Where staff reach the status page."""
@@ -103,6 +114,8 @@ class AgentContext:
         job_id = f"self-test-{printer_id}-{now}"
         printer = self.config.printer(printer_id)
         if printer is not None and is_label_printer(printer.profile):
+            from agent.printing.templates.self_test import label as self_test_label
+
             return parse_job({"id": job_id, "printer": printer_id,
                               "document": self_test_label(data, printer.profile.name)})
         return parse_job({"id": job_id, "printer": printer_id, "template": "self_test",

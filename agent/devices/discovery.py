@@ -111,6 +111,12 @@ def describe_usb(dev: Any) -> UsbDescriptor:
 
 def read_usb(backend: Any = None) -> tuple[list[UsbDescriptor], str]:
     """Every attached USB device described, and how the read went (for `sources`)."""
+    if backend is None:
+        # libusb 1.0 by name: pyusb's own search would load its libusb0 and OpenUSB modules on
+        # every box, for systems this one is not (it falls back to them if libusb 1.0 is absent).
+        from usb.backend import libusb1
+
+        backend = libusb1.get_backend()
     try:
         devices = list(usb.core.find(find_all=True, backend=backend))
     except usb.core.NoBackendError:

@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import stat
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    load_pem_private_key,
-)
 
 from agent import AgentError
+
+# An unencrypted Ed25519 PKCS#8 key (RFC 8410) is this DER prefix and the 32-byte seed. Written
+# and read here without cryptography's serialization package, which the daemon would otherwise
+# load at start only for this (docs/deploy.md, idle memory); other PEM keys fall back to it.
+PKCS8_ED25519 = bytes.fromhex("302e020100300506032b657004220420")
+PEM_BEGIN, PEM_END = b"-----BEGIN PRIVATE KEY-----", b"-----END PRIVATE KEY-----"
+
+
+def key_pem(key: Ed25519PrivateKey) -> bytes:
+    """`key` as an unencrypted PKCS#8 PEM file (what `openssl genpkey -algorithm ed25519`
+    writes)."""
+    b64 = base64.b64encode(PKCS8_ED25519 + key.private_bytes_raw())
+    return PEM_BEGIN + b"\n" + b64 + b"\n" + PEM_END + b"\n"
+
+
+def pem_key(data: bytes) -> Ed25519PrivateKey | None:
+    """The Ed25519 key of an unencrypted PKCS#8 PEM file; None if `data` is another kind."""
+    text = data.strip()
+    if not (text.startswith(PEM_BEGIN) and text.endswith(PEM_END)):
+        return None
+    try:
+        der = base64.b64decode(b"".join(text[len(PEM_BEGIN):-len(PEM_END)].split()),
+                               validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(der) != 48 or not der.startswith(PKCS8_ED25519):
+        return None
+    return Ed25519PrivateKey.from_private_bytes(der[16:])
 
 
 class KeyFileError(AgentError):
@@ -32,7 +56,7 @@ def _fsync_dir(path: Path) -> None:
 def write_key(path: Path, key: Ed25519PrivateKey) -> None:
     """Create `path` (mode 0600, never overwriting) holding `key`, durably."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    pem = key_pem(key)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -58,6 +82,11 @@ def load_key(path: Path) -> Ed25519PrivateKey:
     if stat.S_IMODE(st.st_mode) & 0o077:
         raise KeyFileError(f"{path}: mode {stat.S_IMODE(st.st_mode):o} lets others read the key; "
                            "it must be 0600")
+    ours = pem_key(data)
+    if ours is not None:
+        return ours
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     try:
         key = load_pem_private_key(data, password=None)
     except ValueError:

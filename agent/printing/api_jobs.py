@@ -11,7 +11,6 @@ from agent.api.context import CTX, AgentContext
 from agent.api.http import error, job_json, json_response, read_json
 from agent.config import PrinterConfig
 from agent.printing.jobs import parse_job, render_job
-from agent.printing.preview import preview_png
 from agent.printing.queue.lifecycle import JobState
 from agent.printing.queue.service import Resolution
 from agent.printing.queue.store import JobNotFoundError
@@ -190,6 +189,9 @@ async def preview(request: web.Request) -> web.Response:
         profile = printer.profile
 
         def draw() -> bytes:
+            # The renderer (and its fonts) loads with the first preview, not at start.
+            from agent.printing.preview import preview_png
+
             return preview_png(render_job(parse_job(body), profile).data, profile)
 
         png = await asyncio.to_thread(draw)

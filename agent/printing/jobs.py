@@ -6,18 +6,20 @@ documents, a label printer (TSPL, ZPL) label templates and label documents (docs
 
 from __future__ import annotations
 
-from agent.printing.templates import TEMPLATES as RECEIPT_TEMPLATES
-from agent.printing.templates import build_document
+from typing import TYPE_CHECKING
+
 from drivers import InvalidInput
-from drivers.escpos.document import parse_document
-from drivers.escpos.encoder import Encoded, encode
-from drivers.label import TEMPLATES as LABEL_TEMPLATES
-from drivers.label import build_template, encode_label, parse_label
 from drivers.print_budget import JobTooLarge
 from drivers.profiles import PrinterProfile
 from sync.protocol import ProtocolError
 from sync.protocol import print_job as envelope
 from sync.protocol.print_job import MAX_COPIES, PrintJob, canonical_json
+
+if TYPE_CHECKING:
+    from drivers.escpos.encoder import Encoded
+
+# The renderers (templates, ESC/POS encoder, label layout) are imported with the first job
+# that needs them, not at start: an idle box does not hold them (docs/deploy.md).
 
 LABEL_LANGUAGES = frozenset({"tspl", "zpl"})
 """Profile languages of label printers; every other language is a receipt printer's."""
@@ -42,11 +44,17 @@ def is_label_printer(profile: PrinterProfile) -> bool:
 def render_job(job: PrintJob, profile: PrinterProfile) -> Encoded:
     """The bytes for one copy of `job` on a printer of `profile`; InvalidInput if content is bad,
     JobTooLarge (an InvalidInput) if it would cost more than drivers.print_budget allows."""
+    from agent.printing.templates import TEMPLATES as RECEIPT_TEMPLATES
+    from agent.printing.templates import build_document
+    from drivers.escpos.document import parse_document
+    from drivers.escpos.encoder import Encoded, encode
+
     if job.raw is not None:
         return Encoded((job.raw,), 0)
     if is_label_printer(profile):
         return Encoded((_render_label(job, profile),), 0)
-    if job.template in LABEL_TEMPLATES:
+    if job.template is not None and job.template not in RECEIPT_TEMPLATES \
+            and job.template in _label_templates():
         raise InvalidInput("template", f"{job.template} is a label template, and printer "
                                        f"profile {profile.name} is a receipt printer "
                                        f"({profile.language}); send it to a label printer")
@@ -62,13 +70,16 @@ def render_job(job: PrintJob, profile: PrinterProfile) -> Encoded:
 
 def _render_label(job: PrintJob, profile: PrinterProfile) -> bytes:
     """The TSPL / ZPL bytes of a label template or label document (docs/labels.md)."""
+    from agent.printing.templates import TEMPLATES as RECEIPT_TEMPLATES
+    from drivers.label import TEMPLATES, build_template, encode_label, parse_label
+
     if job.template is None:
         return encode_label(parse_label(job.body.get("document")), profile)
     if job.template in RECEIPT_TEMPLATES:
         raise InvalidInput("template", f"{job.template} is a receipt template, and printer "
                                        f"profile {profile.name} is a {profile.language} label "
                                        f"printer (label templates: "
-                                       f"{', '.join(LABEL_TEMPLATES)})")
+                                       f"{', '.join(TEMPLATES)})")
     doc = build_template(job.template, job.body.get("data"))
     try:
         return encode_label(doc, profile)
@@ -79,3 +90,12 @@ def _render_label(job: PrintJob, profile: PrinterProfile) -> bytes:
         # Templates fit every built-in label printer; a narrower custom profile may not.
         raise InvalidInput("template", f"{job.template} does not fit printer profile "
                                        f"{profile.name}: {e.field}: {e.reason}") from None
+
+
+
+def _label_templates() -> tuple[str, ...]:
+    """The label templates' names (drivers.label loads only when a job names a template that
+    is not a receipt's)."""
+    from drivers.label import TEMPLATES
+
+    return tuple(TEMPLATES)

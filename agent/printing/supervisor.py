@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from agent import AgentError
 from agent.config import PrinterConfig, QueueConfig, Target
@@ -22,8 +23,6 @@ from agent.printing.queue.lifecycle import reason_for_status, reason_for_transpo
 from agent.printing.queue.service import PrintQueue, wall_ms
 from agent.printing.queue.store import Claimed
 from drivers import DriverError, InvalidInput
-from drivers.escpos.document import Document, Drawer
-from drivers.escpos.encoder import Encoded, encode
 from drivers.escpos.status import QUERIES, STATUS_QUERY, InvalidReply, StatusReader
 from drivers.label import QUERIES as LABEL_QUERIES
 from drivers.label import StatusReader as LabelStatusReader
@@ -32,6 +31,9 @@ from drivers.printer_state import PrinterState, PrinterStatus, silence
 from drivers.transports.base import Transport, TransportError, drain, unsent_bytes, write_chunks
 from drivers.transports.open import make_transport, open_transport
 from sync.backoff import backoff_delay
+
+if TYPE_CHECKING:
+    from drivers.escpos.encoder import Encoded
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +258,9 @@ class PrinterSupervisor:
     async def open_drawer(self, pin: int = 2) -> None:
         """Kick the cash drawer now (InvalidInput without a drawer; PrinterUnavailableError if the
         printer is not connected or does not take the command within a few seconds)."""
+        from drivers.escpos.document import Document, Drawer
+        from drivers.escpos.encoder import encode
+
         try:
             data = encode(Document((Drawer(pin=pin),)), self.cfg.profile).data
         except InvalidInput as e:

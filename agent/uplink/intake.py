@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from agent.api.context import AgentContext
+from agent.config import ConfigError
 from agent.printing.jobs import PrintJob, parse_job, render_job
 from agent.printing.queue.store import JobConflictError, QueueFullError
 from agent.sales.drawer import DrawerRefusedError, job_kick, journal_remote, refuse_remote_job
@@ -149,6 +150,9 @@ class Intake:
             await self._run(cmd)
         except DrawerRefusedError as e:
             result, error = "refused", str(e)
+            log.warning("command %s refused: %s", cmd.name, error)
+        except ConfigError as e:
+            result, error = "refused", "; ".join(e.errors)
             log.warning("command %s refused: %s", cmd.name, error)
         except Exception as e:
             result, error = "failed", str(e) or type(e).__name__

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from agent.api.context import AgentContext
+from agent.config import Config
 from agent.health.link import LinkMonitor
 from agent.journal.store import JournalStore
+from agent.uplink import reload
 from agent.uplink.config import SyncConfig
 from agent.uplink.intake import CMD_NS, Intake, wall_ms
 from sync.journal import JournalError
@@ -84,6 +86,7 @@ class Uplink:
         self._tel_due = 0.0
         self._state_sig = ""
         self._restart_pending = False
+        self._restart_with: Config | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -144,7 +147,11 @@ class Uplink:
                     if self._restart_pending:
                         # After the command's answer is in the outbox and the message acked:
                         # the new release sends the answer.
-                        self.ctx.restart.set()
+                        self.ctx.switch_release.set()
+                    if self._restart_with is not None:
+                        # Only now: the command's answer is in the outbox and acknowledged.
+                        self.ctx.restart(self._restart_with)
+                        self._restart_with = None
             except Exception:
                 log.exception("uplink: handling %s failed", type(ev).__name__)
 
@@ -154,6 +161,7 @@ class Uplink:
         self._connected = True
         now = wall_ms()
         jacked = await self._journal_acked()
+        self.ctx.counters.connected(jacked)
         self._jw = ob.start(jacked, self._journal_size(), now, batch=self.cfg.batch_records,
                             max_inflight=4 * self.cfg.batch_records)
         box = self.outbox
@@ -205,6 +213,7 @@ class Uplink:
             self._paused_until = now + REFUSED_PAUSE_MS
             return
         self._jw = ob.acknowledged(self._jw, ack.size, now)
+        self.ctx.counters.acked(self._jw.acked, now)
 
     async def _record_cosignature(self, ack: JournalAck) -> bool:
         """Keep HQ's cosignature as a cosign record (unless only cosign records were acked,
@@ -238,7 +247,12 @@ class Uplink:
                                       min(start, self._jw.head), wall_ms())
             self._paused_until = 0
         elif cmd.name == "reload_config":
-            raise ValueError("reload_config needs a restart of the daemon on this box")
+            text = str(cmd.args["toml"])
+            new = await asyncio.to_thread(reload.check_new_config, text, self.ctx.config)
+            path = await asyncio.to_thread(reload.save, text, self.state_dir)
+            log.info("HQ 下发新配置 / HQ sent a new configuration (command %s), saved as %s; "
+                     "restarting the services with it", cmd.nonce, path)
+            self._restart_with = new
         elif cmd.name == "upgrade":
             await self._upgrade(cmd)
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import barcode
-import segno
-from PIL import Image
+if TYPE_CHECKING:
+    from PIL import Image
 
 from drivers import InvalidInput
-from drivers.glyphs import CELL_H, CELL_W, text_bitmap
+
+if TYPE_CHECKING:
+    import segno
+
+# python-barcode, segno and the glyph font are imported where a symbol is drawn: an idle box
+# that prints text receipts never loads them (docs/deploy.md, idle memory).
 
 # Our symbology names → python-barcode's.
 _CLASSES = {"CODE128": "code128", "EAN13": "ean13", "EAN8": "ean8", "CODE39": "code39",
@@ -31,6 +36,8 @@ def bars(kind: str, data: str, path: str) -> Bars:
     name = _CLASSES.get(kind)
     if name is None:
         raise InvalidInput(path, f"unknown symbology {kind!r}")
+    import barcode
+
     try:
         cls = barcode.get_barcode_class(name)
         # Printers add no CODE39 check character by default; neither do we.
@@ -51,11 +58,14 @@ def native_modules(kind: str, data: str, pattern: str) -> int:
 
 def barcode_image(sym: Bars, height: int, module: int, hri: str) -> Image.Image:
     """Bars `module` dots per module and `height` dots tall, with HRI text above/below/both."""
+    from PIL import Image
     n = len(sym.pattern)
     row = Image.frombytes("L", (n, 1), bytes(0 if c == "1" else 255 for c in sym.pattern))
     bars_img = row.resize((n * module, height), Image.Resampling.NEAREST).convert("1")
     if hri == "none" or not sym.text:
         return bars_img
+    from drivers.glyphs import CELL_H, CELL_W, text_bitmap
+
     label = text_bitmap(sym.text, [1] * len(sym.text), cell_w=CELL_W, cell_h=CELL_H)
     width = max(bars_img.width, label.width)
     above, below = hri in ("above", "both"), hri in ("below", "both")
@@ -80,6 +90,8 @@ def qr_symbol(data: str, ec: str, path: str) -> segno.QRCode:
         raw = data.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(f"{path}.data", "contains a lone surrogate, not text") from None
+    import segno
+
     try:
         return segno.make_qr(raw, error=QR_LEVELS[ec], boost_error=False)
     except segno.DataOverflowError:
@@ -89,6 +101,7 @@ def qr_symbol(data: str, ec: str, path: str) -> segno.QRCode:
 def qr_image(qr: segno.QRCode, size: int) -> Image.Image:
     """The symbol at `size` dots per module, with a 4-module quiet zone above and below (the
     line it sits on leaves the sides blank; the width stays that of the bare symbol)."""
+    from PIL import Image
     n = len(qr.matrix)
     raw = bytes(0 if v else 255 for row in qr.matrix for v in row)
     img = Image.frombytes("L", (n, n), raw)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from PIL import Image
+if TYPE_CHECKING:
+    from PIL import Image
 
 from drivers import InvalidInput
 from drivers.escpos.document import Align
@@ -18,6 +20,7 @@ MAX_IMAGE_ROWS = 8000  # one metre of paper at 203 dpi; more is a mistake, not a
 def load_png(png: bytes, paper_dots: int, dither: bool, path: str) -> Image.Image:
     """Decode a PNG into a mode-'1' image (transparent = paper); InvalidInput at `path` if it is
     not a readable PNG or is wider than the paper."""
+    from PIL import Image
     try:
         with Image.open(io.BytesIO(png), formats=["PNG"]) as im:
             w, h = im.size
@@ -38,6 +41,7 @@ def load_png(png: bytes, paper_dots: int, dither: bool, path: str) -> Image.Imag
 
 def _flatten(im: Image.Image) -> Image.Image:
     """Grayscale over white paper."""
+    from PIL import Image
     if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         im = im.point(lambda v: v / 256).convert("L") if im.mode != "F" else im.convert("L")
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info) \
@@ -50,6 +54,7 @@ def _flatten(im: Image.Image) -> Image.Image:
 
 def place(img: Image.Image, align: Align, paper_dots: int) -> Image.Image:
     """Shift a 1-bit image right by white padding so it sits `align`ed on the paper."""
+    from PIL import Image
     room = paper_dots - img.width
     offset = 0 if align == "left" or room <= 0 else room // 2 if align == "center" else room
     if offset == 0:
@@ -61,6 +66,7 @@ def place(img: Image.Image, align: Align, paper_dots: int) -> Image.Image:
 
 def stack(images: Sequence[Image.Image]) -> Image.Image:
     """Images one below the other, left-aligned, on white."""
+    from PIL import Image
     if len(images) == 1:
         return images[0]
     out = Image.new("1", (max(i.width for i in images), sum(i.height for i in images)), 1)
@@ -75,6 +81,7 @@ def text_line_image(text: str, widths: Sequence[int], *, cell_w: int, bold: bool
                     underline: bool, mw: int, mh: int, line_h: int) -> Image.Image:
     """One text line drawn like the printer would: glyph cells, size multipliers, and white rows
     below up to the native line advance `line_h` (so raster and native lines advance alike)."""
+    from PIL import Image
     img = scale(text_bitmap(text, widths, cell_w=cell_w, cell_h=CELL_H, bold=bold,
                             underline=underline), mw, mh)
     if img.height >= line_h:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator
 
-import barcode
-import segno
 from PIL import Image, ImageDraw
 
 from drivers.escpos.interpreter import EscposInterpreter
@@ -90,6 +88,8 @@ def barcode_image(ev: Barcode, paper: int) -> Image.Image:
     if spec is None:
         return _placeholder(f"{ev.symbology} {ev.data}", paper)
     name, options = spec
+    import barcode  # where a barcode is drawn: the daemon loads it only for previews of one
+
     try:
         sym = barcode.get_barcode_class(name)(ev.data, **options)
         pattern = "".join(sym.build())
@@ -126,6 +126,8 @@ def barcode_image(ev: Barcode, paper: int) -> Image.Image:
 
 def qr_image(ev: QR, paper: int) -> Image.Image:
     """The QR symbol of the stored bytes (byte mode, as printers encode), `size` dots a module."""
+    import segno
+
     try:
         qr = segno.make_qr(ev.raw, error=ev.ec.lower(), boost_error=False)
     except (segno.DataOverflowError, ValueError):

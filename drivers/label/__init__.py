@@ -7,11 +7,14 @@ templates  flow_card / price_label / shipping_label   flowcard   encode / parse 
 status     query bytes, parse_* -> PrinterStatus, StatusReader
 """
 
-from drivers.label.document import LabelDocument, parse_label
-from drivers.label.drawing import ParsedLabel
-from drivers.label.flowcard import FlowCard, encode_flow_card, parse_flow_card
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# `interpret` is both a module and a function of this package: imported here, so that the
+# function is what `drivers.label.interpret` names however the module was first imported.
 from drivers.label.interpret import encode_label, interpret, reader_for
-from drivers.label.render import preview, preview_png, render_label, to_png
 from drivers.label.status import (
     QUERIES,
     StatusReader,
@@ -20,7 +23,28 @@ from drivers.label.status import (
     parse_tspl_status,
     parse_zpl_host_status,
 )
-from drivers.label.templates import TEMPLATES, build_template
+
+if TYPE_CHECKING:
+    from drivers.label.document import LabelDocument, parse_label
+    from drivers.label.drawing import ParsedLabel
+    from drivers.label.flowcard import FlowCard, encode_flow_card, parse_flow_card
+    from drivers.label.render import preview, preview_png, render_label, to_png
+    from drivers.label.templates import TEMPLATES, build_template
+
+# Loaded on first use: a box whose printers only ask for status (or print receipts) never
+# loads label layout and rendering (docs/deploy.md, idle memory).
+_LAZY = {"LabelDocument": "document", "parse_label": "document", "ParsedLabel": "drawing",
+         "FlowCard": "flowcard", "encode_flow_card": "flowcard", "parse_flow_card": "flowcard",
+         "preview": "render", "preview_png": "render", "render_label": "render",
+         "to_png": "render", "TEMPLATES": "templates", "build_template": "templates"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'drivers.label' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"drivers.label.{module}"), name)
+
 
 __all__ = [
     "QUERIES", "TEMPLATES", "FlowCard", "LabelDocument", "ParsedLabel", "StatusReader",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PIL import Image as PILImage
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
 
 from drivers import InvalidInput
 from drivers.label.document import (
@@ -259,6 +261,7 @@ def _text(e: Text, i: int, path: str, page: _Page) -> TextPlan:
 
 def _image(e: Image, i: int, path: str, page: _Page, budget: Budget) -> ImagePlan:
     # Size, fit and cost come from the PNG header, before anything is decoded.
+    from PIL import Image as PILImage
     dpi = page.dpi
     header = budget.charge_image(e.png, f"{path}.png")
     w = max(dots(e.width, dpi), 1)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageChops
+if TYPE_CHECKING:
+    from PIL import Image
 
 from drivers.glyphs import text_bitmap
 from drivers.label.layout import char_cols
@@ -14,6 +16,7 @@ __all__ = ["bold_step", "embolden", "line_image", "rotate"]
 
 def embolden(img: Image.Image, along: tuple[int, int] = (1, 0)) -> Image.Image:
     """Double-strike a mode-'1' image shifted one dot `along`; the same as printing twice."""
+    from PIL import Image, ImageChops
     dx, dy = along
     out = Image.new("1", (img.width + abs(dx), img.height + abs(dy)), 1)
     out.paste(img, (max(-dx, 0), max(-dy, 0)))
@@ -30,6 +33,7 @@ def line_image(text: str, cw: int, h: int, widths: Sequence[int] | None = None) 
 
 def rotate(img: Image.Image, rotation: int) -> Image.Image:
     """Rotate clockwise by 0, 90, 180 or 270 degrees."""
+    from PIL import Image
     if rotation == 90:
         return img.transpose(Image.Transpose.ROTATE_270)
     if rotation == 180:

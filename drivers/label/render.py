@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageDraw, ImageOps
+if TYPE_CHECKING:
+    from PIL import Image
 
 from drivers.glyphs import scale, text_bitmap, unpack_bits
 from drivers.label.document import LabelDocument
@@ -32,6 +34,7 @@ WHITE, BLACK = 255, 0
 
 def _ink(canvas: Image.Image, img: Image.Image, x: int, y: int) -> None:
     """Paint the black dots of mode-'1' `img` (0 = ink) at (x, y); white leaves the label alone."""
+    from PIL import ImageOps
     canvas.paste(BLACK, (x, y), ImageOps.invert(img.convert("L")))
 
 
@@ -46,6 +49,7 @@ def _place(canvas: Image.Image, img: Image.Image, x: int, y: int, rotation: int,
 
 
 def _text(e: DrawText) -> Image.Image:
+    from PIL import ImageDraw
     width, keep = 0, 0
     for w in e.widths:  # what lies beyond the largest label is never seen: don't draw it
         width += w * e.cell_w * e.mul_x
@@ -68,6 +72,7 @@ def _text(e: DrawText) -> Image.Image:
 
 
 def _barcode(e: DrawBarcode) -> Image.Image:
+    from PIL import Image, ImageDraw
     pattern = barcode_pattern(e.symbology, e.data)
     width = len(pattern) * e.module
     img = Image.new("1", (width, e.height + (e.hri_h if e.hri else 0)), 1)
@@ -83,6 +88,7 @@ def _barcode(e: DrawBarcode) -> Image.Image:
 
 
 def _qr(e: DrawQR) -> Image.Image:
+    from PIL import Image
     matrix = qr_matrix(e.data, e.ec)
     n = len(matrix)
     small = Image.new("1", (n, n), 1)
@@ -91,6 +97,7 @@ def _qr(e: DrawQR) -> Image.Image:
 
 
 def _draw(canvas: Image.Image, e: Drawing) -> None:
+    from PIL import ImageDraw, ImageOps
     draw = ImageDraw.Draw(canvas)
     if isinstance(e, DrawText):
         if e.text and e.widths[0] * e.cell_w * e.mul_x <= MAX_SIDE:
@@ -129,6 +136,7 @@ def _draw(canvas: Image.Image, e: Drawing) -> None:
 
 def render_label(label: ParsedLabel) -> Image.Image:
     """The label as printed: mode 'L', white paper, black dots, one pixel per printer dot."""
+    from PIL import Image
     size = (min(max(label.width, 1), MAX_SIDE), min(max(label.height, 1), MAX_SIDE))
     canvas = Image.new("L", size, WHITE)
     for element in label.elements:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import barcode
-import segno
-
 from drivers.escpos.document import ean_check_digit
 
 __all__ = ["barcode_pattern", "printer_data", "qr_matrix", "scan_text"]
@@ -28,6 +25,8 @@ def scan_text(symbology: str, data: str) -> str:
 @lru_cache(maxsize=256)
 def barcode_pattern(symbology: str, data: str) -> str:
     """Bars as '1'/'0' modules, no quiet zone; Code 39 wide elements are 3 modules, no check."""
+    import barcode  # only when a label has a barcode: an idle box never loads it
+
     if symbology == "EAN13":
         code = barcode.get_barcode_class("ean13")(data[:12])
     elif symbology == "CODE39":
@@ -46,5 +45,7 @@ def qr_matrix(data: str, ec: str) -> tuple[tuple[bool, ...], ...]:
 
     Like a printer in automatic mode: the level is not boosted.
     """
+    import segno
+
     qr = segno.make_qr(data, error=ec.lower(), boost_error=False)
     return tuple(tuple(bool(m) for m in row) for row in qr.matrix)

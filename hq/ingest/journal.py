@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -59,10 +59,13 @@ class Alarm:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The acknowledgement to send, and the alarm raised (if any)."""
+    """The acknowledgement to send, the alarm raised (if any), and how many new records were
+    verified and stored."""
 
     ack: JournalAck
     alarm: Alarm | None = None
+    verified: int = 0
+    stored: int = 0
 
 
 @dataclass(frozen=True)
@@ -223,10 +226,12 @@ class JournalIngest:
             again = self.store.journal_head(box)
             return Outcome(JournalAck(box, log_id, "resend", again.size if again else 0, now,
                                       again.head.hex() if again else "",
-                                      again.cosignature if again else None))
+                                      again.cosignature if again else None),
+                           verified=len(accepted))
         status = "refused" if alarm else "ok"
-        return answer(status, alarm.reason if alarm else "", alarm, new_size, cosig,
+        done = answer(status, alarm.reason if alarm else "", alarm, new_size, cosig,
                       accepted[-1].hash)
+        return replace(done, verified=len(accepted), stored=len(accepted))
 
     def _failure_alarm(self, box: str, seq: int, code: str, reason: str, p: _Presented,
                        accepted: list[StoredEntry], cos: dict[str, Any] | None) -> Alarm:

@@ -15,7 +15,7 @@ STORE_ROLES = frozenset({"store_manager", "salesperson"})
 ROLE_NAMES = {"admin": "管理员", "finance": "财务", "operations": "运维",
               "store_manager": "店长", "salesperson": "业务员"}
 SCOPES = ("admin", "print", "jobs:read", "boxes:read", "commands", "journal:read",
-          "alarms:read", "settlements:read", "workshop:read", "production")
+          "alarms:read", "settlements:read", "workshop:read", "production", "metrics")
 CONFIG_TOKEN = "api.token"
 """The name the configured shared token acts under (an admin-scoped API token)."""
 
@@ -65,6 +65,7 @@ POLICY: Mapping[tuple[str, str], Rule] = {
     ("GET", "/v1/workshop/pieces"): _rule("finance " + _SHOP, "workshop:read"),
     ("GET", "/v1/workshop/pieces.csv"): _rule("finance " + _SHOP, "workshop:read"),
     ("GET", "/v1/workshop/pieces.xlsx"): _rule("finance " + _SHOP, "workshop:read"),
+    ("GET", "/metrics"): _rule("operations", "metrics"),
     # Pairing (docs/protocol.md §12): a box has no credentials yet when it asks to be adopted.
     ("POST", "/v1/pairing/requests"): _rule(public=True),
     ("GET", "/pairing"): _rule("operations"),

@@ -23,6 +23,8 @@ from hq.store import HqStore
 from hq.web import people_api, stores_api, workshop_api
 from hq.web.access import ACCESS, Access, access_middleware, principal
 from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, own_jobs, recent_jobs, scoped_jobs
+from hq.web.metrics import HqCounters
+from hq.web.metrics import metrics as get_metrics
 from hq.web.scope import body_box_visible, job_visible, visible
 from hq.workshop.book import WorkshopBook
 from sync.bounded_json import JsonLimitError, loads_bounded
@@ -51,6 +53,8 @@ class ApiContext:
     stores: Mapping[str, StoreEntry] = field(default_factory=dict)
     """The configured stores (store-scoped users see their stores' boxes only)."""
     secure_cookies: bool = False
+    counters: HqCounters = field(default_factory=HqCounters)
+    """What this worker counted for GET /metrics."""
 
 
 CTX = web.AppKey("ctx", ApiContext)
@@ -411,4 +415,5 @@ def make_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/workshop/pieces", get_workshop_pieces)
     app.router.add_get("/v1/workshop/pieces.csv", get_workshop_pieces_csv)
     app.router.add_get("/v1/workshop/pieces.xlsx", get_workshop_pieces_xlsx)
+    app.router.add_get("/metrics", get_metrics)
     return app

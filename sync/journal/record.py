@@ -9,7 +9,6 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from sync.journal import RecordError
 from sync.journal.canonical import encode_unchecked, parse, parse_canonical
@@ -26,7 +25,7 @@ ZERO_HASH = bytes(32)
 def public_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
     """The 32 raw bytes of an Ed25519 public key."""
     pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return pub.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return pub.public_bytes_raw()
 
 
 def key_id(pub: bytes) -> str:

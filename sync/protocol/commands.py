@@ -28,6 +28,8 @@ NAMES: tuple[str, ...] = get_args(CommandName)
 MAX_SKEW_MS = 5 * 60_000
 MAX_LIFETIME_MS = 24 * 3_600_000
 MAX_REMEMBERED = 100_000
+MAX_CONFIG_CHARS = 48_000
+"""A reload_config's TOML at most: its JSON escaping must fit the 64 KiB command payload."""
 
 
 class TestPrintArgs(Schema, frozen=True, kw_only=True):
@@ -70,13 +72,20 @@ class UpgradeArgs(Schema, frozen=True, kw_only=True):
         "reason": "must be the base64 of a 64-byte Ed25519 signature"})]
 
 
+class ReloadConfigArgs(Schema, frozen=True, kw_only=True):
+    """Arguments of reload_config: the box's whole new configuration as TOML text (checked on
+    the box as its configuration file is)."""
+
+    toml: Annotated[str, Meta(min_length=1, max_length=MAX_CONFIG_CHARS)]
+
+
 class NoArgs(Schema, frozen=True, kw_only=True):
     """The commands that take no arguments."""
 
 
 ARGS: dict[str, type[Schema]] = {"test_print": TestPrintArgs, "open_drawer": OpenDrawerArgs,
                                  "reupload": ReuploadArgs, "production_task": ProductionTaskArgs,
-                                 "upgrade": UpgradeArgs}
+                                 "upgrade": UpgradeArgs, "reload_config": ReloadConfigArgs}
 
 
 class CommandWire(w.Wire, frozen=True, kw_only=True):

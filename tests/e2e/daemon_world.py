@@ -111,8 +111,9 @@ pubkeys = ["{box_pubkey}"]
 class DaemonWorld(Rig):
     """Everything of one test under `root`; the box is `storelink agent run`."""
 
-    def __init__(self, root: Path, keepalive: int = 5, telemetry_s: int = 2) -> None:
-        super().__init__(root)
+    def __init__(self, root: Path, keepalive: int = 5, telemetry_s: int = 2,
+                 users: dict[str, str] | None = None) -> None:
+        super().__init__(root, users)
         self.box_key = self.state / "keys" / "box.key"
         write_key(self.box_key, Ed25519PrivateKey.generate())
         self.box_pubkey = json.loads(storelink("journal", "pubkey", "--key",

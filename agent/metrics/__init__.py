@@ -1,0 +1,1 @@
+"""The box's Prometheus metrics: counters kept while it runs, and GET /metrics."""
