@@ -7,7 +7,7 @@ import errno
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -51,6 +51,12 @@ class ApiContext:
     stores: Mapping[str, StoreEntry] = field(default_factory=dict)
     """The configured stores (store-scoped users see their stores' boxes only)."""
     secure_cookies: bool = False
+    adopted: Callable[[], Sequence[str]] = tuple
+    """The boxes adopted by pairing code (blocking; listed like configured ones)."""
+
+    def known_boxes(self) -> tuple[str, ...]:
+        """The configured boxes, then the adopted ones (blocking: run in a thread)."""
+        return tuple(dict.fromkeys([*self.boxes, *self.adopted()]))
 
 
 CTX = web.AppKey("ctx", ApiContext)
@@ -178,7 +184,7 @@ async def get_boxes(request: web.Request) -> web.Response:
     hq = ctx.link.snapshot() if ctx.link is not None else None
 
     def load() -> list[dict[str, Any]]:
-        boxes = [b for b in fleet_view(ctx.registry.boxes(), ctx.boxes, hq,
+        boxes = [b for b in fleet_view(ctx.registry.boxes(), ctx.known_boxes(), hq,
                                        ctx.registry.clock()) if who.sees(b["id"])]
         for b in boxes:
             held = ctx.store.journal_head(b["id"])
@@ -196,7 +202,7 @@ async def get_box(request: web.Request) -> web.Response:
     box = _box_id(request)
     view = await asyncio.to_thread(ctx.registry.box, box)
     held = await asyncio.to_thread(ctx.store.journal_head, box)
-    if view is None and held is None and box not in ctx.boxes:
+    if view is None and held is None and box not in await asyncio.to_thread(ctx.known_boxes):
         return _error(404, "box", f"no box {box!r}")
     hq = ctx.link.snapshot() if ctx.link is not None else None
     view = view or never_seen(box)
