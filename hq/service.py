@@ -81,6 +81,9 @@ class HqService:
                          tuple(self.cfg.boxes), self.cfg.api_allowed_hosts,
                          self.cfg.api_allowed_origins, self.link, self.cfg.stores,
                          self.cfg.api_secure_cookies, self.counters)
+        if self.pairing is not None:
+            book = self.pairing
+            ctx.adopted = lambda: [a.box for a in book.adoptions()]
         app = make_app(ctx)
         if self.pairing is not None:
             install_pairing(app, self.pairing, self.clock, self.store)

@@ -7,7 +7,7 @@ import errno
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -55,6 +55,12 @@ class ApiContext:
     secure_cookies: bool = False
     counters: HqCounters = field(default_factory=HqCounters)
     """What this worker counted for GET /metrics."""
+    adopted: Callable[[], Sequence[str]] = tuple
+    """The boxes adopted by pairing code (blocking; listed like configured ones)."""
+
+    def known_boxes(self) -> tuple[str, ...]:
+        """The configured boxes, then the adopted ones (blocking: run in a thread)."""
+        return tuple(dict.fromkeys([*self.boxes, *self.adopted()]))
 
 
 CTX = web.AppKey("ctx", ApiContext)
@@ -182,7 +188,7 @@ async def get_boxes(request: web.Request) -> web.Response:
     hq = ctx.link.snapshot() if ctx.link is not None else None
 
     def load() -> list[dict[str, Any]]:
-        boxes = [b for b in fleet_view(ctx.registry.boxes(), ctx.boxes, hq,
+        boxes = [b for b in fleet_view(ctx.registry.boxes(), ctx.known_boxes(), hq,
                                        ctx.registry.clock()) if who.sees(b["id"])]
         for b in boxes:
             held = ctx.store.journal_head(b["id"])
@@ -200,7 +206,7 @@ async def get_box(request: web.Request) -> web.Response:
     box = _box_id(request)
     view = await asyncio.to_thread(ctx.registry.box, box)
     held = await asyncio.to_thread(ctx.store.journal_head, box)
-    if view is None and held is None and box not in ctx.boxes:
+    if view is None and held is None and box not in await asyncio.to_thread(ctx.known_boxes):
         return _error(404, "box", f"no box {box!r}")
     hq = ctx.link.snapshot() if ctx.link is not None else None
     view = view or never_seen(box)

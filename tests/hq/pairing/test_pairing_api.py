@@ -70,8 +70,10 @@ async def client(store: SqliteStore, book: PairingBook) -> AsyncIterator[tuple[C
     async def publish(topic: str, payload: bytes, expiry_s: int) -> bool:
         return True
 
-    app = make_app(ApiContext(store, Registry(store, clock),
-                              Dispatcher(store, publish, clock, HQ_KEY, 86_400, 300), TOKEN))
+    ctx = ApiContext(store, Registry(store, clock),
+                     Dispatcher(store, publish, clock, HQ_KEY, 86_400, 300), TOKEN)
+    ctx.adopted = lambda: [a.box for a in book.adoptions()]
+    app = make_app(ctx)
     install(app, book, clock, store)
     c: Client = TestClient(TestServer(app), headers={"Content-Type": "application/json"})
     await c.start_server()
@@ -170,6 +172,21 @@ async def test_bad_adoptions_name_the_field(client: tuple[Client, Clock], body: 
     c, _ = client
     r = await c.post("/v1/pairing/adoptions", json=body, headers=AUTH)
     assert r.status == 400 and (await r.json())["error"]["field"] == field
+
+
+async def test_an_adopted_box_is_on_the_dashboard_before_it_ever_connects(
+        client: tuple[Client, Clock], tmp_path: Path) -> None:
+    c, _ = client
+    assert (await c.post("/v1/pairing/requests", json=request(tmp_path))).status == 201
+    assert BOX not in [b["id"] for b in (await (await c.get("/v1/boxes", headers=AUTH)).json())
+                       ["boxes"]]
+    r = await c.post("/v1/pairing/adoptions", json={"code": CODE, "store": "CQ-JB-001"},
+                     headers=AUTH)
+    assert r.status == 201
+    boxes = (await (await c.get("/v1/boxes", headers=AUTH)).json())["boxes"]
+    assert [b["presence"] for b in boxes if b["id"] == BOX] == ["never"]  # 从未上线
+    one = await c.get(f"/v1/boxes/{BOX}", headers=AUTH)
+    assert one.status == 200 and (await one.json())["presence"] == "never"
 
 
 async def test_the_adoption_page_needs_a_signed_in_operator(
