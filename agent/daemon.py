@@ -23,7 +23,6 @@ from agent.health.keyfiles import loose_key_files, refusal
 from agent.health.memory import SETTLE_S, limit_malloc_arenas, release_free_memory
 from agent.health.systemd import announce_ready, notify, stop_watchdog
 from agent.metrics.counters import count_jobs
-from agent.pairing.runner import Pairing
 from agent.printing.queue.service import PrintQueue
 from agent.printing.queue.store import Store
 from agent.printing.supervisor import PrinterSupervisor
@@ -194,6 +193,8 @@ def _start_pairing(config: Config, ctx: AgentContext,
         log.error("配对需要销售日志 / pairing needs journal.enabled = true (HQ pins the journal "
                   "key); not pairing")
         return None
+
+    from agent.pairing.runner import Pairing  # only a box being paired needs the CSR code
 
     ctx.pairing = Pairing(ctx, config.pairing, adopted.set)
     return asyncio.create_task(ctx.pairing.run(), name="pairing")
