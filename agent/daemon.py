@@ -8,6 +8,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -32,11 +33,13 @@ from agent.station.runner import StationRunner
 from agent.station.service import TaskService
 from agent.upgrade import EXIT_RESTART
 from agent.upgrade.watch import on_ready
-from agent.uplink.link import Uplink
 from agent.uplink.reload import effective
 from drivers.transports.open import open_transport
 from sync.service import run_until_signalled
 from sync.web.connections import GUARD, GuardedSite, install_accept_log
+
+if TYPE_CHECKING:
+    from agent.uplink.link import Uplink
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +143,8 @@ async def running(config: Config, *, env: DeviceEnv | None = None
         tasks += [asyncio.create_task(s.run(), name=f"station-{sid}")
                   for sid, s in ctx.stations.items()]
         if config.sync is not None:
+            from agent.uplink.link import Uplink  # only a box linked to HQ needs MQTT
+
             uplink = Uplink(ctx, config.sync, ctx.journal)
             tasks.append(asyncio.create_task(uplink.run(), name="uplink"))
         ctx.tasks = tasks

@@ -7,7 +7,6 @@ is the reason given when that constraint fails (for rules a range cannot say, e.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import types
@@ -120,6 +119,8 @@ def _length(info: mi.Type | None, what: str) -> str:
 
 def suggestion(key: str, known: Iterable[str]) -> str:
     """` did you mean `x`?` for the known name nearest to `key`, or ""."""
+    import difflib  # only when a key is wrong: not held by an idle daemon
+
     near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
     return f"; did you mean `{near[0]}`?" if near else ""
 

@@ -6,7 +6,8 @@ from PIL import Image
 
 from agent.printing.jobs import is_label_printer
 from drivers.escpos.render import render_bytes, to_png
-from drivers.label import interpret, render_label
+from drivers.label import render_label
+from drivers.label.interpret import interpret
 from drivers.profiles import PrinterProfile
 
 BACKING = 200

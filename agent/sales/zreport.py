@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from agent.printing.templates.fields import yuan
-from agent.printing.templates.receipt import PAYMENT_METHODS
+from agent.printing.templates.fields import PAYMENT_METHODS, yuan
 from drivers.escpos.textcodec import text_columns
 from sync.journal.schema import METHODS
 

@@ -13,6 +13,11 @@ from msgspec import Meta
 from validation import Problem, Schema
 from validation.decode import collect_items
 
+MAX_DEFECT_QTY = 20
+"""The quantity codes of a defect sheet: SLDQ:1 … SLDQ:20 (scanned several times to add up)."""
+UNDO_CODE = "SLUNDO"
+"""The code on the station's undo card: scanned, it undoes the station's last handover."""
+
 WINDOW_S = 30.0
 UNDO_WINDOW_S = 120.0
 

@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from agent.printing.templates.defect_sheet import MAX_DEFECT_QTY, UNDO_CODE
-from agent.station.config import StationConfig
+from agent.station.config import MAX_DEFECT_QTY, UNDO_CODE, StationConfig
 from agent.station.tasks import Part, Task, Workshop
 from drivers import InvalidInput
 from drivers.label.flowcard import FlowCard, parse_flow_card

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+MAX_RASTER_WIDTH_BYTES = 512  # 4096 dots, the widest profile allowed
+MAX_RASTER_BYTES = 1 << 21  # a larger GS v 0 header is garbage: rejected, never allocated
 ESC, GS, FS, DLE = 0x1B, 0x1D, 0x1C, 0x10
 
 # Parameter bytes after the command letter, for commands of fixed length.

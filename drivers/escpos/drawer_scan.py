@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drivers.escpos.command_lengths import DLE, ESC, FS, GS, command_length
-from drivers.escpos.interpreter import MAX_RASTER_BYTES, MAX_RASTER_WIDTH_BYTES
+from drivers.escpos.command_lengths import (
+    DLE,
+    ESC,
+    FS,
+    GS,
+    MAX_RASTER_BYTES,
+    MAX_RASTER_WIDTH_BYTES,
+    command_length,
+)
 
 __all__ = ["DrawerKick", "drawer_kicks"]
 

@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Literal
 
 from drivers.escpos.char_decoder import TextDecoder
-from drivers.escpos.command_lengths import DLE, ESC, FS, GS, command_length
+from drivers.escpos.command_lengths import (
+    DLE,
+    ESC,
+    FS,
+    GS,
+    MAX_RASTER_BYTES,
+    MAX_RASTER_WIDTH_BYTES,
+    command_length,
+)
 from drivers.escpos.paper_events import (
     QR,
     Align,
@@ -32,8 +40,6 @@ from drivers.profiles import PrinterProfile
 
 __all__ = ["EscposInterpreter", "decode_text"]
 
-MAX_RASTER_WIDTH_BYTES = 512  # 4096 dots, the widest profile allowed
-MAX_RASTER_BYTES = 1 << 21  # a larger GS v 0 header is garbage: rejected, never allocated
 SMALL_COMMAND = 64  # shorter commands are always read whole, longer skipped ones are streamed
 MAX_LINE_CHARS = 1024  # zero-width characters never wrap; bound the line buffer anyway
 DEFAULT_SPACING = 30

@@ -6,20 +6,21 @@ import contextlib
 import errno
 import select
 from dataclasses import dataclass
-from typing import Literal
-
-import serial
+from typing import TYPE_CHECKING, Literal
 
 from drivers import InvalidInput
 from drivers.transports.base import TransportError, not_open
 from drivers.transports.file import write_fd
 
+if TYPE_CHECKING:
+    import serial
+
 Flow = Literal["none", "rtscts", "xonxoff", "dsrdtr"]
+# pyserial's own values of PARITY_*, *BITS and STOPBITS_* (tests/drivers/transports check it).
+_PARITIES = ("N", "E", "O", "M", "S")
+_BYTESIZES = (5, 6, 7, 8)
+_STOPBITS = (1, 1.5, 2)
 _FLOWS = ("none", "rtscts", "xonxoff", "dsrdtr")
-_PARITIES = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD,
-             "M": serial.PARITY_MARK, "S": serial.PARITY_SPACE}
-_BYTESIZES = {5: serial.FIVEBITS, 6: serial.SIXBITS, 7: serial.SEVENBITS, 8: serial.EIGHTBITS}
-_STOPBITS = {1: serial.STOPBITS_ONE, 1.5: serial.STOPBITS_ONE_POINT_FIVE, 2: serial.STOPBITS_TWO}
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,16 @@ class SerialTransport:
         """Open and configure the port; missing, forbidden and locked ports get distinct reasons."""
         if self._port is not None:
             return
+        import serial  # pyserial: loaded when a serial device is first opened (idle memory)
+
         t = self.target
+        # pyserial's PARITY_*, *BITS and STOPBITS_* constants are these very values.
         port = serial.Serial(
             port=None,
             baudrate=t.baudrate,
-            bytesize=_BYTESIZES[t.bytesize],
-            parity=_PARITIES[t.parity],
-            stopbits=_STOPBITS[t.stopbits],
+            bytesize=t.bytesize,
+            parity=t.parity,
+            stopbits=t.stopbits,
             xonxoff=t.flow == "xonxoff",
             rtscts=t.flow == "rtscts",
             dsrdtr=t.flow == "dsrdtr",
@@ -85,7 +89,7 @@ class SerialTransport:
         port.port = t.device
         try:
             port.open()
-        except (serial.SerialException, OSError) as e:
+        except OSError as e:  # pyserial's SerialException is an OSError
             raise self._open_error(e) from e
         self._port = port
 
@@ -121,7 +125,7 @@ class SerialTransport:
         # has no timeout and hangs while flow control holds the line.
         try:
             sent = write_fd(port.fileno(), data, self.target.write_timeout)
-        except (serial.SerialException, OSError, ValueError) as e:
+        except (OSError, ValueError) as e:  # SerialException is an OSError
             self.close()
             raise TransportError("disconnected", f"{self.description}: {e}") from e
         if sent < len(data):
@@ -140,7 +144,7 @@ class SerialTransport:
             ready, _, _ = select.select([port.fileno()], [], [], max(timeout, 0.0))
             # The port's own timeout is 0: read() takes what is there and never waits.
             data = bytes(port.read(max_bytes)) if ready else b""
-        except (serial.SerialException, OSError, ValueError) as e:
+        except (OSError, ValueError) as e:  # SerialException is an OSError
             self.close()
             raise TransportError("disconnected", f"{self.description}: {e}") from e
         return data
@@ -150,7 +154,7 @@ class SerialTransport:
         port, self._port = self._port, None
         if port is not None:
             # A vanished device still releases the descriptor.
-            with contextlib.suppress(serial.SerialException, OSError):
+            with contextlib.suppress(OSError):  # SerialException is an OSError
                 port.close()
 
     def _require(self) -> serial.Serial:

@@ -15,7 +15,9 @@ NOT_IDLE = ("PIL", "barcode", "segno", "prometheus_client", "importlib.metadata"
             "drivers.label.render", "drivers.label.templates", "drivers.escpos.encoder",
             "drivers.escpos.render", "drivers.escpos.imaging", "agent.printing.preview",
             "agent.journal.cli", "agent.devices.cli", "agent.demo",
-            "cryptography.hazmat.primitives.serialization", "usb.backend.libusb0")
+            "cryptography.hazmat.primitives.serialization", "usb.backend.libusb0",
+            "paho", "sync.mqtt_session", "agent.uplink.link", "drivers.label.interpret",
+            "drivers.label.tspl", "drivers.label.zpl", "drivers.escpos.interpreter")
 CHILD = """
 import asyncio, json, sys
 import agent.daemon

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
-from agent.printing.templates import defect_sheet, picking_list, receipt, sales_slip, self_test
 from drivers import InvalidInput
-from drivers.escpos.document import Document
-from drivers.profiles import PrinterProfile
 
-Builder = Callable[[Mapping[str, object], PrinterProfile], Document]
+if TYPE_CHECKING:
+    from drivers.escpos.document import Document
+    from drivers.profiles import PrinterProfile
 
-TEMPLATES: Mapping[str, Builder] = {
-    "receipt": receipt.build,
-    "sales_slip": sales_slip.build,
-    "picking_list": picking_list.build,
-    "self_test": self_test.build,
-    "defect_sheet": defect_sheet.build,
-}
+Builder = Callable[[Mapping[str, object], "PrinterProfile"], "Document"]
+NAMES = ("receipt", "sales_slip", "picking_list", "self_test", "defect_sheet")
+
+
+class _Templates(Mapping[str, Builder]):
+    """Each template's `build`, its module loaded on first use (an idle box holds none)."""
+
+    def __getitem__(self, name: str) -> Builder:
+        if name not in NAMES:
+            raise KeyError(name)
+        builder: Builder = importlib.import_module(f"agent.printing.templates.{name}").build
+        return builder
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(NAMES)
+
+    def __len__(self) -> int:
+        return len(NAMES)
+
+
+TEMPLATES: Mapping[str, Builder] = _Templates()
 
 
 def build_document(name: str, data: object, profile: PrinterProfile) -> Document:

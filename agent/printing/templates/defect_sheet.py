@@ -7,14 +7,10 @@ from collections.abc import Mapping
 
 from agent.printing.templates import fields as f
 from agent.printing.templates.blocks import center
+from agent.station.config import MAX_DEFECT_QTY, UNDO_CODE
 from drivers import InvalidInput
 from drivers.escpos.document import QR, Block, Cut, Document, Rule, Text
 from drivers.profiles import PrinterProfile
-
-MAX_DEFECT_QTY = 20
-"""The quantity codes of a defect sheet: SLDQ:1 … SLDQ:20 (scanned several times to add up)."""
-UNDO_CODE = "SLUNDO"
-"""The code on the station's undo card: scanned, it undoes the station's last handover."""
 
 
 def build(data: Mapping[str, object], profile: PrinterProfile) -> Document:

@@ -7,6 +7,9 @@ from datetime import datetime
 
 from drivers import InvalidInput
 
+PAYMENT_METHODS = {"cash": "现金", "wechat": "微信", "alipay": "支付宝", "card": "银行卡",
+                   "member": "会员储值", "credit": "挂账"}
+
 MAX_MONEY = 10**13  # fen; far above any receipt, far below 2**53
 
 

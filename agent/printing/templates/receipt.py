@@ -6,13 +6,11 @@ from collections.abc import Mapping
 
 from agent.printing.templates import fields as f
 from agent.printing.templates.blocks import amount_row, center, kv, rule, title
+from agent.printing.templates.fields import PAYMENT_METHODS
 from drivers import InvalidInput
 from drivers.escpos.document import QR, Block, Cell, Columns, Cut, Document, Feed, Text
 from drivers.profiles import PrinterProfile
 from sync.journal.measure import measured_price
-
-PAYMENT_METHODS = {"cash": "现金", "wechat": "微信", "alipay": "支付宝", "card": "银行卡",
-                   "member": "会员储值", "credit": "挂账"}
 
 
 def _measure(o: Mapping[str, object], p: str, qty: int, price: int) -> str | None:

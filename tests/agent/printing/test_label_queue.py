@@ -31,12 +31,12 @@ from drivers.escpos.encoder import Encoded
 from drivers.label import (
     build_template,
     encode_label,
-    interpret,
     parse_flow_card,
     parse_label,
     render_label,
 )
 from drivers.label.drawing import ParsedLabel
+from drivers.label.interpret import interpret
 from drivers.printer_state import PrinterState
 from drivers.profiles import get_profile
 from drivers.sim.control import LabelRecorder

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from agent.station.tasks import quantities
 from drivers import InvalidInput
-from drivers.label import build_template, encode_label, interpret, parse_flow_card, render_label
+from drivers.label import build_template, encode_label, parse_flow_card, render_label
 from drivers.label.document import LabelDocument, Text
 from drivers.label.flowcard import encode_flow_card
+from drivers.label.interpret import interpret
 from drivers.profiles import get_profile
 from drivers.sim.label_printer import SimTsplPrinter
 from drivers.sim.shells import TcpShell

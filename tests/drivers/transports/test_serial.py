@@ -195,3 +195,17 @@ def test_targets_validate_and_describe_themselves() -> None:
     with pytest.raises(TransportError) as err:
         t.read(1, 0.0)
     assert err.value.reason == "disconnected"
+
+
+def test_line_settings_are_pyserials_own_values() -> None:
+    # The transport hands SerialTarget's settings to pyserial as they are (it is imported only
+    # when a port opens), and catches OSError for pyserial's SerialException.
+    import serial
+
+    parities = [serial.PARITY_NONE, serial.PARITY_EVEN, serial.PARITY_ODD, serial.PARITY_MARK,
+                serial.PARITY_SPACE]
+    assert parities == ["N", "E", "O", "M", "S"]
+    assert [serial.FIVEBITS, serial.SIXBITS, serial.SEVENBITS, serial.EIGHTBITS] == [5, 6, 7, 8]
+    stopbits = [serial.STOPBITS_ONE, serial.STOPBITS_ONE_POINT_FIVE, serial.STOPBITS_TWO]
+    assert stopbits == [1, 1.5, 2]
+    assert issubclass(serial.SerialException, OSError)
