@@ -18,7 +18,7 @@ from msgspec import Meta
 from sync.protocol import ProtocolError
 from sync.protocol import fields as f
 from sync.protocol import schemas as w
-from sync.protocol.messages import NONCE, WORD
+from sync.protocol.schemas import NONCE, WORD
 from validation import Schema
 
 DOMAIN = b"storelink/v1/command\n"
