@@ -1,5 +1,6 @@
 """The chaos suite's world, all real processes: PostgreSQL, mosquitto, two cut-proxies (the
-boxes' link and HQ's link), HQ workers, fleet processes of simulated boxes; and the faults."""
+boxes' link and HQ's link), HQ workers, fleet processes of simulated boxes, one real box daemon
+with a printer whose paper runs out; and the faults."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from pathlib import Path
 from agent.fleet_sim.fleet import FleetPlan, open_boxes
 from agent.fleet_sim.rhythm import Rhythm
 from sync.journal.record import public_bytes
+from tests.chaos.daemon_box import DaemonBox
 from tests.chaos.garbage import Injector, garbage
 from tests.chaos.schedule import Fault
 from tests.e2e.broker import Broker, env_with_root, free_port
 from tests.e2e.cutproxy import CutProxy
 from tests.e2e.postgres import PgCluster
-from tests.e2e.procs import hq_process
-from tests.hq.journals import HQ_KEY
+from tests.e2e.procs import Proc, hq_process
+from tests.hq.journals import BOX, HQ_KEY
 from tests.hq.workers import wiring, worker_toml
 
 GARBAGE_PER_BURST = 25
@@ -37,6 +39,7 @@ class Counts:
     cuts: int = 0
     postgres_stops: int = 0
     messages: int = 0
+    paper_outs: int = 0
     records: int = 0
     done: list[str] = field(default_factory=list)
 
@@ -44,7 +47,7 @@ class Counts:
         """One quotable line."""
         return (f"chaos seed {seed}: boxes {boxes} kills {self.kills} restarts {self.restarts} "
                 f"cuts {self.cuts} postgres_stops {self.postgres_stops} "
-                f"messages {self.messages} "
+                f"paper_outs {self.paper_outs} messages {self.messages} "
                 f"records {self.records}")
 
 
@@ -100,20 +103,30 @@ class ChaosRig:
         self.root = root
         self.seed = seed
         self.pg = pg
+        self.groups = groups
+        self.boxes_per_group = boxes_per_group
+        self.rhythm = rhythm
         self.broker = Broker(root / "broker")
-        self.broker.start()
         self.box_link = CutProxy(self.broker.port)
         self.hq_link = CutProxy(self.broker.port)
-        self.db = pg.new_database()
-        self.plans = [FleetPlan(boxes_per_group, root / f"fleet-{g}", prefix=f"C{chr(65 + g)}",
-                                seed=seed, rhythm=rhythm, drain_s=240.0)
-                      for g in range(groups)]
-        tables = ""
+        self.workers: list[Proc] = []
+        self.counts = Counts()
+        self.t0 = time.monotonic()
+
+    def start(self) -> None:
+        """Start the broker, the box daemon's printer and the HQ workers; prepare the fleets."""
+        root, seed = self.root, self.seed
+        self.broker.start()
+        self.db = self.pg.new_database()
+        self.plans = [FleetPlan(self.boxes_per_group, root / f"fleet-{g}", prefix=f"C{chr(65 + g)}",
+                                seed=seed, rhythm=self.rhythm, drain_s=240.0)
+                      for g in range(self.groups)]
+        self.daemon = DaemonBox(root / "daemon", self.box_link.port)
+        tables = self.daemon.hq_table()
         for plan in self.plans:
             for b in open_boxes(plan, wiring(self.broker.port)):
                 b.close()
             tables += (plan.workdir / "hq-boxes.toml").read_text(encoding="utf-8")
-        self.workers = []
         for w in ("hq-1", "hq-2"):
             toml = worker_toml(root / "hq", w, self.hq_link.port, self.db, tables)
             toml.write_text(toml.read_text(encoding="utf-8").replace(
@@ -125,13 +138,15 @@ class ChaosRig:
         self.fleets = [FleetProc(plan, self.box_link.port, urls, root / f"fleet-{g}.log")
                        for g, plan in enumerate(self.plans)]
         self.injector = Injector(self.broker.port, seed)
-        self.garbage = garbage(seed, self.box_ids(), GARBAGE_PER_BURST * 4)
-        self.counts = Counts()
-        self.t0 = time.monotonic()
+        self.garbage = garbage(seed, self.targets(), GARBAGE_PER_BURST * 4)
 
     def box_ids(self) -> list[str]:
-        """Every simulated box."""
+        """Every simulated box (not the daemon)."""
         return [b for plan in self.plans for b in plan.box_ids()]
+
+    def targets(self) -> list[str]:
+        """Every box bad messages are addressed to: the simulated ones and the daemon."""
+        return [*self.box_ids(), BOX]
 
     def start_fleets(self, duration_s: float) -> None:
         """Start trading now."""
@@ -139,6 +154,7 @@ class ChaosRig:
         self.duration_s = duration_s
         for f in self.fleets:
             f.start(duration_s)
+        self.daemon.start([w.url for w in self.workers])
 
     def inject(self, fault: Fault) -> None:
         """Carry out one fault and undo it after its length (blocking)."""
@@ -159,6 +175,17 @@ class ChaosRig:
             left = self.duration_s - (time.monotonic() - self.t0)
             f.start(max(1.0, left), jobs=False)
             c.restarts += 1
+        elif fault.kind == "kill_box":
+            self.daemon.box.kill9()
+            c.kills += 1
+            time.sleep(fault.length_s)
+            self.daemon.box.start()
+            c.restarts += 1
+        elif fault.kind == "paper_out":
+            self.daemon.paper(True)
+            c.paper_outs += 1
+            time.sleep(fault.length_s)
+            self.daemon.paper(False)
         elif fault.kind == "restart_broker":
             self.broker.restart()
             c.restarts += 1
@@ -177,15 +204,18 @@ class ChaosRig:
             k = fault.target % 4
             part = self.garbage[k * GARBAGE_PER_BURST:(k + 1) * GARBAGE_PER_BURST]
             before = self.injector.sent
-            self.injector.burst(part, REPLAYS_PER_BURST, self.box_ids())
+            self.injector.burst(part, REPLAYS_PER_BURST, self.targets())
             c.messages += self.injector.sent - before
 
     def close(self) -> None:
-        """Stop everything it started."""
-        self.injector.close()
-        for f in self.fleets:
+        """Stop everything it started (also after a start that failed half-way)."""
+        for name in ("daemon", "injector"):
+            part = getattr(self, name, None)
+            if part is not None:
+                part.close()
+        for f in getattr(self, "fleets", []):
             f.kill9()
-        for w in self.workers:
+        for w in getattr(self, "workers", []):
             w.stop()
         self.box_link.close()
         self.hq_link.close()

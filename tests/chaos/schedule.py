@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 FaultKind = Literal["kill_worker", "kill_fleet", "restart_broker", "cut_boxes", "cut_hq",
-                    "stop_postgres", "garbage"]
+                    "stop_postgres", "garbage", "kill_box", "paper_out"]
 
 BUDGET: dict[FaultKind, int] = {
     "kill_worker": 2, "kill_fleet": 1, "restart_broker": 1, "cut_boxes": 2, "cut_hq": 1,
-    "stop_postgres": 1, "garbage": 3}
+    "stop_postgres": 1, "garbage": 3, "kill_box": 1,
+    "paper_out": 1}
 """How many faults of each kind one run injects."""
 LENGTH_S: dict[FaultKind, tuple[float, float]] = {
     "kill_worker": (0.5, 3.0), "kill_fleet": (0.5, 2.0), "restart_broker": (0.0, 0.0),
     "cut_boxes": (1.0, 5.0), "cut_hq": (1.0, 4.0), "stop_postgres": (2.0, 6.0),
-    "garbage": (0.0, 0.0)}
+    "garbage": (0.0, 0.0), "kill_box": (0.5, 2.0), "paper_out": (2.0, 6.0)}
 """How long each kind of fault lasts (the process stays dead, the link cut, …), in seconds."""
 
 

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ from sync.journal.record import public_bytes
 from tests.chaos.rig import ChaosRig
 from tests.chaos.schedule import fault_schedule
 from tests.e2e.postgres import PgCluster
-from tests.hq.journals import HQ_KEY
+from tests.e2e.world import wait_for
+from tests.hq.journals import BOX, HQ_KEY
 
 GROUPS = 2
 BOXES_PER_GROUP = 30
@@ -61,17 +63,30 @@ def _journal(path: Path) -> tuple[list[bytes], int]:
     return hashes, int(total)
 
 
+def _hq_size(db: str, box: str) -> int:
+    with psycopg.connect(db) as c:
+        row = c.execute("SELECT size FROM journal_head WHERE box = %s", (box,)).fetchone()
+    return int(row[0]) if row else -1
+
+
+def _state(base: str, job: str) -> str:
+    try:
+        return str(_get(f"{base}/v1/print-jobs/{job}")["state"])
+    except OSError:
+        return ""
+
+
 def _prints(path: Path) -> dict[str, int]:
     with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db:
         return {str(k): int(v) for k, v in db.execute(
             "SELECT key, ival FROM kv WHERE ns = 'printed'")}
 
 
-def _verify(box_dir: Path) -> str:
+def _verify(db: Path, key: Path) -> str:
+    """`storelink journal verify` of one box's journal with its key and HQ's."""
     hq = vkey("storelink-hq", public_bytes(HQ_KEY), ALG_COSIGNATURE_V1)
-    args = argparse.Namespace(db=str(box_dir / "journal.db"), checkpoint=None, jobs=1,
-                              receipt=[], log=None, hq_pubkey=[hq],
-                              pubkey=[public_bytes(load_key(box_dir / "journal.key")).hex()])
+    args = argparse.Namespace(db=str(db), checkpoint=None, jobs=1, receipt=[], log=None,
+                              hq_pubkey=[hq], pubkey=[public_bytes(load_key(key)).hex()])
     out = io.StringIO()
     cmd_verify(args, out)
     return out.getvalue()
@@ -84,6 +99,7 @@ def test_chaos(tmp_path: Path, own_pg: PgCluster) -> None:
     faults = fault_schedule(seed, TRADE_S - 5.0)
     rig = ChaosRig(tmp_path, seed, GROUPS, BOXES_PER_GROUP, RHYTHM, own_pg)
     try:
+        rig.start()
         run(rig, seed, faults)
     finally:
         rig.close()
@@ -106,6 +122,7 @@ def run(rig: ChaosRig, seed: int, faults: list[Any]) -> None:
     t = threading.Thread(target=chaos, name="chaos")
     t.start()
     t.join()
+    rig.daemon.stop_load()
     assert not failures, failures
     where = f"seed {seed}; faults: {rig.counts.done}"
     for g, f in enumerate(rig.fleets):
@@ -115,6 +132,12 @@ def run(rig: ChaosRig, seed: int, faults: list[Any]) -> None:
     for w in rig.workers:
         assert w.proc is not None and w.proc.poll() is None, f"{w.args} died ({where})"
     assert rig.broker.proc is not None and rig.broker.proc.poll() is None
+    daemon_db = rig.daemon.state / "journal.db"
+    wait_for(lambda: _hq_size(rig.db, BOX) == len(_journal(daemon_db)[0]), 300,
+             f"HQ holding the box daemon's journal ({where})")
+    wait_for(lambda: all(_state(rig.workers[0].url, j) in FINAL for j in rig.daemon.jobs), 300,
+             f"the box daemon's jobs final ({where})")
+    assert rig.daemon.box.proc is not None and rig.daemon.box.proc.poll() is None
 
     with psycopg.connect(rig.db) as db:
         rows = db.execute("SELECT box, seq, hash FROM journal ORDER BY box, seq").fetchall()
@@ -128,21 +151,27 @@ def run(rig: ChaosRig, seed: int, faults: list[Any]) -> None:
     sales: dict[str, int] = {}
     printed: dict[str, int] = {}
     records = 0
-    for plan in rig.plans:
-        for box in plan.box_ids():
-            d = plan.workdir / box
-            verdict = _verify(d)
-            assert verdict.startswith("valid:"), f"box {box}: {verdict} ({where})"
-            mine, sales[box] = _journal(d / "journal.db")
-            records += len(mine)
-            assert held.get(box) == mine, f"box {box}: HQ holds {len(held.get(box, []))} of " \
-                f"{len(mine)} records or different ones ({where})"
-            assert heads[box] == len(mine)
-            printed.update(_prints(d / "uplink.db"))
+    boxes: list[tuple[str, Path, Path, Path | None]] = [
+        (box, plan.workdir / box / "journal.db", plan.workdir / box / "journal.key",
+         plan.workdir / box / "uplink.db") for plan in rig.plans for box in plan.box_ids()]
+    boxes.append((BOX, daemon_db, rig.daemon.key, None))
+    for box, db_path, key, uplink in boxes:
+        verdict = _verify(db_path, key)
+        assert verdict.startswith("valid:"), f"box {box}: {verdict} ({where})"
+        mine, sales[box] = _journal(db_path)
+        records += len(mine)
+        assert held.get(box) == mine, f"box {box}: HQ holds {len(held.get(box, []))} of " \
+            f"{len(mine)} records or different ones ({where})"
+        assert heads[box] == len(mine)
+        if uplink is not None:
+            printed.update(_prints(uplink))
     rig.counts.records = records
     assert len(rows) == records
     assert jobs, "no print job was accepted"
     assert {j: n for j, n in printed.items() if n > 1} == {}, where
+    assert rig.daemon.jobs and rig.daemon.sales, "the box daemon took no sale or no job"
+    twice = [j for j, n in Counter(rig.daemon.printed()).items() if n > 1]
+    assert twice == [], f"printed twice by the box daemon's printer: {twice} ({where})"
     a, b = (w.url for w in rig.workers)
     for job in jobs:
         views = [_get(f"{u}/v1/print-jobs/{job}") for u in (a, b)]
