@@ -20,6 +20,7 @@ from hq.fleet.registry import Registry
 from hq.ingest.journal import JournalIngest, wall_ms
 from hq.pairing.book import HqIdentity, KnownBoxes, open_book
 from hq.pairing.web import install as install_pairing
+from hq.store import StoreUnavailableError
 from hq.store.backends import open_store
 from hq.web.api import ApiContext, make_app
 from sync import SyncError
@@ -34,6 +35,9 @@ from sync.web.connections import GUARD, ConnectionGuard, GuardedSite
 log = logging.getLogger(__name__)
 PUBLISH_WAIT_S = 10.0
 MAX_CONCURRENT = 32
+PRESENCE_RETRY_S = 1.0
+PRESENCE_RETRIES = 600
+"""A birth or death met by an unreachable store is applied again every second, for 10 min."""
 REDELIVER = (Down.PRINT, b"")
 """What _handle returns when a box came online: its unanswered jobs are published again."""
 
@@ -142,19 +146,32 @@ class HqService:
             log.info("dispatched %d print job(s) accepted while disconnected", sent)
 
     async def _on_message(self, msg: Message) -> None:
-        try:
-            topic = parse_topic(msg.topic)
-            box = topic.box_id
-            async with self._locks[box], self._slots:
-                reply = await asyncio.to_thread(self._handle, topic.leaf, box, msg.payload)
-        except SyncError as e:
-            key = msg.topic
-            if key not in self._bad_boxes:
-                self._bad_boxes.add(key)
-                log.warning("ignoring a bad message on %s: %s", msg.topic, e)
-            return
-        except Exception:
-            log.exception("handling %s failed", msg.topic)
+        for attempt in range(PRESENCE_RETRIES + 1):
+            try:
+                topic = parse_topic(msg.topic)
+                box = topic.box_id
+                async with self._locks[box], self._slots:
+                    reply = await asyncio.to_thread(self._handle, topic.leaf, box, msg.payload)
+                break
+            except SyncError as e:
+                key = msg.topic
+                if key not in self._bad_boxes:
+                    self._bad_boxes.add(key)
+                    log.warning("ignoring a bad message on %s: %s", msg.topic, e)
+                return
+            except StoreUnavailableError as e:
+                # A box sends its birth and its Will once; journal batches and events it sends
+                # again until acknowledged. So presence waits for the store; the rest is dropped.
+                if topic.leaf not in (Up.BIRTH, Up.DEATH) or attempt == PRESENCE_RETRIES:
+                    log.warning("store unavailable, %s dropped: %s", msg.topic, e)
+                    return
+                if attempt == 0:
+                    log.warning("store unavailable, %s kept until it is back: %s", msg.topic, e)
+                await asyncio.sleep(PRESENCE_RETRY_S)
+            except Exception:
+                log.exception("handling %s failed", msg.topic)
+                return
+        else:
             return
         if reply is None:
             return

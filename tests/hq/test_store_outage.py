@@ -4,6 +4,7 @@ back, without a restart of HQ."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.error
 import urllib.request
@@ -14,10 +15,13 @@ from typing import Any
 import pytest
 
 from agent.fleet_sim.rhythm import print_job
+from sync.protocol.messages import Death
+from sync.protocol.topics import Up
 from tests.e2e.broker import Broker, broker
 from tests.e2e.postgres import PgCluster, throwaway_cluster
 from tests.e2e.procs import Proc, hq_process
 from tests.hq.journals import BOX, hq_toml
+from tests.hq.test_service import FakeBox, birth, until
 
 __all__ = ["broker"]
 
@@ -62,4 +66,33 @@ def test_hq_answers_503_while_postgresql_is_down_and_serves_again_after(
         assert hq.proc is not None and hq.proc.poll() is None
         assert "unexpected failure" not in hq.log_text()
     finally:
+        hq.stop()
+
+
+async def test_a_birth_and_a_death_sent_while_postgresql_is_down_are_applied_when_it_is_back(
+        tmp_path: Path, broker: Broker, cluster: PgCluster) -> None:
+    # A box sends its birth and its Will once (journal and events it sends until acknowledged):
+    # HQ must keep them until its store is back, or it shows the box offline for good.
+    hq: Proc = hq_process(hq_toml(tmp_path, broker.port, db=cluster.new_database()),
+                          tmp_path / "hq.log").start()
+    box = await FakeBox(broker.port).start()
+
+    async def seen(bdseq: int) -> bool:
+        status, _, answer = await asyncio.to_thread(call, hq.url, "GET", f"/v1/boxes/{BOX}")
+        return status == 200 and answer.get("bdseq") == bdseq and bool(answer["online"])
+
+    async def tried() -> bool:
+        return "store unavailable" in hq.log_text() or "handling" in hq.log_text()
+
+    try:
+        await box.send(Up.BIRTH, birth(1), retain=True)
+        await until(lambda: seen(1))
+        cluster.stop()
+        await box.send(Up.DEATH, Death(BOX, 1).to_json(), retain=True)
+        await box.send(Up.BIRTH, birth(2), retain=True)
+        await until(tried)
+        cluster.start()
+        await until(lambda: seen(2), 60)
+    finally:
+        await box.stop()
         hq.stop()
