@@ -76,6 +76,13 @@ def _state(base: str, job: str) -> str:
         return ""
 
 
+def _online(base: str) -> bool:
+    try:
+        return bool(_get(f"{base}/v1/boxes/{BOX}")["online"])
+    except OSError:
+        return False
+
+
 def _prints(path: Path) -> dict[str, int]:
     with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db:
         return {str(k): int(v) for k, v in db.execute(
@@ -138,6 +145,8 @@ def run(rig: ChaosRig, seed: int, faults: list[Any]) -> None:
     wait_for(lambda: all(_state(rig.workers[0].url, j) in FINAL for j in rig.daemon.jobs), 300,
              f"the box daemon's jobs final ({where})")
     assert rig.daemon.box.proc is not None and rig.daemon.box.proc.poll() is None
+    wait_for(lambda: _online(rig.workers[1].url), 120,
+             f"HQ showing the box daemon online ({where})")
 
     with psycopg.connect(rig.db) as db:
         rows = db.execute("SELECT box, seq, hash FROM journal ORDER BY box, seq").fetchall()
