@@ -159,7 +159,7 @@ class ChaosRig:
     def inject(self, fault: Fault) -> None:
         """Carry out one fault and undo it after its length (blocking)."""
         c = self.counts
-        c.done.append(f"{time.monotonic() - self.t0:.1f}s {fault.kind} {fault.length_s}s")
+        c.done.append(f"{time.monotonic() - self.t0:.1f}s {fault.kind} {fault.length_s:.1f}s")
         if fault.kind == "kill_worker":
             w = self.workers[fault.target % len(self.workers)]
             w.kill9()

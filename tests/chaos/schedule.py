@@ -43,6 +43,6 @@ def fault_schedule(seed: int, window_s: float, start_s: float = 3.0) -> list[Fau
     for kind, count in BUDGET.items():
         lo, hi = LENGTH_S[kind]
         for _ in range(count):
-            faults.append(Fault(round(rng.uniform(start_s, window_s), 2), kind,
-                                round(rng.uniform(lo, hi), 2), rng.randrange(1 << 16)))
+            faults.append(Fault(rng.uniform(start_s, window_s), kind, rng.uniform(lo, hi),
+                                rng.randrange(1 << 16)))
     return sorted(faults, key=lambda f: (f.at_s, f.kind))
