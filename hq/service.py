@@ -109,7 +109,9 @@ class HqService:
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
             if self._tasks:
-                await asyncio.wait(self._tasks, timeout=10)
+                _, late = await asyncio.wait(self._tasks, timeout=10)
+                for task in late:  # e.g. a birth still waiting for an unreachable store
+                    task.cancel()
             await self.session.stop(final=[(hq_state(self.cfg.id),
                                             HqState(self.cfg.id, False, self.clock()).to_json(),
                                             1, True)])
