@@ -37,7 +37,8 @@ PUBLISH_WAIT_S = 10.0
 MAX_CONCURRENT = 32
 PRESENCE_RETRY_S = 1.0
 PRESENCE_RETRIES = 600
-"""A birth or death met by an unreachable store is applied again every second, for 10 min."""
+"""A birth or death, or the sending of jobs accepted while disconnected, met by an unreachable
+store is tried again every second, for 10 min."""
 REDELIVER = (Down.PRINT, b"")
 """What _handle returns when a box came online: its unanswered jobs are published again."""
 
@@ -143,7 +144,18 @@ class HqService:
         await self.session.publish(hq_state(self.cfg.id),
                                    HqState(self.cfg.id, True, self.clock()).to_json(), 1, True,
                                    wait_s=PUBLISH_WAIT_S)
-        sent = await self.dispatcher.redispatch()
+        for attempt in range(PRESENCE_RETRIES + 1):
+            try:
+                sent = await self.dispatcher.redispatch()
+                break
+            except StoreUnavailableError as e:
+                # Nothing else would send them before the box's next reconnection.
+                if attempt == 0:
+                    log.warning("store unavailable, jobs accepted while disconnected wait for "
+                                "it: %s", e)
+                if attempt == PRESENCE_RETRIES:
+                    return
+                await asyncio.sleep(PRESENCE_RETRY_S)
         if sent:
             log.info("dispatched %d print job(s) accepted while disconnected", sent)
 

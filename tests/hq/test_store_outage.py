@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from agent.fleet_sim.rhythm import print_job
-from sync.protocol.messages import Death
-from sync.protocol.topics import Up
+from sync.protocol.messages import Death, PrintDispatch
+from sync.protocol.topics import Down, Up
 from tests.e2e.broker import Broker, broker
+from tests.e2e.cutproxy import CutProxy
 from tests.e2e.postgres import PgCluster, throwaway_cluster
 from tests.e2e.procs import Proc, hq_process
 from tests.hq.journals import BOX, hq_toml
@@ -96,3 +97,35 @@ async def test_a_birth_and_a_death_sent_while_postgresql_is_down_are_applied_whe
     finally:
         await box.stop()
         hq.stop()
+
+
+async def test_jobs_accepted_while_disconnected_go_out_when_the_store_is_back(
+        tmp_path: Path, broker: Broker, cluster: PgCluster) -> None:
+    # HQ publishes the jobs it accepted without a broker when it connects again; if PostgreSQL
+    # is down at that moment, they must still go out once it is back, not wait for the box's
+    # next reconnection.
+    link = CutProxy(broker.port)
+    hq: Proc = hq_process(hq_toml(tmp_path, link.port, db=cluster.new_database()),
+                          tmp_path / "hq.log").start()
+    box = await FakeBox(broker.port).start()
+    try:
+        await until(lambda: asyncio.to_thread(lambda: link.connections > 0))
+        link.cut()
+        status, _, answer = await asyncio.to_thread(call, hq.url, "POST", "/v1/print-jobs",
+                                                    print_job(BOX, 1))
+        assert status in (200, 201, 202), answer
+        cluster.stop()
+        link.restore()
+
+        async def tried() -> bool:
+            text = hq.log_text()
+            return "StoreUnavailableError" in text or "store unavailable" in text
+
+        await until(tried, 60)
+        cluster.start()
+        dispatch = PrintDispatch.from_json(await box.next(Down.PRINT, 60))
+        assert dispatch.job_id == f"{BOX}-job-00001"
+    finally:
+        await box.stop()
+        hq.stop()
+        link.close()
