@@ -62,6 +62,14 @@ def _journal(path: Path) -> tuple[list[bytes], int]:
     return hashes, int(total)
 
 
+def _cosign_sizes(path: Path) -> list[int]:
+    """The journal sizes the box's cosign records countersign, in order."""
+    with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db:
+        return [int(r[0]) for r in db.execute(
+            "SELECT json_extract(record, '$.body.size') FROM journal "
+            "WHERE json_extract(record, '$.type') = 'cosign' ORDER BY seq")]
+
+
 def _hq_size(db: str, box: str) -> int:
     with psycopg.connect(db) as c:
         row = c.execute("SELECT size FROM journal_head WHERE box = %s", (box,)).fetchone()
@@ -158,6 +166,8 @@ def run(rig: ChaosRig, seed: int, faults: list[Fault]) -> None:
         verdict = _verify(db_path, key)
         assert verdict.startswith("valid:"), f"box {box}: {verdict} ({where})"
         mine, sales[box] = _journal(db_path)
+        cosigned = _cosign_sizes(db_path)
+        assert len(cosigned) == len(set(cosigned)), f"box {box} kept two cosigns of a size"
         records += len(mine)
         assert held.get(box) == mine, f"box {box}: HQ holds {len(held.get(box, []))} of " \
             f"{len(mine)} records or different ones ({where})"
