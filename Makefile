@@ -1,4 +1,4 @@
-.PHONY: test demo setup bench clean lock test-arm64 release
+.PHONY: test demo setup bench clean lock test-arm64 release chaos
 
 setup:
 	bash scripts/bootstrap
@@ -11,6 +11,11 @@ demo: setup
 
 lock:
 	bash scripts/lock
+
+# The chaos suite three times with three seeds (each run ~1-2 min; one run is in `make test`).
+# CHAOS_SEED=N repeats the run of that seed; docs/chaos.md.
+chaos: setup
+	bash scripts/chaos
 
 # An arm64 Debian root under qemu-user-static: install with scripts/install.sh and smoke-test
 # the box (10-30 min; root; not part of `make test`). Result in build/arm64-smoke.json.

@@ -20,6 +20,7 @@ from hq.fleet.registry import Registry
 from hq.ingest.journal import JournalIngest, wall_ms
 from hq.pairing.book import HqIdentity, KnownBoxes, open_book
 from hq.pairing.web import install as install_pairing
+from hq.store import StoreUnavailableError
 from hq.store.backends import open_store
 from hq.web.api import ApiContext, make_app
 from hq.web.metrics import HqCounters
@@ -35,6 +36,10 @@ from sync.web.connections import GUARD, ConnectionGuard, GuardedSite
 log = logging.getLogger(__name__)
 PUBLISH_WAIT_S = 10.0
 MAX_CONCURRENT = 32
+PRESENCE_RETRY_S = 1.0
+PRESENCE_RETRIES = 600
+"""A birth or death, or the sending of jobs accepted while disconnected, met by an unreachable
+store is tried again every second, for 10 min."""
 REDELIVER = (Down.PRINT, b"")
 """What _handle returns when a box came online: its unanswered jobs are published again."""
 
@@ -110,7 +115,9 @@ class HqService:
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
             if self._tasks:
-                await asyncio.wait(self._tasks, timeout=10)
+                _, late = await asyncio.wait(self._tasks, timeout=10)
+                for task in late:  # e.g. a birth still waiting for an unreachable store
+                    task.cancel()
             await self.session.stop(final=[(hq_state(self.cfg.id),
                                             HqState(self.cfg.id, False, self.clock()).to_json(),
                                             1, True)])
@@ -142,26 +149,51 @@ class HqService:
         await self.session.publish(hq_state(self.cfg.id),
                                    HqState(self.cfg.id, True, self.clock()).to_json(), 1, True,
                                    wait_s=PUBLISH_WAIT_S)
-        sent = await self.dispatcher.redispatch()
+        for attempt in range(PRESENCE_RETRIES + 1):
+            try:
+                sent = await self.dispatcher.redispatch()
+                break
+            except StoreUnavailableError as e:
+                # Nothing else would send them before the box's next reconnection.
+                if attempt == 0:
+                    log.warning("store unavailable, jobs accepted while disconnected wait for "
+                                "it: %s", e)
+                if attempt == PRESENCE_RETRIES:
+                    return
+                await asyncio.sleep(PRESENCE_RETRY_S)
         if sent:
             log.info("dispatched %d print job(s) accepted while disconnected", sent)
 
     async def _on_message(self, msg: Message) -> None:
-        try:
-            topic = parse_topic(msg.topic)
-            box = topic.box_id
-            async with self._locks[box], self._slots:
-                reply = await asyncio.to_thread(self._handle, topic.leaf, box, msg.payload)
-        except SyncError as e:
-            self.counters.error("bad_message")
-            key = msg.topic
-            if key not in self._bad_boxes:
-                self._bad_boxes.add(key)
-                log.warning("ignoring a bad message on %s: %s", msg.topic, e)
-            return
-        except Exception:
-            self.counters.error("failed")
-            log.exception("handling %s failed", msg.topic)
+        for attempt in range(PRESENCE_RETRIES + 1):
+            try:
+                topic = parse_topic(msg.topic)
+                box = topic.box_id
+                async with self._locks[box], self._slots:
+                    reply = await asyncio.to_thread(self._handle, topic.leaf, box, msg.payload)
+                break
+            except SyncError as e:
+                self.counters.error("bad_message")
+                key = msg.topic
+                if key not in self._bad_boxes:
+                    self._bad_boxes.add(key)
+                    log.warning("ignoring a bad message on %s: %s", msg.topic, e)
+                return
+            except StoreUnavailableError as e:
+                # A box sends its birth and its Will once; journal batches and events it sends
+                # again until acknowledged. So presence waits for the store; the rest is dropped.
+                if topic.leaf not in (Up.BIRTH, Up.DEATH) or attempt == PRESENCE_RETRIES:
+                    self.counters.error("store_unavailable")
+                    log.warning("store unavailable, %s dropped: %s", msg.topic, e)
+                    return
+                if attempt == 0:
+                    log.warning("store unavailable, %s kept until it is back: %s", msg.topic, e)
+                await asyncio.sleep(PRESENCE_RETRY_S)
+            except Exception:
+                self.counters.error("failed")
+                log.exception("handling %s failed", msg.topic)
+                return
+        else:
             return
         if reply is None:
             return

@@ -22,6 +22,10 @@ class StoreError(HqError):
     """The database could not be opened or written."""
 
 
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached right now (down, restarting, connection lost): retry."""
+
+
 @dataclass(frozen=True)
 class JournalHead:
     """What HQ holds of one box's journal: log, record count, last hash, last cosignature."""

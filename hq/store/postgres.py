@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from hq.store import JobRow, JournalHead, StoredEntry, StoreError
+from hq.store import JobRow, JournalHead, StoredEntry, StoreError, StoreUnavailableError
 from hq.store.pg_pool import ConnectionPool
 from hq.store.schema import POSTGRES, VERSION_TABLE, Migration, pending
 from hq.store.sql_shared import SqlShared
@@ -91,6 +91,8 @@ class PostgresStore(SqlShared):
         try:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 yield cur
+        except psycopg.OperationalError as e:
+            raise StoreUnavailableError(f"PostgreSQL at {self.where}: {e}") from e
         except psycopg.Error as e:
             raise StoreError(f"PostgreSQL at {self.where}: {e}") from e
 
@@ -113,6 +115,8 @@ class PostgresStore(SqlShared):
         try:
             with self._pool.connection() as conn:
                 return conn.execute(sql.encode(), args).fetchall()
+        except psycopg.OperationalError as e:
+            raise StoreUnavailableError(f"PostgreSQL at {self.where}: {e}") from e
         except psycopg.Error as e:
             raise StoreError(f"PostgreSQL at {self.where}: {e}") from e
 

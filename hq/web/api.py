@@ -19,7 +19,7 @@ from hq.dispatch.cloud_print import Dispatcher, DispatchError
 from hq.fleet.hq_link import HqLink, fleet_view, never_seen, presence_at_hq
 from hq.fleet.registry import Registry
 from hq.settlement.book import Settlement, SettlementBook, on_day
-from hq.store import HqStore
+from hq.store import HqStore, StoreUnavailableError
 from hq.web import people_api, stores_api, workshop_api
 from hq.web.access import ACCESS, Access, access_middleware, principal
 from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, own_jobs, recent_jobs, scoped_jobs
@@ -82,7 +82,8 @@ def _json(obj: Any, status: int = 200) -> web.Response:
 
 @web.middleware
 async def _last_resort(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Whatever escapes is answered in JSON: 507 for a full disk, else 500 (logged)."""
+    """Whatever escapes is answered in JSON: 507 for a full disk, 503 + Retry-After while the
+    store is unreachable, else 500 (logged)."""
     try:
         return await handler(request)
     except web.HTTPException:
@@ -92,8 +93,25 @@ async def _last_resort(request: web.Request, handler: Handler) -> web.StreamResp
             log.error("disk full on %s %s: %s", request.method, request.path, e)
             return _error(507, None, "HQ's disk is full; nothing was changed — free space and "
                                      "try again")
+        if _unavailable(e):
+            # An outage, not a bug: one line, and a status a client knows to retry.
+            log.warning("store unavailable on %s %s: %s", request.method, request.path, e)
+            answer = _error(503, None, "HQ's database is unreachable for now; try again")
+            answer.headers["Retry-After"] = "1"
+            return answer
         log.exception("unexpected failure on %s %s", request.method, request.path)
         return _error(500, None, "internal error; see HQ's log")
+
+
+def _unavailable(e: BaseException) -> bool:
+    seen: BaseException | None = e
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, StoreUnavailableError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _disk_full(e: BaseException) -> bool:

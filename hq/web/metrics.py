@@ -44,7 +44,8 @@ class HqCounters:
                 self.errors["refused"] += 1
 
     def error(self, kind: str) -> None:
-        """A message that could not be ingested: `bad_message` or `failed`."""
+        """A message that could not be ingested: `bad_message`, `store_unavailable` (dropped
+        while the store was unreachable; the box sends it again) or `failed`."""
         with self._lock:
             self.errors[kind] += 1
 
