@@ -201,8 +201,9 @@ def _start_pairing(config: Config, ctx: AgentContext,
 
     from agent.pairing.runner import Pairing  # only a box being paired needs the CSR code
 
-    ctx.pairing = Pairing(ctx, config.pairing, adopted.set)
-    return asyncio.create_task(ctx.pairing.run(), name="pairing")
+    pairing = Pairing(ctx, config.pairing, adopted.set)
+    ctx.pairing_view = lambda: pairing.view
+    return asyncio.create_task(pairing.run(), name="pairing")
 
 
 async def serve(config: Config, *, ready: asyncio.Event | None = None,

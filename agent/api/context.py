@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from agent.devices.runtime import DeviceServices
     from agent.health.link import LinkMonitor
     from agent.journal.store import JournalStore
-    from agent.pairing.runner import Pairing
+    from agent.pairing.state import PairingView
     from agent.sales.service import SalesService
     from agent.station.runner import StationRunner
     from agent.station.service import TaskService
@@ -73,8 +73,8 @@ class AgentContext:
     """Production tasks, splits and flow cards (the workshop station)."""
     stations: dict[str, StationRunner] = field(default_factory=dict)
     """The workshop stations configured (`[[stations]]`), by id."""
-    pairing: Pairing | None = None
-    """Pairing with HQ while the box has no `[sync]` (docs/protocol.md §12)."""
+    pairing_view: Callable[[], PairingView] | None = None
+    """Pairing with HQ while the box has no `[sync]`: what it shows (docs/protocol.md §12)."""
     switch_release: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the daemon must stop and exit EXIT_RESTART for systemd to start the release
     now `current` (an upgrade or its rollback; docs/deploy.md, "Upgrades")."""

@@ -16,8 +16,8 @@ routes = web.RouteTableDef()
 async def pairing_state(request: web.Request) -> web.Response:
     """`waiting` with the code, `adopted` with the store, or `none` (no `[pairing]`)."""
     ctx = request.app[CTX]
-    if ctx.pairing is not None:
-        return web.json_response(ctx.pairing.view.json())
+    if ctx.pairing_view is not None:
+        return web.json_response(ctx.pairing_view().json())
     store = await asyncio.to_thread(adopted_store, ctx.config.box.state_dir)
     state = "adopted" if store is not None else "none"
     return web.json_response({"state": state, "code": "", "box": ctx.config.box.id,

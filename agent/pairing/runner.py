@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -17,7 +17,7 @@ from agent import AgentError
 from agent.pairing.config import PairingSettings
 from agent.pairing.identity import MQTT_KEY, csr_pem, load_or_make_mqtt_key
 from agent.pairing.slip import slip_document
-from agent.pairing.state import PendingCode, new_request, pending, save, store_answer
+from agent.pairing.state import PairingView, PendingCode, new_request, pending, save, store_answer
 from agent.printing.jobs import parse_job
 from sync.pairing_code import code_hash, shown
 from sync.protocol.pairing import REQUESTS_PATH, PairingAnswer, PairingRequest
@@ -28,26 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CODE_LIFE_MS = 24 * 3600 * 1000
 """A code older than this is replaced even if HQ cannot be asked (HQ's default lifetime)."""
-
-
-@dataclass(frozen=True)
-class PairingView:
-    """What the status page shows: waiting with a code, or adopted (the code is gone)."""
-
-    state: str
-    """`waiting`, `adopted`."""
-    code: str = ""
-    box: str = ""
-    store: str = ""
-    hq_url: str = ""
-    expires_ms: int = 0
-    error: str = ""
-    """Why HQ could not be asked, in Chinese ("" while it answers)."""
-
-    def json(self) -> dict[str, Any]:
-        """The API's view."""
-        return {"state": self.state, "code": self.code, "box": self.box, "store": self.store,
-                "hq_url": self.hq_url, "expires_ms": self.expires_ms, "error": self.error}
 
 
 def adoption_detail(answer: PairingAnswer) -> str:

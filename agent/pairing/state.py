@@ -104,3 +104,23 @@ def adopted_store(state_dir: Path) -> str | None:
         return None
     store = json.loads(p.read_text(encoding="utf-8")).get("store")
     return store if isinstance(store, str) else None
+
+
+@dataclass(frozen=True)
+class PairingView:
+    """What the status page shows: waiting with a code, or adopted (the code is gone)."""
+
+    state: str
+    """`waiting`, `adopted`."""
+    code: str = ""
+    box: str = ""
+    store: str = ""
+    hq_url: str = ""
+    expires_ms: int = 0
+    error: str = ""
+    """Why HQ could not be asked, in Chinese ("" while it answers)."""
+
+    def json(self) -> dict[str, Any]:
+        """The API's view."""
+        return {"state": self.state, "code": self.code, "box": self.box, "store": self.store,
+                "hq_url": self.hq_url, "expires_ms": self.expires_ms, "error": self.error}

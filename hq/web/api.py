@@ -23,8 +23,7 @@ from hq.store import HqStore, StoreUnavailableError
 from hq.web import people_api, stores_api, workshop_api
 from hq.web.access import ACCESS, Access, access_middleware, principal
 from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, own_jobs, recent_jobs, scoped_jobs
-from hq.web.metrics import HqCounters
-from hq.web.metrics import metrics as get_metrics
+from hq.web.metrics import HqCounters, families
 from hq.web.scope import body_box_visible, job_visible, visible
 from hq.workshop.book import WorkshopBook
 from sync.bounded_json import JsonLimitError, loads_bounded
@@ -403,6 +402,24 @@ def _known_box(ctx: ApiContext, box: str) -> bool:
     """Configured, or heard of (registry), or HQ holds its journal (blocking)."""
     return (box in ctx.boxes or ctx.store.box_state(box) is not None
             or ctx.store.journal_head(box) is not None)
+
+
+async def get_metrics(request: web.Request) -> web.Response:
+    """GET /metrics (Prometheus text format, docs/deploy.md); 400 naming an unknown query
+    parameter."""
+    from sync.metrics_text import exposition  # prometheus-client: only once scraped
+
+    for name in request.query:
+        if name != "token":
+            raise DispatchError(400, name, "unknown query parameter (only token is taken)")
+    ctx = request.app[CTX]
+    link = ctx.link.snapshot() if ctx.link is not None else None
+    boxes = await asyncio.to_thread(lambda: fleet_view(ctx.registry.boxes(), ctx.known_boxes(),
+                                                       link, ctx.registry.clock()))
+    fams = families(ctx.counters.copy(), boxes, link)
+    expo = await asyncio.to_thread(exposition)
+    return web.Response(body=expo.render(fams), headers={"Content-Type": expo.content_type,
+                                                         "Cache-Control": "no-store"})
 
 
 def make_app(ctx: ApiContext) -> web.Application:

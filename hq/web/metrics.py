@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
-
-from hq.dispatch.cloud_print import DispatchError
-from hq.fleet.hq_link import HqLinkSnapshot, fleet_view
-from sync.metrics_text import Family, exposition
+from hq.fleet.hq_link import HqLinkSnapshot
+from sync.metrics_text import Family
 
 PRESENCES = ("online", "offline", "lost", "never", "unknown")
 LINK_STATES = ("connecting", "connected", "down")
@@ -82,20 +78,3 @@ def families(c: HqCounters, boxes: list[dict[str, Any]], link: HqLinkSnapshot | 
                           "link to the broker.", ("state",),
                           tuple(((s,), 1.0 if link.state == s else 0.0) for s in LINK_STATES)))
     return out
-
-
-async def metrics(request: web.Request) -> web.Response:
-    """GET /metrics; 400 naming an unknown query parameter."""
-    from hq.web.api import CTX  # the API module registers this handler
-
-    for name in request.query:
-        if name != "token":
-            raise DispatchError(400, name, "unknown query parameter (only token is taken)")
-    ctx = request.app[CTX]
-    link = ctx.link.snapshot() if ctx.link is not None else None
-    boxes = await asyncio.to_thread(lambda: fleet_view(ctx.registry.boxes(), ctx.boxes, link,
-                                                       ctx.registry.clock()))
-    fams = families(ctx.counters.copy(), boxes, link)
-    expo = await asyncio.to_thread(exposition)
-    return web.Response(body=expo.render(fams), headers={"Content-Type": expo.content_type,
-                                                         "Cache-Control": "no-store"})
