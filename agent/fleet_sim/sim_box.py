@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import random
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from agent.fleet_sim.rhythm import handover_body, sale_body
 from agent.journal.keys import load_key
 from agent.journal.store import JournalStore
 from agent.uplink.intake import JOB_NS, wall_ms
+from agent.uplink.link import read_records
 from sync.journal import JournalError, RecordError
 from sync.journal.record import public_bytes
 from sync.journal.rules import Cosigners
@@ -358,28 +358,14 @@ class SimBox:
             self._jw, rng = ob.next_range(self._jw, wall_ms())
             if rng is None:
                 return
-            records = await asyncio.to_thread(self._read_records, *rng)
+            records = await asyncio.to_thread(read_records, self.journal, *rng,
+                                              self._cosign_types)
             if not records:
                 self._jw = ob.disconnected(self._jw)
                 return
             batch = JournalBatch(self.id, self.journal.head.log, rng[0], tuple(records))
             await session.publish(up(self.id, Up.JOURNAL), batch.to_json(), 1,
                                   wait_s=PUBLISH_WAIT_S)
-
-    def _read_records(self, start: int, end: int) -> list[dict[str, Any]]:
-        assert self.journal is not None
-        out = []
-        it = self.journal.entries(start)
-        try:
-            for i, e in enumerate(itertools.islice(it, end - start)):
-                rec = json.loads(e.raw)
-                self._cosign_types[start + i] = rec.get("type") == "cosign"
-                out.append({"hash": e.hash.hex(), "record": rec, "sig": e.sig.hex()})
-        finally:
-            close = getattr(it, "close", None)
-            if close is not None:
-                close()
-        return out
 
     async def _send_events(self, session: MqttSession) -> None:
         assert self.outbox is not None

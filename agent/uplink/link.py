@@ -52,6 +52,24 @@ REFUSED_PAUSE_MS = 60_000
 VERSION = "0.1.0"
 
 
+def read_records(journal: JournalStore, start: int, end: int,
+                 cosign_types: dict[int, bool]) -> list[dict[str, Any]]:
+    """Journal records [start, end) as a batch's entries (blocking); notes in `cosign_types`
+    which of them are cosign records (docs/protocol.md §5)."""
+    out = []
+    it = journal.entries(start)
+    try:
+        for i, e in enumerate(itertools.islice(it, end - start)):
+            rec = json.loads(e.raw)
+            cosign_types[start + i] = rec.get("type") == "cosign"
+            out.append({"hash": e.hash.hex(), "record": rec, "sig": e.sig.hex()})
+    finally:
+        close = getattr(it, "close", None)
+        if close is not None:
+            close()  # ends the read transaction of the journal's reader
+    return out
+
+
 class Uplink:
     """One box's MQTT session with HQ and everything that travels over it."""
 
@@ -351,28 +369,13 @@ class Uplink:
             self._jw, rng = ob.next_range(self._jw, wall_ms())
             if rng is None:
                 return
-            records = await asyncio.to_thread(self._read_records, *rng)
+            records = await asyncio.to_thread(read_records, self.journal, *rng, self._cosign_types)
             if not records:
                 self._jw = ob.disconnected(self._jw)
                 return
             batch = JournalBatch(self.box, self.journal.head.log, rng[0], tuple(records))
             await self.session.publish(up(self.box, Up.JOURNAL), batch.to_json(), 1,
                                        wait_s=PUBLISH_WAIT_S)
-
-    def _read_records(self, start: int, end: int) -> list[dict[str, Any]]:
-        assert self.journal is not None
-        out = []
-        it = self.journal.entries(start)
-        try:
-            for i, e in enumerate(itertools.islice(it, end - start)):
-                rec = json.loads(e.raw)
-                self._cosign_types[start + i] = rec.get("type") == "cosign"
-                out.append({"hash": e.hash.hex(), "record": rec, "sig": e.sig.hex()})
-        finally:
-            close = getattr(it, "close", None)
-            if close is not None:
-                close()  # ends the read transaction of the journal's reader
-        return out
 
     async def _send_events(self) -> None:
         assert self.outbox is not None and self.intake is not None
