@@ -175,7 +175,9 @@ def test_a_full_printer_queue_answers_429_with_retry_after(box: Proc) -> None:
 NEW_ROUTES = [("GET", "/v1/scales"), ("GET", "/v1/scales/bench/weight"),
               ("POST", "/v1/scales/bench/tare"), ("POST", "/v1/scales/bench/zero"),
               ("GET", "/v1/health"), ("POST", "/v1/journal/rotate-key"),
-              ("POST", "/v1/production-tasks"), ("GET", "/v1/production-tasks")]
+              ("POST", "/v1/production-tasks"), ("GET", "/v1/production-tasks"),
+              ("GET", "/v1/production-tasks/SC-1"), ("POST", "/v1/production-tasks/SC-1/split"),
+              ("GET", "/metrics"), ("GET", "/v1/pairing")]
 
 
 def test_the_routes_added_since_the_audit_stand_behind_the_same_edge(box: Proc,
