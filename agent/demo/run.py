@@ -11,7 +11,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from agent.demo import script
+from agent.demo import screenshots, script
 from agent.demo.scans import run_scan_demo, scanner_toml
 from agent.demo.shift import run_shift, stations_toml
 from agent.demo.weighing import run_weighing_demo, scale_toml
@@ -149,6 +149,7 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
     daemon: subprocess.Popen[str] | None = None
     try:
         world.start()
+        screenshots.add_users(world.hq_config)
         _say(f"MQTT broker (mosquitto) on 127.0.0.1:{world.mqtt_port}; HQ on {world.hq_url}")
         with (TcpShell(front) as tcp, PtyShell(warehouse) as pty, TcpShell(workshop) as lbl,
               SerialScannerSim() as scanner, ScaleSim("ad-continuous", interval_s=0.1) as scale,
@@ -184,6 +185,12 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
             _say(f"\nbox status page (门店状态页):  {url}/")
             _say(f"HQ dashboard (总部看板):       {world.hq_url}")
             _say(f"HQ workshop (车间进度与计件):   {world.hq_url}workshop")
+            _say("\nHQ users (sign in at /login; password " + screenshots.PASSWORD + "): "
+                 + ", ".join(f"{u.name} ({u.role})" for u in screenshots.USERS))
+            _say("screenshots of every HQ page per role, 1280 px and 390 px wide:")
+            shots = screenshots.take(world.hq_url, out / "screenshots", _say)
+            if shots:
+                _say(f"  {len(shots)} files in {out / 'screenshots'}")
             if keep_running:
                 _say("press Ctrl-C to stop")
                 signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from agent import AgentError
+from agent.demo.screenshots import stores_toml
 from agent.journal.keys import write_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +104,7 @@ class World:
                                                   NoEncryption()))
         key_file.chmod(0o600)
         self.hq_api = Http(f"http://127.0.0.1:{self.hq_port}")
+        self.hq_config = self.hq_dir / "hq.toml"
 
     @property
     def hq_url(self) -> str:
@@ -121,7 +123,7 @@ class World:
         log = bdir / "mosquitto.log"
         self._spawn([mosquitto, "-c", str(conf)], log)
         _wait_port(self.mqtt_port, self.procs[-1], "mosquitto", log)
-        hq_conf = self.hq_dir / "hq.toml"
+        hq_conf = self.hq_config
         hq_conf.write_text(f"""# written by `storelink demo`
 [hq]
 id = "hq-1"
@@ -141,7 +143,7 @@ port = {self.hq_port}
 [[boxes]]
 id = "{self.box_id}"
 pubkeys = ["{self.box_pub.hex()}"]
-""", encoding="utf-8")
+""" + stores_toml(self.box_id), encoding="utf-8")
         log = self.hq_dir / "hq.log"
         self._spawn([sys.executable, "-m", "agent", "hq", "run", "--config", str(hq_conf)], log)
         _wait_port(self.hq_port, self.procs[-1], "HQ", log)
