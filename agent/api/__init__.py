@@ -8,9 +8,10 @@ from importlib import resources
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from agent.api import events
+from agent.api import events, sign_in
 from agent.api.context import CTX, AgentContext
 from agent.api.http import auth_middleware, errors_middleware, last_resort_middleware
+from agent.api.page_sessions import PageSessions
 from agent.devices import api as devices_api
 from agent.devices import api_scales
 from agent.devices.network import box_host_name
@@ -59,15 +60,17 @@ def make_app(ctx: AgentContext) -> web.Application:
         # The name the box advertises over mDNS is its own, like its addresses.
         edge_middleware(EdgePolicy.of((*api.allowed_hosts, box_host_name(ctx.config.box.id)),
                                       api.allowed_origins))]
-    if api.token:
-        middlewares.append(auth_middleware(api.token))
+    sessions = PageSessions(api.token) if api.token else None
+    if sessions is not None:
+        middlewares.append(auth_middleware(sessions, sign_in.now_ms))
     middlewares += [audit_middleware(ctx), errors_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[CTX] = ctx
+    app[sign_in.SESSIONS] = sessions
     app[GUARD] = ConnectionGuard(api.max_connections, api.max_websockets, api.header_timeout_s)
     for table in (api_jobs.routes, api_printers.routes, events.routes, devices_api.routes,
                   api_scales.routes,
                   sales_api.routes, rotation.routes, health_api.routes, station_api.routes,
-                  pairing_api.routes, metrics_api.routes, page_routes):
+                  pairing_api.routes, metrics_api.routes, sign_in.routes, page_routes):
         app.add_routes(table)
     return app

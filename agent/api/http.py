@@ -1,16 +1,18 @@
-"""HTTP plumbing of the local API: JSON responses, JSON errors and the bearer-token check."""
+"""HTTP plumbing of the local API: JSON responses, JSON errors and the token or sign-in check."""
 
 from __future__ import annotations
 
 import hmac
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from agent.api.page_sessions import COOKIE, CSRF_HEADER, PageSessions
 from agent.printing.queue.lifecycle import IllegalTransitionError, Job
 from agent.printing.queue.store import (
     JobConflictError,
@@ -132,18 +134,45 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error(e.status, None, e.reason)
 
 
-def auth_middleware(token: str) -> Middleware:
-    """Every request must carry `Authorization: Bearer TOKEN` (or `?token=` for browsers)."""
-    expected = token.encode()
+PAGE_SESSION: web.RequestKey[tuple[str, int]] = web.RequestKey("page_session")
+"""The signed-in page's (CSRF token, expiry ms), set by the token check."""
+PUBLIC = frozenset({("GET", "/login"), ("HEAD", "/login"), ("POST", "/v1/session")})
+"""What a browser may reach before signing in."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+URL_TOKEN = ("a token in the URL is refused (it stays in browser histories, proxy logs and "
+             "Referer headers): send `Authorization: Bearer …`, or sign in at /login")
+
+
+def auth_middleware(sessions: PageSessions, clock: Callable[[], int]) -> Middleware:
+    """Every request must carry `Authorization: Bearer TOKEN` or a signed-in page's session
+    cookie (with its `X-CSRF-Token` on writes); a `token` query parameter is refused (400) and
+    a page load without either is sent to /login."""
 
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if "token" in request.query:
+            return error(400, "token", URL_TOKEN)
+        if (request.method, request.path) in PUBLIC:
+            return await handler(request)
         header = request.headers.get("Authorization", "")
-        given = header[7:] if header[:7].lower() == "bearer " else request.query.get("token", "")
-        if not hmac.compare_digest(given.strip().encode(), expected):
-            resp = error(401, "Authorization", "a valid bearer token is required")
-            resp.headers["WWW-Authenticate"] = 'Bearer realm="storelink"'
-            return resp
-        return await handler(request)
+        if header[:7].lower() == "bearer " and sessions.token_ok(header[7:].strip()):
+            return await handler(request)
+        cookie = request.cookies.get(COOKIE)
+        found = sessions.check(cookie, clock()) if cookie and not header else None
+        if found is not None:
+            given = request.headers.get(CSRF_HEADER, "")
+            if request.method not in SAFE_METHODS and not hmac.compare_digest(
+                    given.encode(), found[0].encode()):
+                return error(403, CSRF_HEADER, "a signed-in page must send its CSRF token "
+                                               "(GET /v1/session) with every change")
+            request[PAGE_SESSION] = found
+            return await handler(request)
+        if (request.method in ("GET", "HEAD") and not request.path.startswith("/v1/")
+                and "text/html" in request.headers.get("Accept", "")):
+            raise web.HTTPSeeOther("/login?next=" + quote(request.path_qs, safe="/"))
+        resp = error(401, "Authorization", "a valid bearer token or a signed-in page is "
+                                           "required (sign in at /login)")
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="storelink"'
+        return resp
 
     return check

@@ -369,4 +369,6 @@ async def test_with_a_token_every_request_needs_it(tmp_path: Path,
         good = {"Authorization": f"Bearer {token}"}
         r = await client.post("/v1/print-jobs", json=raw_job("t-1", "front"), headers=good)
         assert r.status == 202
-        assert (await client.get(f"/?token={token}")).status == 200
+        assert (await client.get("/", headers=good)).status == 200
+        refused = await client.get(f"/?token={token}")
+        assert refused.status == 400 and (await refused.json())["error"]["field"] == "token"

@@ -166,7 +166,7 @@ def test_metrics_are_guarded_bounded_and_get_only(world: MetricsWorld) -> None:
         status, text = fetch(base, "GET", "/metrics", headers={
             **good, "Origin": "http://evil.example"})
         assert status == 403, (base, status, text)
-    # Scrapers that cannot send a header may give the box's token as ?token= (as browsers do).
+    # A token in the URL is refused (scrapers send the header: Prometheus `authorization`).
     status, text = fetch(w.box.url, "GET", f"/metrics?token={BOX_TOKEN}")
-    assert status == 200, (status, text)
-    assert "storelink_jobs" in text and BOX_TOKEN not in text
+    assert status == 400 and json.loads(text)["error"]["field"] == "token", (status, text)
+    assert BOX_TOKEN not in text
