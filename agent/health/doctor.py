@@ -11,6 +11,7 @@ from agent.config import Config, ConfigError, PrinterConfig, load_config
 from agent.health.explain import printer_problem, where
 from agent.health.keyfiles import key_files
 from agent.printing.supervisor import read_status
+from agent.uplink.reload import from_hq, saved_path
 from drivers import DriverError
 from drivers.printer_state import PrinterState
 from drivers.transports.base import TransportError
@@ -79,6 +80,23 @@ def check_printer(p: PrinterConfig) -> Check:
     return Check(name, False, problem.text, problem.fix, ",".join(status.detail))
 
 
+def check_from_hq(config: Config) -> tuple[Config, Check | None]:
+    """The configuration the daemon runs: HQ's `config-from-hq.toml` when one is kept and valid
+    (the rest of the checks then use it), and a line saying so; a failing line when it cannot
+    be run (the daemon falls back to the file)."""
+    sent, problem = from_hq(config)
+    path = saved_path(config.box.state_dir)
+    if problem is not None:
+        return config, Check("总部下发的配置", False,
+                             f"{path} 无法使用，盒子按 {config.source} 运行",
+                             f"在总部重新下发配置（reload_config），或删除 {path} 后重启",
+                             problem)
+    if sent is None:
+        return config, None
+    return sent, Check("总部下发的配置", True, f"盒子按总部下发的 {path} 运行（覆盖 "
+                       f"{config.source}；删除它并重启即回到配置文件）")
+
+
 def run_checks(config_path: Path) -> list[Check]:
     """Every check, in the order a technician fixes things."""
     try:
@@ -89,6 +107,9 @@ def run_checks(config_path: Path) -> list[Check]:
                       "; ".join(e.errors))]
     checks = [Check("配置文件", True, f"{config_path}：盒子 {config.box.id}，"
                     f"{len(config.printers)} 台打印机")]
+    config, from_hq_check = check_from_hq(config)
+    if from_hq_check is not None:
+        checks.append(from_hq_check)
     checks += list(check_keys(config))
     state = config.box.state_dir
     checks += [check_writable_dir("状态目录", state, "storelink"),

@@ -78,21 +78,31 @@ def save(text: str, state_dir: Path) -> Path:
     return path
 
 
-def effective(config: Config) -> Config:
-    """`config` (from the file), or the configuration HQ sent when one is kept for this box and
-    still valid (else the file's, with the reason logged)."""
+def from_hq(config: Config) -> tuple[Config | None, str | None]:
+    """The configuration HQ sent for this box, if one is kept: (it, None) when valid for this
+    box, (None, why not) otherwise; (None, None) when there is none. Blocking."""
     path = saved_path(config.box.state_dir)
     if not path.is_file():
-        return config
+        return None, None
     try:
         sent = load_config(path)
     except ConfigError as e:
-        log.error("HQ 下发的配置无效，使用配置文件 / the configuration HQ sent (%s) is invalid, "
-                  "running %s: %s", path, config.source, "; ".join(e.errors))
-        return config
+        return None, "; ".join(e.errors)
     if sent.box.id != config.box.id or sent.box.state_dir != config.box.state_dir:
-        log.error("HQ 下发的配置属于另一台设备 / %s is for box %s, not %s; running %s", path,
-                  sent.box.id, config.box.id, config.source)
+        return None, f"it is for box {sent.box.id} ({sent.box.state_dir}), not {config.box.id}"
+    return sent, None
+
+
+def effective(config: Config) -> Config:
+    """`config` (from the file), or the configuration HQ sent when one is kept for this box and
+    still valid (else the file's, with the reason logged)."""
+    sent, problem = from_hq(config)
+    path = saved_path(config.box.state_dir)
+    if problem is not None:
+        log.error("HQ 下发的配置无效，使用配置文件 / the configuration HQ sent (%s) cannot be run, "
+                  "running %s: %s", path, config.source, problem)
+        return config
+    if sent is None:
         return config
     log.info("使用 HQ 下发的配置 / running the configuration HQ sent (%s) instead of %s; "
              "delete it to go back", path, config.source)

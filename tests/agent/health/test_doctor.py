@@ -126,3 +126,25 @@ def test_the_daemon_refuses_a_tls_key_others_may_read(tmp_path: Path) -> None:
     assert "密钥文件权限过宽，拒绝启动 / refusing to start" in r.stderr
     assert f"{key} (mode 0640)" in r.stderr and f"chmod 600 {key}" in r.stderr
     assert not (tmp_path / "state" / "journal.db").exists()  # refused before opening anything
+
+
+def test_doctor_checks_the_configuration_hq_sent_when_the_box_runs_it(
+        tmp_path: Path, sim_printer: SimFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    _, shell = sim_printer()
+    make_key(tmp_path)
+    dead = free_port()
+    config = write_config(tmp_path, dead, free_port())
+    sent = tmp_path / "state" / "config-from-hq.toml"
+    sent.write_text(config.read_text(encoding="utf-8").replace(f"port = {dead}\n",
+                                                                f"port = {shell.port}\n"),
+                    encoding="utf-8")
+    sent.chmod(0o600)
+    _, out = doctor(config, capsys)
+    assert f"✓ 总部下发的配置：盒子按总部下发的 {sent} 运行" in out
+    # The printer is checked where HQ's configuration points, not at the file's dead port.
+    assert f"✓ 打印机 front（前台小票机）：正常（IP 127.0.0.1:{shell.port}）" in out
+
+    sent.write_text("[box]\nid = \"别的盒子\"\n", encoding="utf-8")
+    code, out = doctor(config, capsys)
+    assert code != 0 and f"✗ 总部下发的配置：{sent} 无法使用，盒子按 {config} 运行" in out
+    assert "打印机 front（前台小票机）" in out and f"127.0.0.1:{dead}" in out
