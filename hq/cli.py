@@ -89,8 +89,8 @@ def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
             p.add_argument("--verifier", action="store_true",
                            help="print the cosigner's verifier key (name+hash+base64) for "
                                 "`storelink journal verify --hq-pubkey`")
-    from hq.pairing.cli import add_commands as add_adopt
     from hq.orders.cli import add_parser as add_orders
+    from hq.pairing.cli import add_commands as add_adopt
     from hq.people.cli import add_parser
     from hq.pki.cli import add_commands as add_pki
 

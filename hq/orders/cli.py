@@ -63,9 +63,10 @@ def import_files(store: HqStore, stores: list[str], orders_file: str,
     known = {c["id"] for c in customers}
     rows = []
     for i, item in enumerate(raw):
-        if isinstance(item, dict) and default_store is not None:
-            item = {"store": default_store, **item}
-        body = join_catalog(item, catalog, f"orders[{i}]") if isinstance(item, dict) else item
+        body: object = item
+        if isinstance(item, dict):
+            with_store = item if default_store is None else {"store": default_store, **item}
+            body = join_catalog(with_store, catalog, f"orders[{i}]")
         row = parse_order(body, now_ms, stores, prefix=f"orders[{i}]")
         if row.customer not in known and store.customer(row.customer) is None:
             raise OrderError(f"orders[{i}].customer", f"no customer {row.customer!r} "

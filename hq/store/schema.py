@@ -90,7 +90,7 @@ SQLITE: tuple[Migration, ...] = (
         "seq INTEGER NOT NULL)",
         "CREATE INDEX job_owners_user ON job_owners (username, seq)",
     )),
-    # Version 3: customers and customer orders, users as ERP salespeople, reprints (hq.store.orders).
+    # Version 3: customers and orders, users as ERP salespeople, reprints (hq.store.orders).
     Migration(3, (
         "CREATE TABLE customers (id TEXT PRIMARY KEY, name TEXT NOT NULL, body TEXT NOT NULL, "
         "changed_ms INTEGER NOT NULL)",
@@ -155,7 +155,7 @@ POSTGRES: tuple[Migration, ...] = (
         "seq BIGINT NOT NULL)",
         "CREATE INDEX job_owners_user ON job_owners (username, seq)",
     )),
-    # Version 3: customers and customer orders, users as ERP salespeople, reprints (hq.store.orders).
+    # Version 3: customers and orders, users as ERP salespeople, reprints (hq.store.orders).
     Migration(3, (
         'CREATE TABLE customers (id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, '
         "body TEXT NOT NULL, changed_ms BIGINT NOT NULL)",
