@@ -109,13 +109,14 @@ async def post_order(request: web.Request) -> web.Response:
     the customer must be known (PUT /v1/customers first)."""
     ctx = request.app[ORDERS]
     row = parse_order(await body_of(request), ctx.clock(), list(ctx.stores))
-    if await asyncio.to_thread(ctx.store.customer, row.customer) is None:
+    customer = await asyncio.to_thread(ctx.store.customer, row.customer)
+    if customer is None:
         raise OrderError("customer", f"no customer {row.customer!r}; PUT /v1/customers first")
     stored, created = await asyncio.to_thread(ctx.store.order_add, row)
     if not created and stored.body_hash != row.body_hash:
         raise OrderError("order_no", f"order {row.order_no} exists with different content",
                          409)
-    return answer(order_json(stored, None), 201 if created else 200)
+    return answer(order_json(stored, customer), 201 if created else 200)
 
 
 def order_json(row: OrderRow, customer: Mapping[str, Any] | None) -> dict[str, Any]:
