@@ -185,3 +185,29 @@ def test_a_reprint_needs_a_reason_and_is_recorded_under_a_new_id(world: World,
     assert entry["detail"] == {"original": job["id"], "reason": "客户丢失，补打一张"}
     refused = [e for e in audit if e["actor"] == "xiao" and e["action"] == "csrf_refused"]
     assert refused
+
+
+def test_typed_lines_print_a_sales_slip_of_a_customer_by_id(world: World, erp: Erp) -> None:
+    chen = Browser.sign_in(world.hq.port, "chen")
+    lines = [{"sku": "JC-1003", "name": "十字沉头自攻螺丝", "qty": 2, "unit_price": 1800}]
+    a = send(chen, order_no=None, document="sales_slip", lines=lines, customer="K404")
+    assert a.status == 400 and a.field() == "order_no", a  # order_no: null is not "absent"
+    body = {"box": BOX_B, "printer": "front", "document": "sales_slip", "lines": lines}
+    a = chen.post("/v1/m/print-jobs", {**body, "customer": "K404"})
+    assert a.status == 404 and a.field() == "customer", a
+    a = chen.post("/v1/m/print-jobs", {**body, "customer": "K002"})
+    assert a.status == 201, a
+    mine = chen.get("/v1/m/jobs").json()["jobs"]
+    assert [(j["document_name"], j["customer"]["name"]) for j in mine] == [("销售单", "永盛五金店")]
+
+
+def test_the_import_names_the_bad_line_and_stores_nothing(world: World, tmp_path: Path) -> None:
+    orders = json.loads((DATA / "orders.json").read_text(encoding="utf-8"))
+    orders[2] = {**orders[2], "order_no": "XS-NEW-9"}
+    orders[1]["lines"][1]["qty"] = "四"
+    bad = tmp_path / "orders.json"
+    bad.write_text(json.dumps(orders, ensure_ascii=False), encoding="utf-8")
+    done = hq_cli(world, "orders", "import", str(bad), "--catalog", str(DATA / "catalog.json"))
+    assert done.returncode == 2 and "orders[1].lines[1].qty" in done.stderr, done
+    a = admin(world.hq.port, "GET", "/v1/orders/XS-NEW-9")
+    assert a.status == 404
