@@ -89,11 +89,13 @@ def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
             p.add_argument("--verifier", action="store_true",
                            help="print the cosigner's verifier key (name+hash+base64) for "
                                 "`storelink journal verify --hq-pubkey`")
+    from hq.orders.cli import add_parser as add_orders
     from hq.pairing.cli import add_commands as add_adopt
     from hq.people.cli import add_parser
     from hq.pki.cli import add_commands as add_pki
 
     add_parser(sub)
+    add_orders(sub)
     add_pki(sub)
     add_adopt(sub)
     rel = sub.add_parser("release", help="the signed `upgrade` command body for a release "
@@ -108,6 +110,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hq.people import cli as people_cli
 
         return people_cli.main(args)
+    if args.action == "orders":
+        from hq.orders import cli as orders_cli
+
+        return orders_cli.main(args)
     if args.action == "adopt":
         from hq.pairing.cli import adopt
 

@@ -15,7 +15,7 @@ STORE_ROLES = frozenset({"store_manager", "salesperson"})
 ROLE_NAMES = {"admin": "管理员", "finance": "财务", "operations": "运维",
               "store_manager": "店长", "salesperson": "业务员"}
 SCOPES = ("admin", "print", "jobs:read", "boxes:read", "commands", "journal:read",
-          "alarms:read", "settlements:read", "workshop:read", "production", "metrics")
+          "alarms:read", "settlements:read", "workshop:read", "production", "metrics", "orders")
 CONFIG_TOKEN = "api.token"
 """The name the configured shared token acts under (an admin-scoped API token)."""
 
@@ -66,6 +66,17 @@ POLICY: Mapping[tuple[str, str], Rule] = {
     ("GET", "/v1/workshop/pieces.csv"): _rule("finance " + _SHOP, "workshop:read"),
     ("GET", "/v1/workshop/pieces.xlsx"): _rule("finance " + _SHOP, "workshop:read"),
     ("GET", "/metrics"): _rule("operations", "metrics"),
+    # Customer orders (docs/hq.md, Orders): the ERP pushes, people read what they may see.
+    ("PUT", "/v1/customers"): _rule(scopes="orders"),
+    ("POST", "/v1/orders"): _rule(scopes="orders"),
+    ("GET", "/v1/orders"): _rule(_SHOP + " salesperson", "orders"),
+    ("GET", "/v1/orders/{order_no}"): _rule(_SHOP + " salesperson", "orders"),
+    # Cloud print from a phone (docs/hq.md): the page signs in by itself, so it is public.
+    ("GET", "/m/print"): _rule(public=True),
+    ("GET", "/v1/m/printers"): _rule(_SHOP + " salesperson", "print"),
+    ("POST", "/v1/m/print-jobs"): _rule(_SHOP + " salesperson", "print"),
+    ("GET", "/v1/m/jobs"): _rule(_SHOP + " salesperson", "print jobs:read"),
+    ("POST", "/v1/print-jobs/{id}/reprint"): _rule(_SHOP + " salesperson", "print"),
     # Pairing (docs/protocol.md §12): a box has no credentials yet when it asks to be adopted.
     ("POST", "/v1/pairing/requests"): _rule(public=True),
     ("GET", "/pairing"): _rule("operations"),

@@ -90,6 +90,19 @@ SQLITE: tuple[Migration, ...] = (
         "seq INTEGER NOT NULL)",
         "CREATE INDEX job_owners_user ON job_owners (username, seq)",
     )),
+    # Version 3: customers and orders, users as ERP salespeople, reprints (hq.store.orders).
+    Migration(3, (
+        "CREATE TABLE customers (id TEXT PRIMARY KEY, name TEXT NOT NULL, body TEXT NOT NULL, "
+        "changed_ms INTEGER NOT NULL)",
+        "CREATE TABLE orders (order_no TEXT PRIMARY KEY, customer TEXT NOT NULL, "
+        "salesperson TEXT NOT NULL, store TEXT, body TEXT NOT NULL, body_hash TEXT NOT NULL, "
+        "created_ms INTEGER NOT NULL, seq INTEGER NOT NULL)",
+        "CREATE INDEX orders_salesperson ON orders (salesperson, seq)",
+        "CREATE INDEX orders_seq ON orders (seq)",
+        "CREATE TABLE salesperson_users (username TEXT PRIMARY KEY, salesperson TEXT NOT NULL)",
+        "CREATE TABLE job_reprints (job_id TEXT PRIMARY KEY, original TEXT NOT NULL, "
+        "reason TEXT NOT NULL, username TEXT NOT NULL, at_ms INTEGER NOT NULL)",
+    )),
 )
 
 # Identifiers sort bytewise (COLLATE "C") as in SQLite, whatever the database's locale.
@@ -141,6 +154,20 @@ POSTGRES: tuple[Migration, ...] = (
         'CREATE TABLE job_owners (job_id TEXT COLLATE "C" PRIMARY KEY, username TEXT NOT NULL, '
         "seq BIGINT NOT NULL)",
         "CREATE INDEX job_owners_user ON job_owners (username, seq)",
+    )),
+    # Version 3: customers and orders, users as ERP salespeople, reprints (hq.store.orders).
+    Migration(3, (
+        'CREATE TABLE customers (id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, '
+        "body TEXT NOT NULL, changed_ms BIGINT NOT NULL)",
+        'CREATE TABLE orders (order_no TEXT COLLATE "C" PRIMARY KEY, customer TEXT NOT NULL, '
+        'salesperson TEXT COLLATE "C" NOT NULL, store TEXT, body TEXT NOT NULL, '
+        "body_hash TEXT NOT NULL, created_ms BIGINT NOT NULL, seq BIGINT NOT NULL)",
+        "CREATE INDEX orders_salesperson ON orders (salesperson, seq)",
+        "CREATE INDEX orders_seq ON orders (seq)",
+        'CREATE TABLE salesperson_users (username TEXT COLLATE "C" PRIMARY KEY, '
+        "salesperson TEXT NOT NULL)",
+        'CREATE TABLE job_reprints (job_id TEXT COLLATE "C" PRIMARY KEY, original TEXT NOT NULL, '
+        "reason TEXT NOT NULL, username TEXT NOT NULL, at_ms BIGINT NOT NULL)",
     )),
 )
 

@@ -7,10 +7,10 @@ from abc import abstractmethod
 from typing import Any
 
 from hq.store import HqStore
-from hq.store.people import PeopleSql
+from hq.store.orders import OrdersSql
 
 
-class SqlShared(PeopleSql, HqStore):
+class SqlShared(OrdersSql, HqStore):
     """Signed commands and registry reads, in SQL both backends run; statements are written with
     `?` placeholders, which a backend turns into its own in `_param`."""
 

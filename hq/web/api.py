@@ -20,10 +20,11 @@ from hq.fleet.hq_link import HqLink, fleet_view, never_seen, presence_at_hq
 from hq.fleet.registry import Registry
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore, StoreUnavailableError
-from hq.web import people_api, stores_api, workshop_api
+from hq.web import people_api, phone_api, stores_api, workshop_api
 from hq.web.access import ACCESS, Access, access_middleware, principal
 from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, own_jobs, recent_jobs, scoped_jobs
 from hq.web.metrics import HqCounters, families
+from hq.web.orders_api import OrdersContext
 from hq.web.scope import body_box_visible, job_visible, visible
 from hq.workshop.book import WorkshopBook
 from sync.bounded_json import JsonLimitError, loads_bounded
@@ -457,4 +458,6 @@ def make_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/workshop/pieces.csv", get_workshop_pieces_csv)
     app.router.add_get("/v1/workshop/pieces.xlsx", get_workshop_pieces_xlsx)
     app.router.add_get("/metrics", get_metrics)
+    phone_api.add_routes(app, OrdersContext(ctx.store, ctx.stores, ctx.dispatcher.clock),
+                         phone_api.PhoneContext(ctx.registry, ctx.dispatcher))
     return app

@@ -112,8 +112,10 @@ class DaemonWorld(Rig):
     """Everything of one test under `root`; the box is `storelink agent run`."""
 
     def __init__(self, root: Path, keepalive: int = 5, telemetry_s: int = 2,
-                 users: dict[str, str] | None = None) -> None:
-        super().__init__(root, users)
+                 users: dict[str, str] | None = None, hq_extra: str = "",
+                 printer_raw: Path | None = None) -> None:
+        """`hq_extra` is appended to HQ's config (e.g. `[[stores]]`)."""
+        super().__init__(root, users, printer_raw=printer_raw)
         self.box_key = self.state / "keys" / "box.key"
         write_key(self.box_key, Ed25519PrivateKey.generate())
         self.box_pubkey = json.loads(storelink("journal", "pubkey", "--key",
@@ -121,8 +123,8 @@ class DaemonWorld(Rig):
         hq_dir = root / "hq"
         hq_dir.mkdir()
         self.hq_config = hq_dir / "hq.toml"
-        self.hq_config.write_text(hq_run_toml(self.broker.port, self.box_pubkey, keepalive),
-                                  encoding="utf-8")
+        self.hq_config.write_text(hq_run_toml(self.broker.port, self.box_pubkey, keepalive,
+                                              hq_extra), encoding="utf-8")
         self.hq_pubkey = storelink("hq", "pubkey", "--config", str(self.hq_config)).strip()
         self.hq = Proc(["-m", "agent", "hq", "run", "--config", str(self.hq_config)],
                        hq_dir / "hq.log").start()

@@ -93,14 +93,16 @@ class Rig:
     hq: Proc
 
     def __init__(self, root: Path, users: dict[str, str] | None = None,
-                 acl: str | None = None) -> None:
+                 acl: str | None = None, printer_raw: Path | None = None) -> None:
+        """With `printer_raw`, the printer also keeps each job's bytes there (job-000N.bin)."""
         self.root = root
         self.broker = Broker(root / "broker", users, acl)
         self.broker.start()
         self.proxy = CutProxy(self.broker.port)
         self.printer_log = root / "printer.jsonl"
-        self.printer = Proc(["-m", "tests.e2e.printer_proc", "--log", str(self.printer_log)],
-                            root / "printer.err").start()
+        raw = ["--raw", str(printer_raw)] if printer_raw is not None else []
+        self.printer = Proc(["-m", "tests.e2e.printer_proc", "--log", str(self.printer_log),
+                             *raw], root / "printer.err").start()
         self.state = root / "box"
         self.box: Proc | None = None
 

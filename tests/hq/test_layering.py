@@ -15,15 +15,17 @@ BELOW: dict[str, set[str]] = {
     "settlement": {"store", "config"},
     "workshop": {"store", "config"},
     "people": {"store", "config"},
+    "orders": {"store", "config", "people"},
     "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop",
-            "people", "pairing"},
+            "people", "pairing", "orders"},
     "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web",
                 "people", "pairing"},
     "doctor": {"config", "pki"},
     "pki": set(),
     "pairing": {"config", "pki", "store"},
     "releases": {"config"},
-    "cli": {"config", "service", "store", "doctor", "people", "pki", "pairing", "releases"},
+    "cli": {"config", "service", "store", "doctor", "people", "pki", "pairing", "releases",
+            "orders"},
 }
 """Each room of hq/ and the rooms it may import (besides itself and the package root)."""
 
