@@ -90,6 +90,16 @@ SQLITE: tuple[Migration, ...] = (
         "seq INTEGER NOT NULL)",
         "CREATE INDEX job_owners_user ON job_owners (username, seq)",
     )),
+    # Version 3: clearing runs (one per business day, immutable) and cash deposits.
+    Migration(3, (
+        "CREATE TABLE clearing_runs (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+        "day TEXT NOT NULL UNIQUE, by_user TEXT NOT NULL, at_ms INTEGER NOT NULL, "
+        "body TEXT NOT NULL)",
+        "CREATE TABLE clearing_deposits (id TEXT PRIMARY KEY, store TEXT NOT NULL, "
+        "day TEXT NOT NULL, amount INTEGER NOT NULL, bank_ref TEXT NOT NULL, "
+        "note TEXT NOT NULL, by_user TEXT NOT NULL, at_ms INTEGER NOT NULL)",
+        "CREATE INDEX clearing_deposits_day ON clearing_deposits (day, at_ms)",
+    )),
 )
 
 # Identifiers sort bytewise (COLLATE "C") as in SQLite, whatever the database's locale.
@@ -141,6 +151,17 @@ POSTGRES: tuple[Migration, ...] = (
         'CREATE TABLE job_owners (job_id TEXT COLLATE "C" PRIMARY KEY, username TEXT NOT NULL, '
         "seq BIGINT NOT NULL)",
         "CREATE INDEX job_owners_user ON job_owners (username, seq)",
+    )),
+    # Version 3: clearing runs (one per business day, immutable) and cash deposits.
+    Migration(3, (
+        'CREATE TABLE clearing_runs (n BIGINT PRIMARY KEY, id TEXT COLLATE "C" NOT NULL UNIQUE, '
+        'day TEXT COLLATE "C" NOT NULL UNIQUE, by_user TEXT NOT NULL, at_ms BIGINT NOT NULL, '
+        "body TEXT NOT NULL)",
+        'CREATE TABLE clearing_deposits (id TEXT COLLATE "C" PRIMARY KEY, '
+        'store TEXT COLLATE "C" NOT NULL, day TEXT COLLATE "C" NOT NULL, '
+        "amount BIGINT NOT NULL, bank_ref TEXT NOT NULL, note TEXT NOT NULL, "
+        "by_user TEXT NOT NULL, at_ms BIGINT NOT NULL)",
+        "CREATE INDEX clearing_deposits_day ON clearing_deposits (day, at_ms)",
     )),
 )
 
