@@ -135,7 +135,8 @@ def _line(spec: LineSpec, boxes: Mapping[str, BoxInput], day: str) -> dict[str, 
         _add(unclosed, r["unclosed"])
     flags = [f for r in rows for f in r["flags"]]
     return {"store": spec.id, "name": spec.name, "region": spec.region,
-            "kind": "store" if spec.store else "box", "boxes": rows, "channels": channels,
+            "kind": "store" if spec.store else "box", "box_ids": list(spec.boxes),
+            "boxes": rows, "channels": channels,
             "total": sum(channels.values()), "unclosed": unclosed, "flags": flags,
             "flagged": bool(flags)}
 

@@ -15,7 +15,7 @@ STORE_ROLES = frozenset({"store_manager", "salesperson"})
 ROLE_NAMES = {"admin": "管理员", "finance": "财务", "operations": "运维",
               "store_manager": "店长", "salesperson": "业务员"}
 SCOPES = ("admin", "print", "jobs:read", "boxes:read", "commands", "journal:read",
-          "alarms:read", "settlements:read", "workshop:read", "production", "metrics")
+          "alarms:read", "settlements:read", "workshop:read", "production", "metrics", "clearing")
 CONFIG_TOKEN = "api.token"
 """The name the configured shared token acts under (an admin-scoped API token)."""
 
@@ -66,6 +66,16 @@ POLICY: Mapping[tuple[str, str], Rule] = {
     ("GET", "/v1/workshop/pieces.csv"): _rule("finance " + _SHOP, "workshop:read"),
     ("GET", "/v1/workshop/pieces.xlsx"): _rule("finance " + _SHOP, "workshop:read"),
     ("GET", "/metrics"): _rule("operations", "metrics"),
+    # Clearing (docs/hq.md §Clearing): finance runs and books; a store manager reads its lines.
+    ("GET", "/clearing"): _rule("finance store_manager"),
+    ("GET", "/v1/clearing/preview"): _rule("finance store_manager", "clearing"),
+    ("POST", "/v1/clearing/runs"): _rule("finance", "clearing"),
+    ("GET", "/v1/clearing/runs"): _rule("finance store_manager", "clearing"),
+    ("GET", "/v1/clearing/runs/{id}"): _rule("finance store_manager", "clearing"),
+    ("GET", "/v1/clearing/runs/{id}/export.csv"): _rule("finance", "clearing"),
+    ("GET", "/v1/clearing/runs/{id}/export.xlsx"): _rule("finance", "clearing"),
+    ("POST", "/v1/clearing/deposits"): _rule("finance", "clearing"),
+    ("GET", "/v1/clearing/deposits"): _rule("finance store_manager", "clearing"),
     # Pairing (docs/protocol.md §12): a box has no credentials yet when it asks to be adopted.
     ("POST", "/v1/pairing/requests"): _rule(public=True),
     ("GET", "/pairing"): _rule("operations"),

@@ -31,7 +31,7 @@ def test_one_run_per_day_recorded_after_the_run_it_read(store: HqStore) -> None:
 def test_concurrent_runs_after_the_same_run_record_exactly_one(store: HqStore) -> None:
     results: list[bool] = []
     days = [f"2026-11-{d:02d}" for d in range(10, 18)]
-    threads = [threading.Thread(target=lambda d=d: results.append(  # type: ignore[misc]
+    threads = [threading.Thread(target=lambda d=d: results.append(
         store.clearing_run_add(run(d), 0))) for d in days]
     for t in threads:
         t.start()
