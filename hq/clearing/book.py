@@ -105,11 +105,11 @@ class ClearingBook:
 
     def _compute(self, day: str) -> tuple[int, dict[str, Any]]:
         """The clearing of `day` against the newest run: (its number, the result)."""
-        runs = self.store.clearing_runs()
-        last_n, last = runs[-1] if runs else (0, None)
+        newest = self.store.clearing_runs(1)
+        last_n, last = newest[0] if newest else (0, None)
         since = ({b: int(cp["size"]) for b, cp in last.body.get("checkpoints", {}).items()}
                  if last is not None else {})
-        cleared = frozenset(r.day for _, r in runs)
+        cleared = frozenset(d for _, d in self.store.clearing_days())
         specs = self.specs()
         boxes = self.inputs(specs)
         result = clear(day, specs, boxes, since, cleared)
@@ -125,7 +125,7 @@ class ClearingBook:
         """Record the clearing of `day`; ClearingError if the day is already cleared."""
         with self._run_lock:
             for _ in range(TRIES):
-                if any(r.day == day for _, r in self.store.clearing_runs()):
+                if any(d == day for _, d in self.store.clearing_days()):
                     break
                 after, result = self._compute(day)
                 result.pop("cleared", None)

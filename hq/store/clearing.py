@@ -52,8 +52,12 @@ class ClearingStore(Protocol):
         (0: none); False otherwise, nothing written."""
         ...
 
-    def clearing_runs(self) -> list[tuple[int, ClearingRun]]:
-        """Every run with its number, oldest first (bodies included)."""
+    def clearing_runs(self, limit: int) -> list[tuple[int, ClearingRun]]:
+        """The newest `limit` runs with their numbers, newest first (bodies included)."""
+        ...
+
+    def clearing_days(self) -> list[tuple[int, str]]:
+        """Every run's number and day, oldest first."""
         ...
 
     def clearing_run(self, run_id: str) -> ClearingRun | None:
@@ -105,9 +109,15 @@ class ClearingSql(ClearingStore):
                 return False
             raise
 
-    def clearing_runs(self) -> list[tuple[int, ClearingRun]]:
-        """Every run with its number, oldest first (bodies included)."""
-        return [self._run(r) for r in self._read(self._RUN + " ORDER BY n")]
+    def clearing_runs(self, limit: int) -> list[tuple[int, ClearingRun]]:
+        """The newest `limit` runs with their numbers, newest first (bodies included)."""
+        return [self._run(r) for r in self._read(self._param(self._RUN + " ORDER BY n DESC "
+                                                                          "LIMIT ?"), (limit,))]
+
+    def clearing_days(self) -> list[tuple[int, str]]:
+        """Every run's number and day, oldest first."""
+        return [(int(r[0]), r[1]) for r in self._read("SELECT n, day FROM clearing_runs "
+                                                      "ORDER BY n")]
 
     def clearing_run(self, run_id: str) -> ClearingRun | None:
         """One run, or None."""

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Browser as Chromium
 from playwright.sync_api import sync_playwright
 
+from tests.e2e.edge_proc import raw_http
 from tests.e2e.hq_people import (
     PASSWORD,
     STORE_A,
@@ -92,6 +93,11 @@ def test_finance_previews_runs_exports_and_books_a_deposit(world: World) -> None
     assert (cash[STORE_A]["diff"], cash[STORE_A]["status"]) == (-100, "短款")
     deps = cai.get(f"/v1/clearing/deposits?day={DAY}").json()["deposits"]
     assert [(d["store"], d["by"], d["note"]) for d in deps] == [(STORE_A, "cai", "早班现金 存入")]
+    zhang, wang = Browser.sign_in(port, "zhang"), Browser.sign_in(port, "wang")
+    assert len(zhang.get(f"/v1/clearing/deposits?day={DAY}").json()["deposits"]) == 1
+    assert wang.get(f"/v1/clearing/deposits?day={DAY}").json()["deposits"] == []
+    assert [m["store"] for m in wang.get(f"/v1/clearing/runs/{run['id']}").json()["cash"]] \
+        == [STORE_B]
 
 
 def test_store_managers_read_only_their_store_a_salesperson_is_refused(world: World) -> None:
@@ -108,7 +114,11 @@ def test_store_managers_read_only_their_store_a_salesperson_is_refused(world: Wo
     for path in (f"/v1/clearing/preview?day={DAY}", "/v1/clearing/runs", "/clearing"):
         assert xiao.get(path).status == 403, path
     assert xiao.post("/v1/clearing/deposits", {"store": STORE_B}).status == 403
-    assert admin(port, "GET", "/v1/clearing/runs").status == 200  # the admin token may
+    made = admin(port, "POST", "/v1/tokens", {"name": "金蝶 ERP", "scopes": ["clearing"]})
+    assert made.status == 201, made
+    erp = {"Authorization": f"Bearer {made.json()['token']}"}
+    assert raw_http(port, "GET", "/v1/clearing/runs", headers=erp).status == 200
+    assert raw_http(port, "GET", "/v1/boxes", headers=erp).status == 403
 
 
 @pytest.fixture(scope="module")

@@ -68,7 +68,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Month, lis
     # A second run of a day is refused; the recorded runs never change.
     with pytest.raises(ClearingError):
         book.run("CR-again", day_of(3), "财务-王芳", now[0])
-    stored = [r.body for _, r in store.clearing_runs()]
+    stored = [r.body for _, r in reversed(store.clearing_runs(100))]
     assert json.loads(json.dumps(stored)) == json.loads(json.dumps(runs))
     yield m, runs, db
     store.close()

@@ -17,13 +17,15 @@ def run(day: str, run_id: str = "", n: int = 0) -> ClearingRun:
 
 
 def test_one_run_per_day_recorded_after_the_run_it_read(store: HqStore) -> None:
-    assert store.clearing_runs() == []
+    assert store.clearing_runs(10) == [] and store.clearing_days() == []
     assert store.clearing_run_add(run("2026-11-01"), 0)
     assert not store.clearing_run_add(run("2026-11-01", "CR-other"), 1)  # the day is cleared
     assert not store.clearing_run_add(run("2026-11-02"), 0)  # another run came in between
     assert store.clearing_run_add(run("2026-11-02"), 1)
-    assert [(n, r.day) for n, r in store.clearing_runs()] == [(1, "2026-11-01"),
-                                                             (2, "2026-11-02")]
+    assert [(n, r.day) for n, r in store.clearing_runs(10)] == [(2, "2026-11-02"),
+                                                               (1, "2026-11-01")]
+    assert [r.day for _, r in store.clearing_runs(1)] == ["2026-11-02"]
+    assert store.clearing_days() == [(1, "2026-11-01"), (2, "2026-11-02")]
     assert store.clearing_run("CR-2026-11-01") == run("2026-11-01")
     assert store.clearing_run("CR-nope") is None
 
@@ -38,7 +40,7 @@ def test_concurrent_runs_after_the_same_run_record_exactly_one(store: HqStore) -
     for t in threads:
         t.join()
     assert sorted(results) == [False] * 7 + [True]
-    assert len(store.clearing_runs()) == 1
+    assert len(store.clearing_days()) == 1
 
 
 def test_deposits_are_kept_per_day_in_order(store: HqStore) -> None:
