@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from hq.clearing.export import checkpoint_ref, to_csv, yuan
 
-RUN = {"day": "2026-11-29", "checkpoints": {}, "lines": [], "adjustments": [],
-       "consolidated": {"channels": {c: 0 for c in ("cash", "wechat", "alipay", "card",
-                                                      "member", "credit")}, "total": 0}}
+CHANNELS = ("cash", "wechat", "alipay", "card", "member", "credit")
+
+
+def run(**channels: int) -> dict[str, Any]:
+    """An empty run whose consolidated total has these channel figures."""
+    return {"day": "2026-11-29", "checkpoints": {}, "lines": [], "adjustments": [],
+            "consolidated": {"channels": {c: channels.get(c, 0) for c in CHANNELS},
+                             "total": sum(channels.values())}}
 
 
 @given(st.integers(-10**15, 10**15))
@@ -22,9 +28,7 @@ def test_yuan_is_the_exact_amount_with_two_decimals(fen: int) -> None:
 
 
 def test_the_csv_starts_with_a_bom_and_the_chinese_header() -> None:
-    body = to_csv({**RUN, "consolidated": {**RUN["consolidated"],
-                                           "channels": {**RUN["consolidated"]["channels"],
-                                                        "cash": -5}}})
+    body = to_csv(run(cash=-5))
     lines = body.split(b"\r\n")
     assert lines[0] == ("\ufeff类型,清算日,门店,门店名称,设备,渠道,渠道名称,金额(分),金额(元),标记,"
                         "检查点,调整记录").encode()
