@@ -66,12 +66,12 @@ def _flag(box: str, code: str, reason: str) -> dict[str, str]:
 
 
 def _alarm_flags(b: BoxInput, day: str) -> list[dict[str, str]]:
-    """Gap and fork alarms that touch `day`: a healed one flags the day of the first close past
-    it; an open one every day from the last thing HQ holds below it that no earlier close
-    settled."""
+    """Gap and fork alarms that touch `day` (one flag per kind): a healed one flags the day of
+    the first close past it; an open one every day from the last thing HQ holds below it that
+    no earlier close settled."""
     book = b.book
-    out = []
-    for kind, seq in b.alarms:
+    hits: dict[str, list[int]] = {}
+    for kind, seq in sorted(set(b.alarms)):
         after = [s for s in book.closes if s.close_seq is not None and s.close_seq >= seq]
         if after:
             hit = after[0].day == day
@@ -82,9 +82,13 @@ def _alarm_flags(b: BoxInput, day: str) -> list[dict[str, str]]:
                                 for s in book.closes)
             hit = day >= since and not closed_before
         if hit:
-            what = ("HQ 收到不连续的记录" if kind == "gap" else "与 HQ 已会签的记录不一致")
-            out.append(_flag(book.box, kind, f"{FLAG_NAMES[kind]}：seq {seq} 处{what}"
-                                             f"（{kind} 告警），当日数据不完整"))
+            hits.setdefault(kind, []).append(seq)
+    out = []
+    for kind, seqs in sorted(hits.items()):
+        what = "HQ 收到不连续的记录" if kind == "gap" else "与 HQ 已会签的记录不一致"
+        where = "、".join(str(s) for s in seqs[:5]) + ("…" if len(seqs) > 5 else "")
+        out.append(_flag(book.box, kind, f"{FLAG_NAMES[kind]}：seq {where} 处{what}"
+                                         f"（{kind} 告警），当日数据不完整"))
     return out
 
 

@@ -79,8 +79,9 @@ def test_a_healed_fork_flags_the_day_of_the_close_past_it_an_open_gap_every_late
             sale(3, 1, 10, ("cash", 100)), close(4, 1, 3, {"cash": 100}, 100, {"sale": 1}, 2)]
     healed = box_of("SH-01-B1", recs, alarms=(("fork", 3),))
     assert [codes(healed, n) for n in range(3)] == [[], ["fork"], []]
-    stuck = box_of("SH-01-B1", recs, alarms=(("gap", 5),))
+    stuck = box_of("SH-01-B1", recs, alarms=(("gap", 5), ("gap", 6), ("gap", 5)))
     assert [codes(stuck, n) for n in range(4)] == [[], [], ["gap"], ["gap"]]
+    assert "seq 5、6 处" in box_day(stuck, day_of(3))["flags"][0]["reason"]
     assert "缺失" in box_day(stuck, day_of(2))["flags"][0]["reason"]
 
 
