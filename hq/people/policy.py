@@ -15,7 +15,8 @@ STORE_ROLES = frozenset({"store_manager", "salesperson"})
 ROLE_NAMES = {"admin": "管理员", "finance": "财务", "operations": "运维",
               "store_manager": "店长", "salesperson": "业务员"}
 SCOPES = ("admin", "print", "jobs:read", "boxes:read", "commands", "journal:read",
-          "alarms:read", "settlements:read", "workshop:read", "production", "metrics", "orders")
+          "alarms:read", "settlements:read", "workshop:read", "production", "metrics", "orders",
+          "clearing")
 CONFIG_TOKEN = "api.token"
 """The name the configured shared token acts under (an admin-scoped API token)."""
 
@@ -77,6 +78,16 @@ POLICY: Mapping[tuple[str, str], Rule] = {
     ("POST", "/v1/m/print-jobs"): _rule(_SHOP + " salesperson", "print"),
     ("GET", "/v1/m/jobs"): _rule(_SHOP + " salesperson", "print jobs:read"),
     ("POST", "/v1/print-jobs/{id}/reprint"): _rule(_SHOP + " salesperson", "print"),
+    # Clearing (docs/hq.md §Clearing): finance runs and books; a store manager reads its lines.
+    ("GET", "/clearing"): _rule("finance store_manager"),
+    ("GET", "/v1/clearing/preview"): _rule("finance store_manager", "clearing"),
+    ("POST", "/v1/clearing/runs"): _rule("finance", "clearing"),
+    ("GET", "/v1/clearing/runs"): _rule("finance store_manager", "clearing"),
+    ("GET", "/v1/clearing/runs/{id}"): _rule("finance store_manager", "clearing"),
+    ("GET", "/v1/clearing/runs/{id}/export.csv"): _rule("finance", "clearing"),
+    ("GET", "/v1/clearing/runs/{id}/export.xlsx"): _rule("finance", "clearing"),
+    ("POST", "/v1/clearing/deposits"): _rule("finance", "clearing"),
+    ("GET", "/v1/clearing/deposits"): _rule("finance store_manager", "clearing"),
     # Pairing (docs/protocol.md §12): a box has no credentials yet when it asks to be adopted.
     ("POST", "/v1/pairing/requests"): _rule(public=True),
     ("GET", "/pairing"): _rule("operations"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hq import HqError
+from hq.store.clearing import ClearingStore
 from hq.store.orders import OrdersStore
 from hq.store.people import PeopleStore
 from sync.protocol.messages import Event
@@ -69,9 +70,10 @@ class JobRow:
     intake_ms: int | None = None
 
 
-class HqStore(PeopleStore, OrdersStore, Protocol):
+class HqStore(PeopleStore, OrdersStore, ClearingStore, Protocol):
     """All of HQ's durable state: journals, alarms, event streams, jobs, commands, boxes, and
-    people (hq.store.people), customers and orders (hq.store.orders)."""
+    people (hq.store.people), customers and orders (hq.store.orders), clearing
+    (hq.store.clearing)."""
 
     def close(self) -> None:
         """Close the database."""

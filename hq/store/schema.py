@@ -103,6 +103,16 @@ SQLITE: tuple[Migration, ...] = (
         "CREATE TABLE job_reprints (job_id TEXT PRIMARY KEY, original TEXT NOT NULL, "
         "reason TEXT NOT NULL, username TEXT NOT NULL, at_ms INTEGER NOT NULL)",
     )),
+    # Version 4: clearing runs (one per business day, immutable) and cash deposits.
+    Migration(4, (
+        "CREATE TABLE clearing_runs (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+        "day TEXT NOT NULL UNIQUE, by_user TEXT NOT NULL, at_ms INTEGER NOT NULL, "
+        "body TEXT NOT NULL)",
+        "CREATE TABLE clearing_deposits (id TEXT PRIMARY KEY, store TEXT NOT NULL, "
+        "day TEXT NOT NULL, amount INTEGER NOT NULL, bank_ref TEXT NOT NULL, "
+        "note TEXT NOT NULL, by_user TEXT NOT NULL, at_ms INTEGER NOT NULL)",
+        "CREATE INDEX clearing_deposits_day ON clearing_deposits (day, at_ms)",
+    )),
 )
 
 # Identifiers sort bytewise (COLLATE "C") as in SQLite, whatever the database's locale.
@@ -168,6 +178,17 @@ POSTGRES: tuple[Migration, ...] = (
         "salesperson TEXT NOT NULL)",
         'CREATE TABLE job_reprints (job_id TEXT COLLATE "C" PRIMARY KEY, original TEXT NOT NULL, '
         "reason TEXT NOT NULL, username TEXT NOT NULL, at_ms BIGINT NOT NULL)",
+    )),
+    # Version 4: clearing runs (one per business day, immutable) and cash deposits.
+    Migration(4, (
+        'CREATE TABLE clearing_runs (n BIGINT PRIMARY KEY, id TEXT COLLATE "C" NOT NULL UNIQUE, '
+        'day TEXT COLLATE "C" NOT NULL UNIQUE, by_user TEXT NOT NULL, at_ms BIGINT NOT NULL, '
+        "body TEXT NOT NULL)",
+        'CREATE TABLE clearing_deposits (id TEXT COLLATE "C" PRIMARY KEY, '
+        'store TEXT COLLATE "C" NOT NULL, day TEXT COLLATE "C" NOT NULL, '
+        "amount BIGINT NOT NULL, bank_ref TEXT NOT NULL, note TEXT NOT NULL, "
+        "by_user TEXT NOT NULL, at_ms BIGINT NOT NULL)",
+        "CREATE INDEX clearing_deposits_day ON clearing_deposits (day, at_ms)",
     )),
 )
 

@@ -7,10 +7,11 @@ from abc import abstractmethod
 from typing import Any
 
 from hq.store import HqStore
+from hq.store.clearing import ClearingSql
 from hq.store.orders import OrdersSql
 
 
-class SqlShared(OrdersSql, HqStore):
+class SqlShared(OrdersSql, ClearingSql, HqStore):
     """Signed commands and registry reads, in SQL both backends run; statements are written with
     `?` placeholders, which a backend turns into its own in `_param`."""
 
