@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hq import HqError
+from hq.store.alerts import AlertsStore
 from hq.store.people import PeopleStore
 from sync.protocol.messages import Event
 
@@ -68,9 +69,9 @@ class JobRow:
     intake_ms: int | None = None
 
 
-class HqStore(PeopleStore, Protocol):
+class HqStore(PeopleStore, AlertsStore, Protocol):
     """All of HQ's durable state: journals, alarms, event streams, jobs, commands, boxes, and
-    people (hq.store.people)."""
+    people (hq.store.people), alerts (hq.store.alerts)."""
 
     def close(self) -> None:
         """Close the database."""

@@ -7,10 +7,11 @@ from abc import abstractmethod
 from typing import Any
 
 from hq.store import HqStore
+from hq.store.alerts import AlertsSql
 from hq.store.people import PeopleSql
 
 
-class SqlShared(PeopleSql, HqStore):
+class SqlShared(PeopleSql, AlertsSql, HqStore):
     """Signed commands and registry reads, in SQL both backends run; statements are written with
     `?` placeholders, which a backend turns into its own in `_param`."""
 

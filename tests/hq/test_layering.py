@@ -7,18 +7,20 @@ from pathlib import Path
 
 HQ = Path(__file__).resolve().parents[2] / "hq"
 BELOW: dict[str, set[str]] = {
-    "config": set(),
+    "config": {"alert_config"},
+    "alert_config": set(),
     "store": set(),
     "ingest": {"store", "config"},
     "fleet": {"store", "config"},
     "dispatch": {"store", "config"},
     "settlement": {"store", "config"},
+    "alerts": {"store", "config", "alert_config", "fleet", "settlement"},
     "workshop": {"store", "config"},
     "people": {"store", "config"},
     "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop",
-            "people", "pairing"},
+            "people", "pairing", "alerts", "alert_config"},
     "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web",
-                "people", "pairing"},
+                "people", "pairing", "alerts", "alert_config"},
     "doctor": {"config", "pki"},
     "pki": set(),
     "pairing": {"config", "pki", "store"},
