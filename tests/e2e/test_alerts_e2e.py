@@ -1,13 +1,15 @@
 """Alerts against real processes: `storelink hq run`, mosquitto, a box and its simulated
 printer. A box that goes offline raises one alert, published once on the MQTT alerts topic and
 POSTed once to a WeCom-style robot (after the robot failed twice); its return clears it once;
-a printer that stops answering raises printer_offline; an acknowledgement records who."""
+a printer out of paper raises and clears printer_paper_out, one that stops answering raises
+printer_offline; an acknowledgement records who."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import queue
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,6 +177,16 @@ def test_offline_box_raises_once_clears_once_and_is_acknowledged(
     assert alerts(w, "open") == []
     [done] = alerts(w)
     assert (done["id"], done["acked_by"], done["open"]) == (a["id"], "local:loopback", False)
+
+    # The simulated printer runs out of paper, then gets paper: one raise, one clear.
+    assert w.printer.proc is not None
+    w.printer.proc.send_signal(signal.SIGUSR1)
+    paper = listener.take()
+    assert (paper["event"], paper["alert"]["kind"], paper["alert"]["subject"]) == (
+        "raised", "printer_paper_out", f"{BOX}/front")
+    w.printer.proc.send_signal(signal.SIGUSR2)
+    back = listener.take()
+    assert (back["event"], back["alert"]["id"]) == ("cleared", paper["alert"]["id"])
 
     # The simulated printer stops answering: the box reports it offline, HQ raises one alert.
     w.printer.stop()
