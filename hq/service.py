@@ -121,7 +121,9 @@ class HqService:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
-            with contextlib.suppress(asyncio.CancelledError):
+            # A delivery in flight gets its timeout to finish; then it is cancelled (its lease
+            # lapses and another worker, or this one after a restart, makes it).
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(watching, PUBLISH_WAIT_S + 5)
             if self._tasks:
                 _, late = await asyncio.wait(self._tasks, timeout=10)
