@@ -55,11 +55,11 @@ def _what(a: AlertRow) -> str:
     return ""
 
 
-def text(event: str, a: AlertRow) -> str:
+def text(event: str, a: AlertRow, store_name: str = "") -> str:
     """The robot message: one Chinese paragraph naming the kind, store, box, what and when."""
     when = a.raised_ms if event == "raised" else (a.cleared_ms or a.raised_ms)
-    lines = [f"【{EVENTS[event]}】{kind_name(a.kind)}",
-             f"门店：{a.store or '未分配'}　盒子：{a.box or '—'}"]
+    store = f"{store_name}（{a.store}）" if store_name and a.store else (a.store or "未分配")
+    lines = [f"【{EVENTS[event]}】{kind_name(a.kind)}", f"门店：{store}　盒子：{a.box or '—'}"]
     what = _what(a)
     if what:
         lines.append(what)
@@ -69,12 +69,13 @@ def text(event: str, a: AlertRow) -> str:
     return "\n".join(lines)
 
 
-def webhook_body(hook: Webhook, hq_id: str, event: str, a: AlertRow) -> bytes:
+def webhook_body(hook: Webhook, hq_id: str, event: str, a: AlertRow,
+                 store_name: str = "") -> bytes:
     """The POST body: robots get `{"msgtype":"text","text":{"content":…}}`, json hooks the
     MQTT payload."""
     if hook.kind == "json":
         return event_payload(hq_id, event, a)
-    return json.dumps({"msgtype": "text", "text": {"content": text(event, a)}},
+    return json.dumps({"msgtype": "text", "text": {"content": text(event, a, store_name)}},
                       ensure_ascii=False).encode()
 
 

@@ -10,7 +10,7 @@ cleared here.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -104,7 +104,7 @@ def judged_kinds(snap: Snapshot, cfg: AlertConfig) -> frozenset[str]:
 def _box_conditions(b: Mapping[str, Any], snap: Snapshot, cfg: AlertConfig,
                     now_ms: int) -> Iterable[Condition]:
     box = str(b["id"])
-    store = snap.store_of.get(box) or str(b.get("store") or "")
+    store = snap.store_of.get(box, "")
     presence = b.get("presence")
     if presence in ("offline", "silent"):
         since = int(b.get("since_ms") or 0) if presence == "offline" else int(
@@ -133,6 +133,9 @@ def _box_conditions(b: Mapping[str, Any], snap: Snapshot, cfg: AlertConfig,
 def conditions(snap: Snapshot, cfg: AlertConfig, now_ms: int) -> dict[Key, Condition]:
     """Every condition that holds now, of the kinds judged this round."""
     judged = judged_kinds(snap, cfg)
+    # A box's store: the configured one, else the one its birth names.
+    named = {str(b["id"]): str(b["store"]) for b in snap.boxes if b.get("store")}
+    snap = replace(snap, store_of={**named, **snap.store_of})
     found: list[Condition] = []
     for b in snap.boxes:
         found.extend(_box_conditions(b, snap, cfg, now_ms))

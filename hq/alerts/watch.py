@@ -56,6 +56,7 @@ class AlertWatch:
         self.link = link
         self.known_boxes = known_boxes
         self.store_of = {b: s.id for s in stores.values() for b in s.boxes}
+        self.store_names = {s.id: s.name for s in stores.values()}
         self.publish = publish
         self.clock = clock
         self.worker = uuid.uuid4().hex
@@ -152,7 +153,8 @@ class AlertWatch:
             return f"{row.target} is no longer configured"
         try:
             async with http.post(webhook_url(hook, self.clock()),
-                                 data=webhook_body(hook, self.hq_id, row.event, alert),
+                                 data=webhook_body(hook, self.hq_id, row.event, alert,
+                                                   self.store_names.get(alert.store, "")),
                                  headers={"Content-Type": "application/json; charset=utf-8"},
                                  allow_redirects=False,
                                  timeout=aiohttp.ClientTimeout(total=hook.timeout_s)) as answer:

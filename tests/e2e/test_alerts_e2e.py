@@ -155,7 +155,8 @@ def test_offline_box_raises_once_clears_once_and_is_acknowledged(
         "box_offline", "盒子离线", BOX, "CQ-JB-001", True)
     wait_for(lambda: len(robot.ok) == 1, wait_s=90, what="the robot POST after two failures")
     assert len(robot.bodies) == 3 and robot.bodies[0] == robot.bodies[2]
-    assert robot.ok[0].startswith("【告警】盒子离线") and "CQ-JB-001" in robot.ok[0]
+    assert robot.ok[0].startswith("【告警】盒子离线")
+    assert "门店：重庆江北建材旗舰店（CQ-JB-001）" in robot.ok[0]
     [shown] = alerts(w, "open")
     assert shown["id"] == a["id"] and shown["can_ack"] is True
 

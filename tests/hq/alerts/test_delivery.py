@@ -58,7 +58,9 @@ def test_robots_get_chinese_text_and_json_hooks_the_mqtt_payload() -> None:
     robot = json.loads(webhook_body(Webhook("w", "https://x", "wecom"), "hq-1", "raised", ALERT))
     assert robot["msgtype"] == "text" and set(robot) == {"msgtype", "text"}
     content = robot["text"]["content"]
-    assert content.startswith("【告警】打印机缺纸") and "重庆江北店" in content
+    assert content.startswith("【告警】打印机缺纸") and "门店：重庆江北店　盒子：B1" in content
+    named = text("raised", AlertRow(**{**ALERT.__dict__, "store": "CQ-JB-001"}), "重庆江北店")
+    assert "门店：重庆江北店（CQ-JB-001）　盒子：B1" in named
     assert "打印机 front" in content and "北京时间" in content
     cleared = AlertRow(**{**ALERT.__dict__, "cleared_ms": ALERT.raised_ms + 65_000})
     assert text("cleared", cleared).startswith("【恢复】打印机缺纸")
