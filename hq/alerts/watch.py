@@ -112,32 +112,33 @@ class AlertWatch:
             log.exception("alerts: %s failed", what)
 
     async def deliver(self, http: aiohttp.ClientSession) -> int:
-        """Make the due deliveries this worker can lease; how many were made."""
+        """Make the due deliveries this worker can lease, side by side (a slow webhook does not
+        hold up the others); how many were made."""
+        due = await asyncio.to_thread(self.store.outbox_due, self.clock(), DUE_BATCH)
+        made = await asyncio.gather(*(self._deliver_one(http, row) for row in due))
+        return sum(made)
+
+    async def _deliver_one(self, http: aiohttp.ClientSession, row: OutboxRow) -> bool:
+        hook = self.hooks.get(row.target)
+        timeout_ms = int((hook.timeout_s if hook else 10.0) * 1000)
         now = self.clock()
-        due = await asyncio.to_thread(self.store.outbox_due, now, DUE_BATCH)
-        made = 0
-        for row in due:
-            hook = self.hooks.get(row.target)
-            timeout_ms = int((hook.timeout_s if hook else 10.0) * 1000)
-            leased = await asyncio.to_thread(self.store.outbox_lease, row.id, self.worker, now,
-                                             now + timeout_ms + LEASE_MARGIN_MS)
-            if not leased:
-                continue
-            error = await self._attempt(http, row, hook)
-            if error is None:
-                made += await asyncio.to_thread(self.store.outbox_done, row.id, self.worker,
-                                                self.clock())
-                continue
-            attempts = row.attempts + 1
-            later = (None if attempts >= self.cfg.max_attempts else
-                     self.clock() + backoff_ms(attempts, self.cfg.backoff_s,
-                                               self.cfg.backoff_max_s))
-            log.warning("alerts: delivery of alert %d %s to %s failed (attempt %d%s): %s",
-                        row.alert_id, row.event, row.target, attempts,
-                        ", giving up" if later is None else "", error)
-            await asyncio.to_thread(self.store.outbox_failed, row.id, self.worker,
-                                    self.clock(), later, error)
-        return made
+        leased = await asyncio.to_thread(self.store.outbox_lease, row.id, self.worker, now,
+                                         now + timeout_ms + LEASE_MARGIN_MS)
+        if not leased:
+            return False
+        error = await self._attempt(http, row, hook)
+        if error is None:
+            return await asyncio.to_thread(self.store.outbox_done, row.id, self.worker,
+                                           self.clock())
+        attempts = row.attempts + 1
+        later = (None if attempts >= self.cfg.max_attempts else
+                 self.clock() + backoff_ms(attempts, self.cfg.backoff_s, self.cfg.backoff_max_s))
+        log.warning("alerts: delivery of alert %d %s to %s failed (attempt %d%s): %s",
+                    row.alert_id, row.event, row.target, attempts,
+                    ", giving up" if later is None else "", error)
+        await asyncio.to_thread(self.store.outbox_failed, row.id, self.worker, self.clock(),
+                                later, error)
+        return False
 
     async def _attempt(self, http: aiohttp.ClientSession, row: OutboxRow,
                        hook: Webhook | None) -> str | None:

@@ -84,7 +84,8 @@ class AlertsStore(Protocol):
         ...
 
     def outbox_due(self, now_ms: int, limit: int) -> list[OutboxRow]:
-        """Undelivered deliveries due now and not leased to a worker, oldest first."""
+        """Undelivered deliveries due now and not leased to a worker, oldest first; none
+        behind an earlier undelivered event of the same alert to the same target."""
         ...
 
     def outbox_lease(self, row_id: int, worker: str, now_ms: int, until_ms: int) -> bool:
@@ -226,10 +227,14 @@ class AlertsSql(AlertsStore):
             (who, now_ms, alert_id))])[0] == 1
 
     def outbox_due(self, now_ms: int, limit: int) -> list[OutboxRow]:
-        """Undelivered deliveries due now and not leased to a worker, oldest first."""
+        """Undelivered deliveries due now and not leased to a worker, oldest first; none
+        behind an earlier undelivered event of the same alert to the same target."""
+        # An alert's events reach each target in order: a clear waits for its raise.
         return [self._outbox(r) for r in self._aq(
-            self._OUTBOX + " WHERE delivered_ms IS NULL AND failed_ms IS NULL AND next_ms <= ? "
-            "AND (lease_until_ms IS NULL OR lease_until_ms <= ?) ORDER BY id LIMIT ?",
+            self._OUTBOX + " o WHERE delivered_ms IS NULL AND failed_ms IS NULL AND next_ms <= ? "
+            "AND (lease_until_ms IS NULL OR lease_until_ms <= ?) AND NOT EXISTS (SELECT 1 FROM "
+            "alert_outbox e WHERE e.alert_id = o.alert_id AND e.target = o.target AND e.id < o.id"
+            " AND e.delivered_ms IS NULL AND e.failed_ms IS NULL) ORDER BY id LIMIT ?",
             now_ms, now_ms, limit)]
 
     def outbox_lease(self, row_id: int, worker: str, now_ms: int, until_ms: int) -> bool:

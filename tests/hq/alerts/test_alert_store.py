@@ -90,6 +90,19 @@ def test_a_lapsed_lease_is_taken_over_and_delivered_once(store: HqStore) -> None
     assert not store.outbox_lease(row.id, "w3", 10**12, 10**12 + 1)
 
 
+def test_a_clear_is_due_only_after_its_raise_reached_the_target(store: HqStore) -> None:
+    i = store.alert_raise("box_offline", "BOX-A", "BOX-A", "", {}, 10, TARGETS)
+    assert i is not None and store.alert_clear("box_offline", "BOX-A", 20, TARGETS) == i
+    due = store.outbox_due(30, 10)
+    assert [(o.event, o.target) for o in due] == [("raised", "mqtt"), ("raised", "webhook:wecom")]
+    assert store.outbox_lease(due[0].id, "w1", 30, 100)
+    assert store.outbox_done(due[0].id, "w1", 40)
+    assert store.outbox_lease(due[1].id, "w1", 40, 100)
+    store.outbox_failed(due[1].id, "w1", 50, None, "HTTP 404")
+    assert [(o.event, o.target) for o in store.outbox_due(60, 10)] == [
+        ("cleared", "mqtt"), ("cleared", "webhook:wecom")]
+
+
 def test_journal_marks_name_sizes_last_receipts_and_journal_alarms(store: HqStore) -> None:
     from tests.hq.store.test_contract import entry
 
