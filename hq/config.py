@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import (
 from msgspec import Meta
 
 from hq import HqError
+from hq.alert_config import AlertConfig, parse_alerts
 from sync.api_access import HOW_TO_MAKE, allowed_names, token_weakness
 from sync.protocol.topics import BOX_ID
 from validation import Problem, Schema
@@ -191,6 +192,8 @@ class HqConfig:
     """`[[stores]]` by id: regions, kinds and the boxes of each store."""
     pairing: PairingConfig | None = None
     """Adopting boxes by pairing code (absent: boxes are only those configured)."""
+    alerts: AlertConfig = field(default_factory=AlertConfig)
+    """`[alerts]`: thresholds, deadline, kinds and webhooks (hq.alert_config)."""
 
 
 def _key_bytes(text: str) -> bytes | None:
@@ -266,7 +269,7 @@ class BoxTable(Schema, frozen=True, kw_only=True):
         "reason": "must be 32 lowercase hex digits"})] | None = None
 
 
-TABLES = {"hq", "mqtt", "api", "dispatch", "boxes", "stores", "pairing"}
+TABLES = {"hq", "mqtt", "api", "dispatch", "boxes", "stores", "pairing", "alerts"}
 KEY_FORMAT = "must be an Ed25519 public key (64 hex digits or base64 of 32 bytes)"
 
 
@@ -326,6 +329,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
     boxes = _boxes(raw, problems)
     stores = parse_stores(raw, problems)
     pairing = parse_pairing(raw.get("pairing"), problems, path)
+    alerts = parse_alerts(raw.get("alerts"), problems)
     db: Path | str = ""
     if h is not None:
         pg_errors: list[str] = []
@@ -339,7 +343,8 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
                       m.keepalive_s, m.share_group)
     return HqConfig(h.id, h.cosigner, path(h.key_file), db, mqtt, a.listen, a.port,
                     a.token, d.default_expiry_s, d.command_lifetime_s, boxes, hosts, origins,
-                    a.max_connections, a.header_timeout_s, a.secure_cookies, stores, pairing)
+                    a.max_connections, a.header_timeout_s, a.secure_cookies, stores, pairing,
+                    alerts)
 
 
 def _postgres_url(text: str, errors: list[str]) -> str:

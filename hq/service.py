@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from aiohttp import web
 
+from hq.alerts.watch import AlertWatch
 from hq.config import HqConfig, load_or_create_key
 from hq.dispatch.cloud_print import Dispatcher
 from hq.fleet.hq_link import HqLink
@@ -80,6 +81,9 @@ class HqService:
         return await self.session.publish(topic, payload, 1, False, wait_s=PUBLISH_WAIT_S,
                                           expiry_s=expiry_s)
 
+    async def _publish_alert(self, topic: str, payload: bytes) -> bool:
+        return await self.session.publish(topic, payload, 1, False, wait_s=PUBLISH_WAIT_S)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set."""
         ctx = ApiContext(self.store, self.registry, self.dispatcher, self.cfg.api_token,
@@ -90,6 +94,8 @@ class HqService:
             book = self.pairing
             ctx.adopted = lambda: [a.box for a in book.adoptions()]
         app = make_app(ctx)
+        alerts = AlertWatch(self.store, self.cfg.alerts, self.cfg.id, self.registry, self.link,
+                            ctx.known_boxes, self.cfg.stores, self._publish_alert, self.clock)
         if self.pairing is not None:
             install_pairing(app, self.pairing, self.clock, self.store)
         # HQ serves no WebSockets: one slot is the least the guard takes.
@@ -106,6 +112,7 @@ class HqService:
             print(f"storelink hq {self.cfg.id} ready on http://{self.cfg.api_listen}:{self.port}",
                   flush=True)
             pump = asyncio.create_task(self._pump(), name="hq-mqtt")
+            watching = asyncio.create_task(alerts.run(stop), name="hq-alerts")
             # Type=notify: ready once the API listens; the watchdog is fed from this loop.
             watchdog = announce_ready(f"ready on port {self.port}",
                                       lambda: ["mqtt pump ended"] if pump.done() else [])
@@ -114,6 +121,10 @@ class HqService:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
+            # A delivery in flight gets its timeout to finish; then it is cancelled (its lease
+            # lapses and another worker, or this one after a restart, makes it).
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(watching, PUBLISH_WAIT_S + 5)
             if self._tasks:
                 _, late = await asyncio.wait(self._tasks, timeout=10)
                 for task in late:  # e.g. a birth still waiting for an unreachable store

@@ -16,7 +16,7 @@ ROLE_NAMES = {"admin": "管理员", "finance": "财务", "operations": "运维",
               "store_manager": "店长", "salesperson": "业务员"}
 SCOPES = ("admin", "print", "jobs:read", "boxes:read", "commands", "journal:read",
           "alarms:read", "settlements:read", "workshop:read", "production", "metrics", "orders",
-          "clearing")
+          "clearing", "alerts:read")
 CONFIG_TOKEN = "api.token"
 """The name the configured shared token acts under (an admin-scoped API token)."""
 
@@ -88,6 +88,9 @@ POLICY: Mapping[tuple[str, str], Rule] = {
     ("GET", "/v1/clearing/runs/{id}/export.xlsx"): _rule("finance", "clearing"),
     ("POST", "/v1/clearing/deposits"): _rule("finance", "clearing"),
     ("GET", "/v1/clearing/deposits"): _rule("finance store_manager", "clearing"),
+    # Alerts: each role sees its kinds (hq.alert_config.role_sees), store roles their stores.
+    ("GET", "/v1/alerts"): _rule("finance operations store_manager", "alerts:read"),
+    ("POST", "/v1/alerts/{id}/ack"): _rule("finance operations"),
     # Pairing (docs/protocol.md §12): a box has no credentials yet when it asks to be adopted.
     ("POST", "/v1/pairing/requests"): _rule(public=True),
     ("GET", "/pairing"): _rule("operations"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hq import HqError
+from hq.store.alerts import AlertsStore
 from hq.store.clearing import ClearingStore
 from hq.store.orders import OrdersStore
 from hq.store.people import PeopleStore
@@ -70,10 +71,10 @@ class JobRow:
     intake_ms: int | None = None
 
 
-class HqStore(PeopleStore, OrdersStore, ClearingStore, Protocol):
+class HqStore(PeopleStore, OrdersStore, ClearingStore, AlertsStore, Protocol):
     """All of HQ's durable state: journals, alarms, event streams, jobs, commands, boxes, and
     people (hq.store.people), customers and orders (hq.store.orders), clearing
-    (hq.store.clearing)."""
+    (hq.store.clearing), alerts (hq.store.alerts)."""
 
     def close(self) -> None:
         """Close the database."""

@@ -113,6 +113,21 @@ SQLITE: tuple[Migration, ...] = (
         "note TEXT NOT NULL, by_user TEXT NOT NULL, at_ms INTEGER NOT NULL)",
         "CREATE INDEX clearing_deposits_day ON clearing_deposits (day, at_ms)",
     )),
+    # Version 5: alerts (at most one open per kind and subject) and their delivery outbox.
+    Migration(5, (
+        "CREATE TABLE alerts (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL,"
+        " box TEXT NOT NULL, store TEXT NOT NULL, raised_ms INTEGER NOT NULL, cleared_ms INTEGER,"
+        " detail TEXT NOT NULL, acked_by TEXT, acked_ms INTEGER)",
+        "CREATE UNIQUE INDEX alerts_one_open ON alerts (kind, subject) WHERE cleared_ms IS NULL",
+        "CREATE INDEX alerts_subject ON alerts (kind, subject)",
+        "CREATE INDEX alerts_cleared ON alerts (cleared_ms)",
+        "CREATE TABLE alert_outbox (id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL, "
+        "event TEXT NOT NULL, target TEXT NOT NULL, at_ms INTEGER NOT NULL, "
+        "attempts INTEGER NOT NULL, next_ms INTEGER NOT NULL, lease_by TEXT, "
+        "lease_until_ms INTEGER, delivered_ms INTEGER, failed_ms INTEGER, last_error TEXT, "
+        "UNIQUE (alert_id, event, target))",
+        "CREATE INDEX alert_outbox_due ON alert_outbox (delivered_ms, failed_ms, next_ms)",
+    )),
 )
 
 # Identifiers sort bytewise (COLLATE "C") as in SQLite, whatever the database's locale.
@@ -189,6 +204,22 @@ POSTGRES: tuple[Migration, ...] = (
         "amount BIGINT NOT NULL, bank_ref TEXT NOT NULL, note TEXT NOT NULL, "
         "by_user TEXT NOT NULL, at_ms BIGINT NOT NULL)",
         "CREATE INDEX clearing_deposits_day ON clearing_deposits (day, at_ms)",
+    )),
+    # Version 5: alerts (at most one open per kind and subject) and their delivery outbox.
+    Migration(5, (
+        "CREATE TABLE alerts (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+        'kind TEXT COLLATE "C" NOT NULL, subject TEXT COLLATE "C" NOT NULL, box TEXT NOT NULL, '
+        "store TEXT NOT NULL, raised_ms BIGINT NOT NULL, cleared_ms BIGINT, "
+        "detail TEXT NOT NULL, acked_by TEXT, acked_ms BIGINT)",
+        "CREATE UNIQUE INDEX alerts_one_open ON alerts (kind, subject) WHERE cleared_ms IS NULL",
+        "CREATE INDEX alerts_subject ON alerts (kind, subject)",
+        "CREATE INDEX alerts_cleared ON alerts (cleared_ms)",
+        "CREATE TABLE alert_outbox (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+        "alert_id BIGINT NOT NULL, event TEXT NOT NULL, target TEXT NOT NULL, "
+        "at_ms BIGINT NOT NULL, attempts INTEGER NOT NULL, next_ms BIGINT NOT NULL, "
+        "lease_by TEXT, lease_until_ms BIGINT, delivered_ms BIGINT, failed_ms BIGINT, "
+        "last_error TEXT, UNIQUE (alert_id, event, target))",
+        "CREATE INDEX alert_outbox_due ON alert_outbox (delivered_ms, failed_ms, next_ms)",
     )),
 )
 

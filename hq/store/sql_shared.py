@@ -7,11 +7,12 @@ from abc import abstractmethod
 from typing import Any
 
 from hq.store import HqStore
+from hq.store.alerts import AlertsSql
 from hq.store.clearing import ClearingSql
 from hq.store.orders import OrdersSql
 
 
-class SqlShared(OrdersSql, ClearingSql, HqStore):
+class SqlShared(OrdersSql, ClearingSql, AlertsSql, HqStore):
     """Signed commands and registry reads, in SQL both backends run; statements are written with
     `?` placeholders, which a backend turns into its own in `_param`."""
 

@@ -20,7 +20,7 @@ from hq.fleet.hq_link import HqLink, fleet_view, never_seen, presence_at_hq
 from hq.fleet.registry import Registry
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore, StoreUnavailableError
-from hq.web import clearing_api, people_api, phone_api, stores_api, workshop_api
+from hq.web import alerts_api, clearing_api, people_api, phone_api, stores_api, workshop_api
 from hq.web.access import ACCESS, Access, access_middleware, principal
 from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, own_jobs, recent_jobs, scoped_jobs
 from hq.web.metrics import HqCounters, families
@@ -439,6 +439,7 @@ def make_app(ctx: ApiContext) -> web.Application:
                                                  ctx.stores, app[BOOK], ctx.dispatcher.clock)
     stores_api.add_routes(app)
     clearing_api.add_routes(app, ctx.store, ctx.stores, ctx.known_boxes, ctx.dispatcher.clock)
+    alerts_api.add_routes(app)
     app[workshop_api.WORKSHOP] = WorkshopBook(ctx.store)
     app.router.add_get(PAGE_PATH, dashboard_page)
     app.router.add_post("/v1/print-jobs", post_job)

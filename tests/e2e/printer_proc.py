@@ -3,7 +3,8 @@
 `python -m tests.e2e.printer_proc --log FILE [--port N]` prints `ready on http://127.0.0.1:PORT`
 (PORT is the printer's raw TCP port) and appends one JSON line per finished job:
 {"t": unix seconds, "printed": bool, "markers": [job ids found as JOB[id] in the bytes]},
-and one per drawer pulse: {"t": unix seconds, "drawer": pin}.
+and one per drawer pulse: {"t": unix seconds, "drawer": pin}. SIGUSR1 runs it out of paper,
+SIGUSR2 loads paper again (state ok).
 """
 
 from __future__ import annotations
@@ -76,11 +77,13 @@ def serve(out: TextIO, port: int, raw: Path | None = None) -> None:
             out.write(json.dumps({"t": time.time(), "drawer": pin}) + "\n")
             out.flush()
 
-    shell = TcpShell(SimEscposPrinter(get_profile("generic-cn-80"), on_job=on_job,
-                                      on_drawer=on_drawer), port=port)
+    model = SimEscposPrinter(get_profile("generic-cn-80"), on_job=on_job, on_drawer=on_drawer)
+    shell = TcpShell(model, port=port)
     shell.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGUSR1, lambda *_: setattr(model, "state", "paper_out"))
+    signal.signal(signal.SIGUSR2, lambda *_: setattr(model, "state", "ok"))
     print(f"printer ready on http://127.0.0.1:{shell.port}", flush=True)
     stop.wait()
     shell.stop()
