@@ -3,6 +3,7 @@ memory): the same trust, without the parsed bundle resident from start-up."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -102,6 +103,8 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     try:
         yield port, certs
     finally:
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         listener.close()
         t.join(10)
 
