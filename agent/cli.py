@@ -101,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:2] == ["agent", "run"]:
         # The daemon: none of the other commands' modules (docs/deploy.md, idle memory).
+        from agent.health.trust_store import read_trust_on_demand
+
+        read_trust_on_demand()  # before aiohttp is imported (docs/deploy.md, idle memory)
         parser = build_parser(plugins=False, rooms=False)
     else:
         parser = build_parser(plugins=not _own_command(argv))

@@ -183,10 +183,13 @@ class PrinterSupervisor:
         self._up: bool | None = None
         self._commands: collections.deque[tuple[bytes, asyncio.Future[None]]] = \
             collections.deque()
+        self._idle_ready = False
+        self._handed: collections.deque[Claimed] = collections.deque()
         self._snap = PrinterSnapshot(cfg.id, cfg.name, cfg.profile.name, _describe(cfg.target),
                                      PrinterState.OFFLINE, ("connecting",), False, None,
                                      wall_ms(), None, None)
         queue.on_queued(cfg.id, self.wake)
+        queue.on_idle(cfg.id, self.idle, self._take)
 
     def snapshot(self) -> PrinterSnapshot:
         """The printer's current state."""
@@ -204,6 +207,20 @@ class PrinterSupervisor:
     def wake(self) -> None:
         """A job was queued or a command is waiting: stop idling now."""
         self._wake.set()
+
+    def idle(self) -> bool:
+        """True while the worker waits with nothing to do after a ready status: a new job is
+        then claimed in the transaction that stores it (PrintQueue.on_idle)."""
+        return self._idle_ready and not self._stopping and not self._handed
+
+    def _take(self, claimed: Claimed) -> None:
+        self._handed.append(claimed)
+        self._wake.set()
+
+    async def _return_handed(self) -> None:
+        """Jobs claimed for this worker that it will not print now go back to the queue."""
+        while self._handed:
+            await self.queue.park(self._handed.popleft().job.id)
 
     async def run(self) -> None:
         """Connect, poll and print until stop(); any failure backs off with jitter and retries."""
@@ -226,6 +243,8 @@ class PrinterSupervisor:
                                       wakeable=False)
                     attempt += 1
         finally:
+            with contextlib.suppress(AgentError):
+                await self._return_handed()
             await self._close()
 
     async def _step(self) -> bool:
@@ -234,6 +253,7 @@ class PrinterSupervisor:
         status = self._fresh or await self._poll()
         self._fresh = None
         if status is None:
+            await self._return_handed()
             return False
         await self._run_commands()
         if status.ready and not self._stopping:
@@ -241,12 +261,20 @@ class PrinterSupervisor:
                 self._attached = True
                 if self.cfg.self_test_on_attach and self._on_attach is not None:
                     await self._on_attach(self.id)
-            claimed = await self.queue.claim_next(self.id)
+            # A job claimed when it was stored (queue.on_idle) comes first: nothing was queued
+            # before it. Its status was asked just now, after the claim, before any byte.
+            claimed = self._handed.popleft() if self._handed else \
+                await self.queue.claim_next(self.id)
             if claimed is not None:
                 await self._print(claimed)
                 return True
+        await self._return_handed()
         # Polls start every poll_s; one that waited its whole window is followed at once.
-        await self._pause(max(0.0, self._next_poll - time.monotonic()), wakeable=True)
+        self._idle_ready = status.ready and not self._stopping
+        try:
+            await self._pause(max(0.0, self._next_poll - time.monotonic()), wakeable=True)
+        finally:
+            self._idle_ready = False
         return True
 
     async def stop(self) -> None:

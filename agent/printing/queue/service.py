@@ -41,10 +41,18 @@ class PrintQueue:
         self.config = config
         self.clock = clock
         self._wakers: dict[str, Callable[[], None]] = {}
+        self._idle: dict[str, tuple[Callable[[], bool], Callable[[Claimed], None]]] = {}
 
     def on_queued(self, printer: str, wake: Callable[[], None]) -> None:
         """Call `wake` whenever a job becomes queued for `printer` (its worker's doorbell)."""
         self._wakers[printer] = wake
+
+    def on_idle(self, printer: str, idle: Callable[[], bool],
+                take: Callable[[Claimed], None]) -> None:
+        """While `idle()` (the worker waits with nothing to do and its printer was ready), a new
+        job for `printer` is claimed in the transaction that stores it and given to `take`: one
+        durable commit instead of two (docs/print-jobs.md, "Lifecycle")."""
+        self._idle[printer] = (idle, take)
 
     def default_expiry_ms(self, label: str, now_ms: int) -> int:
         """When a job without `expires_at` expires: the template's setting or the default."""
@@ -63,9 +71,16 @@ class PrintQueue:
         now = self.clock()
         expires = pj.expires_at_ms if pj.expires_at_ms is not None \
             else self.default_expiry_ms(pj.label, now)
-        result = await self.store.submit(pj, now, expires, self.config.max_depth, audit)
+        worker = self._idle.get(pj.printer)
+        result = await self.store.submit(pj, now, expires, self.config.max_depth, audit,
+                                         claim=worker is not None and worker[0]())
         if result.created:
-            self._publish([Change(result.job, Action.SUBMIT)])
+            changes = [Change(result.job, Action.SUBMIT)]
+            if result.claimed is not None:
+                changes.append(Change(result.claimed.job, Action.CLAIM))
+            self._publish(changes)
+            if result.claimed is not None and worker is not None:
+                worker[1](result.claimed)
         return result
 
     async def get(self, job_id: str) -> Job | None:

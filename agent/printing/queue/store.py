@@ -99,10 +99,12 @@ class Change:
 
 @dataclass(frozen=True)
 class Submitted:
-    """The outcome of a submission: the job as stored, and whether this call created it."""
+    """The outcome of a submission: the job as stored, whether this call created it, and the
+    job marked printing in the same transaction when its printer was idle (`claim`)."""
 
     job: Job
     created: bool
+    claimed: Claimed | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,8 @@ def _save(conn: sqlite3.Connection, job: Job, action: Action) -> Change:
 
 
 def _submit(conn: sqlite3.Connection, pj: PrintJob, now_ms: int, expires_at_ms: int,
-            max_depth: int | None = None, audit: dict[str, Any] | None = None) -> Submitted:
+            max_depth: int | None = None, audit: dict[str, Any] | None = None,
+            claim: bool = False) -> Submitted:
     row = conn.execute(f"SELECT {_COLS}, body_hash FROM jobs WHERE id = ?", (pj.id,)).fetchone()
     if row is not None:
         existing = _row_job(row)
@@ -184,7 +187,18 @@ def _submit(conn: sqlite3.Connection, pj: PrintJob, now_ms: int, expires_at_ms: 
     if audit is not None:  # committed with the job, or neither is
         conn.execute("INSERT INTO audit_outbox (body) VALUES (?)",
                      (json.dumps(audit, ensure_ascii=False),))
-    return Submitted(job, True)
+    return Submitted(job, True, _claim_new(conn, job, pj, now_ms) if claim else None)
+
+
+def _claim_new(conn: sqlite3.Connection, job: Job, pj: PrintJob, now_ms: int) -> Claimed | None:
+    """The new job marked printing in its own transaction when no other job of its printer is
+    queued or printing (the order stays first in, first out)."""
+    if lc.is_overdue(job, now_ms) or conn.execute(
+            "SELECT 1 FROM jobs WHERE printer = ? AND state IN ('queued', 'printing') AND id != ?",
+            (job.printer, job.id)).fetchone() is not None:
+        return None
+    change = _save(conn, lc.claim(job, now_ms), Action.CLAIM)
+    return Claimed(change.job, json.loads(canonical_json(pj.body)))
 
 
 def _transition(conn: sqlite3.Connection, job_id: str, fn: Callable[[Job], Job],
@@ -309,13 +323,15 @@ class Store:
             self._lock.close()
 
     async def submit(self, job: PrintJob, now_ms: int, expires_at_ms: int,
-                     max_depth: int | None = None, audit: dict[str, Any] | None = None
-                     ) -> Submitted:
+                     max_depth: int | None = None, audit: dict[str, Any] | None = None,
+                     claim: bool = False) -> Submitted:
         """Insert a new job, or return the stored one for the same id and body (JobConflictError if
         the body differs; QueueFullError if its printer has `max_depth` jobs waiting). A new
-        job's `audit` record body is committed with it into the audit outbox."""
+        job's `audit` record body is committed with it into the audit outbox; with `claim`, a
+        new job no other job of its printer waits before is marked printing in the same
+        transaction (Submitted.claimed)."""
         return await self._call(lambda c: _submit(c, job, now_ms, expires_at_ms, max_depth,
-                                                  audit))
+                                                  audit, claim))
 
     async def audit_outbox(self, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:
         """Audit record bodies committed with their action, not yet in the journal (oldest

@@ -1,0 +1,85 @@
+"""A job for an idle printer is claimed in the transaction that stores it (one durable commit
+instead of two); its printer's status is still asked before any byte goes out, and a printer
+that is not ready gets nothing: the job goes back to the queue (docs/print-jobs.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.daemon import running
+from agent.printing.jobs import parse_job
+from agent.printing.queue.lifecycle import Action, JobState
+from drivers.profiles import get_profile
+from drivers.sim.printer import SimEscposPrinter
+from drivers.sim.shells import TcpShell
+from tests.agent.conftest import SimFactory, box_config, eventually, marker, raw_job
+
+
+async def test_a_job_for_an_idle_ready_printer_is_claimed_as_it_is_stored(
+        tmp_path: Path, sim_printer: SimFactory) -> None:
+    model, shell = sim_printer()
+    async with running(box_config(tmp_path, {"front": shell.port})) as ctx:
+        await eventually(ctx.printers["front"].idle, what="the worker idle after a ready status")
+        job = parse_job(raw_job("hinge-1", "front", "不锈钢合页 4寸 ×4"))
+        submitted = await ctx.queue.submit(job)
+        assert submitted.created and submitted.job.state is JobState.QUEUED
+        assert submitted.claimed is not None
+        assert (submitted.claimed.job.state, submitted.claimed.job.version) == \
+            (JobState.PRINTING, 2)
+
+        async def printed() -> bool:
+            j = await ctx.queue.get("hinge-1")
+            return j is not None and j.state is JobState.PRINTED
+        await eventually(printed, what="hinge-1 printed")
+        history = await ctx.queue.store.history("hinge-1")
+        assert [h.action for h in history] == [Action.SUBMIT, Action.CLAIM, Action.COPY_PRINTED]
+    assert bytes(model.received).count(marker("hinge-1")) == 1
+
+
+async def test_a_job_behind_another_waits_its_turn(tmp_path: Path) -> None:
+    # Status replies take 30 ms: the first job of 5 copies is still printing when the next comes.
+    model = SimEscposPrinter(get_profile("generic-cn-80"), slow_delay=0.03, slow_read_pause=0)
+    with TcpShell(model) as shell:
+        async with running(box_config(tmp_path, {"front": shell.port})) as ctx:
+            await eventually(ctx.printers["front"].idle, what="the worker idle")
+            model.state = "slow"
+            first = await ctx.queue.submit(parse_job(raw_job("lock-1", "front", "智能门锁",
+                                                             copies=5)))
+            second = await ctx.queue.submit(parse_job(raw_job("lock-2", "front", "智能门锁")))
+            assert first.claimed is not None and second.claimed is None
+
+            async def both() -> bool:
+                a, b = await ctx.queue.get("lock-1"), await ctx.queue.get("lock-2")
+                return a is not None and b is not None and a.state is b.state is \
+                    JobState.PRINTED
+            await eventually(both, what="both printed")
+    data = bytes(model.received)
+    assert data.count(marker("lock-1")) == 5 and data.count(marker("lock-2")) == 1
+    assert data.rindex(marker("lock-1")) < data.index(marker("lock-2"))
+
+
+async def test_a_printer_out_of_paper_since_its_last_status_gets_nothing(
+        tmp_path: Path, sim_printer: SimFactory) -> None:
+    model, shell = sim_printer()
+    # A long poll interval: the worker's last status (ready) is old when the job comes.
+    async with running(box_config(tmp_path, {"front": shell.port}, poll_s=30)) as ctx:
+        await eventually(ctx.printers["front"].idle, what="the worker idle after a ready status")
+        model.state = "paper_out"
+        submitted = await ctx.queue.submit(parse_job(raw_job("paper-1", "front", "缺纸时不打印")))
+        assert submitted.claimed is not None
+
+        async def back_in_queue() -> bool:
+            history = await ctx.queue.store.history("paper-1")
+            return [h.action for h in history] == [Action.SUBMIT, Action.CLAIM, Action.REQUEUE]
+        await eventually(back_in_queue, what="the job back in the queue")
+        job = await ctx.queue.get("paper-1")
+        assert job is not None and job.state is JobState.QUEUED and job.copies_done == 0
+        assert marker("paper-1") not in bytes(model.received)
+        model.state = "ok"
+        ctx.printers["front"].wake()
+
+        async def printed() -> bool:
+            j = await ctx.queue.get("paper-1")
+            return j is not None and j.state is JobState.PRINTED
+        await eventually(printed, what="printed once the paper is back")
+    assert bytes(model.received).count(marker("paper-1")) == 1
