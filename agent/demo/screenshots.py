@@ -41,6 +41,8 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("workshop", "/workshop"),
     ("pairing", "/pairing"),
     ("admin", "/admin"),
+    ("clearing", "/clearing"),
+    ("phone", "/m/print"),
 )
 """Every HQ page by short name (a page added to HQ gets a line here)."""
 WIDTHS = (1280, 390)

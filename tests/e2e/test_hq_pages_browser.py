@@ -19,15 +19,17 @@ PAGES = {
     "store": f"/store?id={STORE_A}",
     "workshop": "/workshop",
     "admin": "/admin",
+    "clearing": "/clearing",
+    "phone": "/m/print",
 }
 """Every HQ page by short name (a page added to HQ gets a line here and in MAY)."""
 ALL = set(PAGES)
 MAY = {
     "an": ALL,
     "cai": ALL - {"admin"},
-    "yun": ALL - {"admin"},
+    "yun": ALL - {"admin", "clearing"},
     "zhang": ALL - {"admin"},
-    "xiao": ALL - {"admin", "workshop"},
+    "xiao": ALL - {"admin", "workshop", "clearing"},
 }
 """Which pages each demo user (admin, finance, operations, store manager, salesperson) may open,
 as docs/hq.md's roles table says."""
