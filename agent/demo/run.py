@@ -11,7 +11,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from agent.demo import screenshots, script
+from agent.demo import office, screenshots, script
 from agent.demo.scans import run_scan_demo, scanner_toml
 from agent.demo.shift import run_shift, stations_toml
 from agent.demo.weighing import run_weighing_demo, scale_toml
@@ -167,6 +167,7 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
             url = f"http://127.0.0.1:{api_port}"
             _say(f"box daemon ready: {url}/  (config {config})")
             box = Http(url)
+            office.import_orders(world.hq_config, screenshots.STORE, "sales", _say)
             script.morning(box, warehouse, _say)
             script.workshop(box, _say)
             _say("\n— 11:00 收银台: the barcode scanner (serial pty) scans")
@@ -177,6 +178,8 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
             script.cloud_print(world.hq_api, BOX_ID, _say)
             run_shift(box, world.hq_api, BOX_ID, cut, press, world.hq_url, _say)
             script.evening(box, world.hq_api, BOX_ID, _say)
+            office.clear_day(world.hq_api, _say)
+            office.alerts(world.hq_api, _say)
             time.sleep(0.5)
             _say("\nwhat came out of the printers (rendered from the exact bytes received):")
             for files in (front_paper.files, wh_paper.files, labels.files):
