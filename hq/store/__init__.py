@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hq import HqError
+from hq.store.catalog import CatalogStore
 from hq.store.people import PeopleStore
+from hq.store.reports import ReportStore
 from sync.protocol.messages import Event
 
 
@@ -68,9 +70,10 @@ class JobRow:
     intake_ms: int | None = None
 
 
-class HqStore(PeopleStore, Protocol):
+class HqStore(PeopleStore, CatalogStore, ReportStore, Protocol):
     """All of HQ's durable state: journals, alarms, event streams, jobs, commands, boxes, and
-    people (hq.store.people)."""
+    people (hq.store.people), the catalog (hq.store.catalog) and report aggregates
+    (hq.store.reports)."""
 
     def close(self) -> None:
         """Close the database."""

@@ -7,10 +7,12 @@ from abc import abstractmethod
 from typing import Any
 
 from hq.store import HqStore
+from hq.store.catalog import CatalogSql
 from hq.store.people import PeopleSql
+from hq.store.reports import ReportSql
 
 
-class SqlShared(PeopleSql, HqStore):
+class SqlShared(PeopleSql, CatalogSql, ReportSql, HqStore):
     """Signed commands and registry reads, in SQL both backends run; statements are written with
     `?` placeholders, which a backend turns into its own in `_param`."""
 

@@ -1,0 +1,70 @@
+"""A product of HQ's catalog and the check of an imported list (errors name the dotted field)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from hq import HqError
+from sync.journal import RecordError
+from sync.journal.schema import MAX_MONEY, array, ident, integer, obj, run, text
+
+MAX_PRODUCTS = 20_000
+"""Products in one PUT or import at most."""
+
+
+class CatalogError(HqError):
+    """A catalog was refused: `field` is the dotted path of the bad value."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Product:
+    """One product; money in fen. `cost` is what reports take for gross margin."""
+
+    sku: str
+    name: str
+    spec: str
+    unit: str
+    price: int
+    member_price: int
+    cost: int
+    barcode: str
+    location: str
+    category: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (as imported)."""
+        return asdict(self)
+
+
+_MONEY = integer(0, MAX_MONEY)
+PRODUCT = obj({"sku": ident(), "name": text(1, 120), "price": _MONEY, "cost": _MONEY},
+              {"spec": text(0, 120), "unit": text(0, 16), "member_price": _MONEY,
+               "barcode": text(0, 64), "location": text(0, 64), "category": text(0, 120)})
+CATALOG = array(PRODUCT, 1, MAX_PRODUCTS)
+
+
+def parse_products(value: object, path: str = "products") -> list[Product]:
+    """The products of a JSON array, each checked; CatalogError naming the first bad field, or
+    a sku given twice."""
+    try:
+        run(CATALOG, value, path)
+    except RecordError as e:
+        raise CatalogError(e.field, e.reason) from None
+    assert isinstance(value, list)
+    seen: dict[str, int] = {}
+    out = []
+    for i, p in enumerate(value):
+        if p["sku"] in seen:
+            raise CatalogError(f"{path}[{i}].sku",
+                               f"sku {p['sku']!r} is already at {path}[{seen[p['sku']]}]")
+        seen[p["sku"]] = i
+        out.append(Product(p["sku"], p["name"], p.get("spec", ""), p.get("unit", ""),
+                           p["price"], p.get("member_price", p["price"]), p["cost"],
+                           p.get("barcode", ""), p.get("location", ""), p.get("category", "")))
+    return out

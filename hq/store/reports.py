@@ -1,0 +1,152 @@
+"""HQ's report aggregates in the store: rows added per box, exactly once, in the transaction that
+advances the box's report position (SQL both backends run, written once with `?`)."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from hq.reports.facts import Fact, fold
+
+Sums = tuple[int, int, int, int]
+"""qty, amount (fen), cost (fen), n (orders, or payments for the method cube)."""
+
+
+class ReportStore(Protocol):
+    """The reports part of `hq.store.HqStore`."""
+
+    def report_lag(self) -> list[tuple[str, int, int]]:
+        """(box, journal size, report position) of every box whose reports are behind."""
+        ...
+
+    def report_apply(self, box: str, expected_pos: int, new_pos: int, facts: Sequence[Fact],
+                     costs: dict[str, int], now_ms: int) -> bool:
+        """Add the facts of records expected_pos … new_pos-1 of `box` to the aggregates and
+        set the position to `new_pos`, in one transaction; False (nothing written) if the
+        position is no longer `expected_pos` (another worker applied them)."""
+        ...
+
+    def report_sums(self, cube: str, start: str, end: str, stores: Sequence[str] | None,
+                    by_period: bool) -> list[tuple[str, str, str, Sums]]:
+        """(period, store, key, sums) of `cube` rows with start <= period <= end (of `stores`,
+        None: all), summed over periods unless `by_period` (then period is '')."""
+        ...
+
+    def report_contact(self, member: str) -> dict[str, Any] | None:
+        """A member's first-contact clerk, or None."""
+        ...
+
+    def report_assign(self, member: str, clerk: str, store: str, by: str, now_ms: int) -> None:
+        """Make (store, clerk) the member's first-contact clerk from now on."""
+        ...
+
+
+class ReportSql(ReportStore):
+    """`ReportStore` in SQL both backends run."""
+
+    @abstractmethod
+    def _param(self, sql: str) -> str:
+        """`sql` with its `?` placeholders in the backend's style."""
+
+    @abstractmethod
+    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[Any]:
+        """The rows of one query (in the backend's placeholder style)."""
+
+    @abstractmethod
+    def _changes(self, statements: list[tuple[str, tuple[object, ...]]]) -> list[int]:
+        """Run statements in one transaction; their row counts."""
+
+    @abstractmethod
+    def _tx(self) -> AbstractContextManager[Any]:
+        """One write transaction; what it yields has `execute` and `executemany`."""
+
+    def report_lag(self) -> list[tuple[str, int, int]]:
+        """(box, journal size, report position) of every box whose reports are behind."""
+        rows = self._read("SELECT h.box, h.size, COALESCE(p.pos, 0) FROM journal_head h "
+                          "LEFT JOIN report_pos p ON p.box = h.box "
+                          "WHERE h.size > COALESCE(p.pos, 0) ORDER BY h.box")
+        return [(r[0], int(r[1]), int(r[2])) for r in rows]
+
+    def report_apply(self, box: str, expected_pos: int, new_pos: int, facts: Sequence[Fact],
+                     costs: dict[str, int], now_ms: int) -> bool:
+        """Add the facts of records expected_pos … new_pos-1 of `box` to the aggregates and
+        set the position to `new_pos`, in one transaction; False (nothing written) if the
+        position is no longer `expected_pos` (another worker applied them)."""
+        p = self._param
+        self._changes([(p("INSERT INTO report_pos (box, pos) VALUES (?, 0) "
+                          "ON CONFLICT (box) DO NOTHING"), (box,))])
+        with self._tx() as c:
+            # The conditional update comes first: on PostgreSQL its row lock makes a second
+            # worker wait here and then find the position moved, before it writes anything.
+            cur = c.execute(p("UPDATE report_pos SET pos = ? WHERE box = ? AND pos = ?"),
+                            (new_pos, box, expected_pos))
+            if cur.rowcount != 1:
+                return False
+            credited = [(f, self._credit(c, f, now_ms)) for f in facts]
+            rows = fold(credited, costs)
+            c.executemany(p(
+                "INSERT INTO report_agg (cube, period, store, key, qty, amount, cost, n) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cube, period, store, key) DO "
+                "UPDATE SET qty = report_agg.qty + excluded.qty, amount = report_agg.amount + "
+                "excluded.amount, cost = report_agg.cost + excluded.cost, "
+                "n = report_agg.n + excluded.n"), [(*k, *v) for k, v in sorted(rows.items())])
+            return True
+
+    def _credit(self, c: Any, f: Fact, now_ms: int) -> tuple[str, str] | None:
+        """Who holds the first contact of the fact's member, when the fact is not the member's
+        first sale (which makes its clerk the contact); None: no credit."""
+        if f.member is None:
+            return None
+        p = self._param
+        if f.kind == "sale":
+            cur = c.execute(p("INSERT INTO report_member (member, clerk, store, box, seq, "
+                              "assigned_by, changed_ms) VALUES (?, ?, ?, ?, ?, '', ?) "
+                              "ON CONFLICT (member) DO NOTHING"),
+                            (f.member, f.clerk, f.store, f.box, f.seq, now_ms))
+            if cur.rowcount == 1:
+                return None
+        row = c.execute(p("SELECT store, clerk, box, seq FROM report_member WHERE member = ?"),
+                        (f.member,)).fetchone()
+        if row is None or (row[2], int(row[3])) == f.origin:
+            return None
+        return str(row[0]), str(row[1])
+
+    def report_sums(self, cube: str, start: str, end: str, stores: Sequence[str] | None,
+                    by_period: bool) -> list[tuple[str, str, str, Sums]]:
+        """(period, store, key, sums) of `cube` rows with start <= period <= end (of `stores`,
+        None: all), summed over periods unless `by_period` (then period is '')."""
+        where = "cube = ? AND period >= ? AND period <= ?"
+        args: tuple[object, ...] = (cube, start, end)
+        if stores is not None:
+            if not stores:
+                return []
+            where += " AND store IN (" + ", ".join("?" * len(stores)) + ")"
+            args += tuple(stores)
+        period, group = ("period", "period, ") if by_period else ("''", "")
+        rows = self._read(self._param(
+            f"SELECT {period}, store, key, SUM(qty), SUM(amount), SUM(cost), SUM(n) "
+            f"FROM report_agg WHERE {where} GROUP BY {group}store, key"), args)
+        return [(str(r[0]), str(r[1]), str(r[2]),
+                 (int(r[3]), int(r[4]), int(r[5]), int(r[6]))) for r in rows]
+
+    def report_contact(self, member: str) -> dict[str, Any] | None:
+        """A member's first-contact clerk, or None."""
+        rows = self._read(self._param(
+            "SELECT clerk, store, box, seq, assigned_by, changed_ms FROM report_member "
+            "WHERE member = ?"), (member,))
+        if not rows:
+            return None
+        r = rows[0]
+        return {"member": member, "clerk": r[0], "store": r[1], "first_sale": {
+            "box": r[2], "seq": int(r[3])} if r[2] else None, "assigned_by": r[4] or None,
+            "changed_ms": int(r[5])}
+
+    def report_assign(self, member: str, clerk: str, store: str, by: str, now_ms: int) -> None:
+        """Make (store, clerk) the member's first-contact clerk from now on."""
+        self._changes([(self._param(
+            "INSERT INTO report_member (member, clerk, store, box, seq, assigned_by, changed_ms)"
+            " VALUES (?, ?, ?, '', -1, ?, ?) ON CONFLICT (member) DO UPDATE SET "
+            "clerk = excluded.clerk, store = excluded.store, assigned_by = excluded.assigned_by,"
+            " changed_ms = excluded.changed_ms"), (member, clerk, store, by, now_ms))])
