@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
 from hq import HqError
+from hq.store.catalog import Product
 from sync.journal import RecordError
 from sync.journal.schema import MAX_MONEY, array, ident, integer, obj, run, text
 
@@ -20,26 +18,6 @@ class CatalogError(HqError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Product:
-    """One product; money in fen. `cost` is what reports take for gross margin."""
-
-    sku: str
-    name: str
-    spec: str
-    unit: str
-    price: int
-    member_price: int
-    cost: int
-    barcode: str
-    location: str
-    category: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON form (as imported)."""
-        return asdict(self)
 
 
 _MONEY = integer(0, MAX_MONEY)

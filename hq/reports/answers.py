@@ -125,7 +125,8 @@ def top(db: ReportStore, scope: Scope, r: Range, limit: int) -> dict[str, Any]:
 def methods(db: ReportStore, scope: Scope, r: Range) -> dict[str, Any]:
     """Amount and payment count per payment method in `r` (refunds and voids subtract)."""
     acc = summed(db, "method", r, scope.stores, lambda p, s, k: k)
-    rows = [{"method": k, "amount": v[1], "payments": v[3]} for k, v in acc.items()]
+    rows: list[dict[str, Any]] = [{"method": k, "amount": v[1], "payments": v[3]}
+                                  for k, v in acc.items()]
     rows.sort(key=lambda x: (-x["amount"], x["method"]))
     return {"report": "methods", "range": r.to_json(), "rows": rows,
             "total": sum(x["amount"] for x in rows)}

@@ -9,8 +9,9 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hq.reports.facts import UNASSIGNED, Fact, fact_of
+from hq.reports.facts import UNASSIGNED, Fact, fact_of, fold
 from hq.store import HqStore
+from hq.store.reports import Credit, Touch
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -32,7 +33,8 @@ class ReportFeeder:
         """Fold what every box has stored beyond its report position; records folded by this
         call (another worker may have folded others)."""
         done = 0
-        for box, size, pos in self.store.report_lag():
+        for box, size, start in self.store.report_lag():
+            pos = start
             while pos < size:
                 step = self.step(box, pos, min(size, pos + self.chunk))
                 if step is None:
@@ -52,8 +54,14 @@ class ReportFeeder:
         facts = [f for f in (self._fact(box, store, r, records, pos) for r in records)
                  if f is not None]
         costs = self.store.catalog_costs(ln.sku for f in facts for ln in f.lines)
+        touches = [Touch(f.member, f.kind == "sale", f.clerk, f.store, f.box, f.seq, f.origin)
+                   for f in facts]
+
+        def rows(credits: list[Credit]) -> dict[tuple[str, str, str, str], list[int]]:
+            return fold(zip(facts, credits, strict=True), costs)
+
         new_pos = pos + len(entries)
-        if not self.store.report_apply(box, pos, new_pos, facts, costs, self.clock()):
+        if not self.store.report_apply(box, pos, new_pos, touches, rows, self.clock()):
             return None
         return len(entries)
 

@@ -4,9 +4,29 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from hq.catalog.products import Product
+
+@dataclass(frozen=True)
+class Product:
+    """One product; money in fen. `cost` is what reports take for gross margin."""
+
+    sku: str
+    name: str
+    spec: str
+    unit: str
+    price: int
+    member_price: int
+    cost: int
+    barcode: str
+    location: str
+    category: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (as imported)."""
+        return asdict(self)
+
 
 _COLUMNS = "sku, name, spec, unit, price, member_price, cost, barcode, location, category"
 

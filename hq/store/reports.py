@@ -4,14 +4,33 @@ advances the box's report position (SQL both backends run, written once with `?`
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
-
-from hq.reports.facts import Fact, fold
 
 Sums = tuple[int, int, int, int]
 """qty, amount (fen), cost (fen), n (orders, or payments for the method cube)."""
+RowKey = tuple[str, str, str, str]
+"""(cube, period, store, key) of one aggregate row."""
+Credit = tuple[str, str] | None
+"""The (store, clerk) credited with a member's later sale, or None."""
+Rows = Callable[[list[Credit]], Mapping[RowKey, Sequence[int]]]
+"""The rows to add, given the credit of each touch (computed in the transaction)."""
+
+
+@dataclass(frozen=True)
+class Touch:
+    """A sale, refund or void as the first-contact rule sees it; `origin` is the (box, seq) of
+    the sale (the refunded or voided one); `member` None: no member."""
+
+    member: str | None
+    is_sale: bool
+    clerk: str
+    store: str
+    box: str
+    seq: int
+    origin: tuple[str, int]
 
 
 class ReportStore(Protocol):
@@ -21,11 +40,12 @@ class ReportStore(Protocol):
         """(box, journal size, report position) of every box whose reports are behind."""
         ...
 
-    def report_apply(self, box: str, expected_pos: int, new_pos: int, facts: Sequence[Fact],
-                     costs: dict[str, int], now_ms: int) -> bool:
-        """Add the facts of records expected_pos … new_pos-1 of `box` to the aggregates and
+    def report_apply(self, box: str, expected_pos: int, new_pos: int,
+                     touches: Sequence[Touch], rows: Rows, now_ms: int) -> bool:
+        """Add the rows of records expected_pos … new_pos-1 of `box` to the aggregates and
         set the position to `new_pos`, in one transaction; False (nothing written) if the
-        position is no longer `expected_pos` (another worker applied them)."""
+        position is no longer `expected_pos` (another worker applied them). `rows` is given
+        each touch's credit as the member table stands in that transaction."""
         ...
 
     def report_sums(self, cube: str, start: str, end: str, stores: Sequence[str] | None,
@@ -69,9 +89,9 @@ class ReportSql(ReportStore):
                           "WHERE h.size > COALESCE(p.pos, 0) ORDER BY h.box")
         return [(r[0], int(r[1]), int(r[2])) for r in rows]
 
-    def report_apply(self, box: str, expected_pos: int, new_pos: int, facts: Sequence[Fact],
-                     costs: dict[str, int], now_ms: int) -> bool:
-        """Add the facts of records expected_pos … new_pos-1 of `box` to the aggregates and
+    def report_apply(self, box: str, expected_pos: int, new_pos: int,
+                     touches: Sequence[Touch], rows: Rows, now_ms: int) -> bool:
+        """Add the rows of records expected_pos … new_pos-1 of `box` to the aggregates and
         set the position to `new_pos`, in one transaction; False (nothing written) if the
         position is no longer `expected_pos` (another worker applied them)."""
         p = self._param
@@ -84,23 +104,22 @@ class ReportSql(ReportStore):
                             (new_pos, box, expected_pos))
             if cur.rowcount != 1:
                 return False
-            credited = [(f, self._credit(c, f, now_ms)) for f in facts]
-            rows = fold(credited, costs)
+            added = rows([self._credit(c, t, now_ms) for t in touches])
             c.executemany(p(
                 "INSERT INTO report_agg (cube, period, store, key, qty, amount, cost, n) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cube, period, store, key) DO "
                 "UPDATE SET qty = report_agg.qty + excluded.qty, amount = report_agg.amount + "
                 "excluded.amount, cost = report_agg.cost + excluded.cost, "
-                "n = report_agg.n + excluded.n"), [(*k, *v) for k, v in sorted(rows.items())])
+                "n = report_agg.n + excluded.n"), [(*k, *v) for k, v in sorted(added.items())])
             return True
 
-    def _credit(self, c: Any, f: Fact, now_ms: int) -> tuple[str, str] | None:
+    def _credit(self, c: Any, f: Touch, now_ms: int) -> Credit:
         """Who holds the first contact of the fact's member, when the fact is not the member's
         first sale (which makes its clerk the contact); None: no credit."""
         if f.member is None:
             return None
         p = self._param
-        if f.kind == "sale":
+        if f.is_sale:
             cur = c.execute(p("INSERT INTO report_member (member, clerk, store, box, seq, "
                               "assigned_by, changed_ms) VALUES (?, ?, ?, ?, ?, '', ?) "
                               "ON CONFLICT (member) DO NOTHING"),

@@ -15,15 +15,18 @@ BELOW: dict[str, set[str]] = {
     "settlement": {"store", "config"},
     "workshop": {"store", "config"},
     "people": {"store", "config"},
+    "catalog": {"store"},
+    "reports": {"store", "config"},
     "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop",
-            "people", "pairing"},
+            "people", "pairing", "catalog", "reports"},
     "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web",
                 "people", "pairing"},
     "doctor": {"config", "pki"},
     "pki": set(),
     "pairing": {"config", "pki", "store"},
     "releases": {"config"},
-    "cli": {"config", "service", "store", "doctor", "people", "pki", "pairing", "releases"},
+    "cli": {"config", "service", "store", "doctor", "people", "pki", "pairing", "releases",
+            "catalog"},
 }
 """Each room of hq/ and the rooms it may import (besides itself and the package root)."""
 
