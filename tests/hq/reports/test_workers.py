@@ -68,7 +68,7 @@ def test_racing_workers_fold_every_record_exactly_once(opener: Callable[[], HqSt
             start.wait()
             while f.store.report_lag():
                 f.catch_up()
-        except BaseException as e:  # noqa: BLE001 - reported below
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=run, args=(w,)) for w in workers]
