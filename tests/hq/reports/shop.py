@@ -56,8 +56,9 @@ class Box:
              salesperson: str | None = None, customer: str | None = None,
              method: str = "wechat", hours: int = 1) -> int:
         """A sale of (sku, qty) lines at list price; its seq."""
-        ls = [{"sku": s, "name": NAMES[s], "qty": q, "unit_price": PRICES[s],
-               "amount": q * PRICES[s]} for s, q in lines]
+        ls: list[dict[str, Any]] = [
+            {"sku": s, "name": NAMES[s], "qty": q, "unit_price": PRICES[s],
+             "amount": q * PRICES[s]} for s, q in lines]
         total = sum(x["amount"] for x in ls)
         body: dict[str, Any] = {"order": f"XS-{len(self.chain.entries)}", "cashier": cashier,
                                 "lines": ls, "total": total,
