@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from hq.reports.facts import UNASSIGNED
-from hq.reports.ranges import Range, ReportError, split, week_of
+from hq.reports.ranges import Range, ReportError, split, week_of, weeks_and_days
 from hq.store.reports import ReportStore, Sums
 
 BYS = ("store", "region", "clerk", "product", "day", "week", "month")
@@ -37,26 +38,33 @@ def _figures(key: str, s: Sequence[int]) -> dict[str, Any]:
             "orders": s[3]}
 
 
+def parts_of(cube: str, r: Range) -> list[tuple[str, str, str]]:
+    """The (cube, first, last period) parts covering `r` (hq.reports.ranges.split)."""
+    return [(f"{cube}.{grain}", a, b) for grain, a, b in split(r)]
+
+
 def summed(db: ReportStore, cube: str, r: Range, stores: Sequence[str] | None,
-           key: Callable[[str, str, str], str]) -> dict[str, list[int]]:
-    """`cube` over `r` (day rows around whole months of month rows), summed by
-    key(period, store, key)."""
-    days, months = split(r)
+           key: Callable[[str, str, str], str], by_store: bool = True) -> dict[str, list[int]]:
+    """`cube` over `r`, summed by key(period, store, key) (store '' unless `by_store`)."""
     acc: dict[str, list[int]] = {}
-    parts = [(cube + ".d", a, b) for a, b in days]
-    if months is not None:
-        parts.append((cube + ".m", *months))
-    for c, a, b in parts:
-        for period, store, k, s in db.report_sums(c, a, b, stores, by_period=False):
-            _add(acc, key(period, store, k), s)
+    for period, store, k, s in db.report_sums(parts_of(cube, r), stores, by_store=by_store):
+        _add(acc, key(period, store, k), s)
     return acc
 
 
-def _per_day(db: ReportStore, r: Range, stores: Sequence[str] | None,
-             label: Callable[[str], str]) -> dict[str, list[int]]:
+def _cube(stores: Sequence[str] | None) -> str:
+    """Figures over every store come from the `total` cube, over some from `store`."""
+    return "total" if stores is None else "store"
+
+
+def _per_period(db: ReportStore, parts: list[tuple[str, str, str]],
+                stores: Sequence[str] | None, label: Callable[[str], str]
+                ) -> dict[str, list[int]]:
+    """Sales per label(period) of the (grain, first, last) parts."""
     acc: dict[str, list[int]] = {}
-    for period, _, _, s in db.report_sums("store.d", r.start.isoformat(), r.end.isoformat(),
-                                          stores, by_period=True):
+    cube = _cube(stores)
+    for period, _, _, s in db.report_sums([(f"{cube}.{g}", a, b) for g, a, b in parts],
+                                          stores, by_period=True, by_store=False):
         _add(acc, label(period), s)
     return acc
 
@@ -80,9 +88,9 @@ def sales(db: ReportStore, scope: Scope, r: Range, by: str) -> dict[str, Any]:
     elif by == "product":
         acc, covered = _products(db, scope, r)
     elif by == "day":
-        acc = _per_day(db, r, st, lambda p: p)
+        acc = _per_period(db, [("d", r.start.isoformat(), r.end.isoformat())], st, str)
     elif by == "week":
-        acc = _per_day(db, r, st, week_of)
+        acc = _per_period(db, weeks_and_days(r.start, r.end), st, week_of)
     else:
         acc = _by_month(db, r, st)
     total = [sum(v[i] for v in acc.values()) for i in range(4)]
@@ -92,26 +100,22 @@ def sales(db: ReportStore, scope: Scope, r: Range, by: str) -> dict[str, Any]:
 
 
 def _by_month(db: ReportStore, r: Range, stores: Sequence[str] | None) -> dict[str, list[int]]:
-    days, months = split(r)
-    acc: dict[str, list[int]] = {}
-    for a, b in days:
-        for _, _, _, s in db.report_sums("store.d", a, b, stores, by_period=False):
-            _add(acc, a[:7], s)
-    if months is not None:
-        for period, _, _, s in db.report_sums("store.m", *months, stores, by_period=True):
-            _add(acc, period, s)
-    return acc
+    # Week rows may straddle two months: read day rows for the days they cover.
+    parts = [(g, a, b) if g != "w" else
+             ("d", a, (date.fromisoformat(b) + timedelta(days=6)).isoformat())
+             for g, a, b in split(r)]
+    return _per_period(db, parts, stores, lambda p: p[:7])
 
 
 def _products(db: ReportStore, scope: Scope, r: Range) -> tuple[dict[str, list[int]], Range]:
     """Per product: over every store by day and month rows; over some stores by whole months
     (the range widened to them)."""
     if scope.stores is None:
-        return summed(db, "product", r, None, lambda p, s, k: k), r
+        return summed(db, "product", r, None, lambda p, s, k: k, by_store=False), r
     months = r.whole_months()
     acc: dict[str, list[int]] = {}
-    for _, _, k, s in db.report_sums("product_store.m", months.start.isoformat()[:7],
-                                     months.end.isoformat()[:7], scope.stores, by_period=False):
+    part = ("product_store.m", months.start.isoformat()[:7], months.end.isoformat()[:7])
+    for _, _, k, s in db.report_sums([part], scope.stores, by_store=False):
         _add(acc, k, s)
     return acc, months
 
@@ -124,7 +128,7 @@ def top(db: ReportStore, scope: Scope, r: Range, limit: int) -> dict[str, Any]:
 
 def methods(db: ReportStore, scope: Scope, r: Range) -> dict[str, Any]:
     """Amount and payment count per payment method in `r` (refunds and voids subtract)."""
-    acc = summed(db, "method", r, scope.stores, lambda p, s, k: k)
+    acc = summed(db, "method", r, scope.stores, lambda p, s, k: k, by_store=False)
     rows: list[dict[str, Any]] = [{"method": k, "amount": v[1], "payments": v[3]}
                                   for k, v in acc.items()]
     rows.sort(key=lambda x: (-x["amount"], x["method"]))
@@ -133,7 +137,7 @@ def methods(db: ReportStore, scope: Scope, r: Range) -> dict[str, Any]:
 
 
 def _total(db: ReportStore, scope: Scope, r: Range) -> dict[str, Any]:
-    acc = summed(db, "store", r, scope.stores, lambda p, s, k: "")
+    acc = summed(db, _cube(scope.stores), r, scope.stores, lambda p, s, k: "", by_store=False)
     return {**_figures("", acc.get("", [0, 0, 0, 0])), **r.to_json()}
 
 

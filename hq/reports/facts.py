@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 CHINA = timezone(timedelta(hours=8))
@@ -16,8 +16,8 @@ CHINA = timezone(timedelta(hours=8))
 UNASSIGNED = "-"
 """The store of a box no `[[stores]]` entry lists, and the clerk of a sale that names none."""
 
-DAY_CUBES = ("store", "clerk", "method", "product", "credit")
-"""Cubes kept per day and per month (cube `X.d` and `X.m`)."""
+DAY_CUBES = ("store", "total", "clerk", "method", "product", "credit")
+"""Cubes kept per day, ISO week and month (cube `X.d`, `X.w` and `X.m`)."""
 MONTH_ONLY = ("product_store",)
 """Cubes kept per month only (a product in one store, per day, would be as large as the raw
 lines)."""
@@ -114,10 +114,16 @@ def _add(out: dict[Key, list[int]], key: Key, qty: int, amount: int, cost: int,
     row[3] += n
 
 
+def monday_of(day: str) -> str:
+    """The Monday (ISO date) of the ISO week holding `day`."""
+    d = date.fromisoformat(day)
+    return (d - timedelta(days=d.weekday())).isoformat()
+
+
 def _both(out: dict[Key, list[int]], cube: str, day: str, store: str, key: str, qty: int,
           amount: int, cost: int, n: int) -> None:
-    _add(out, (cube + ".d", day, store, key), qty, amount, cost, n)
-    _add(out, (cube + ".m", day[:7], store, key), qty, amount, cost, n)
+    for grain, period in (("d", day), ("w", monday_of(day)), ("m", day[:7])):
+        _add(out, (f"{cube}.{grain}", period, store, key), qty, amount, cost, n)
 
 
 def add_fact(out: dict[Key, list[int]], fact: Fact, costs: Mapping[str, int],
@@ -137,6 +143,7 @@ def add_fact(out: dict[Key, list[int]], fact: Fact, costs: Mapping[str, int],
              s * ln.amount, s * c, 0)
     n = fact.orders
     _both(out, "store", fact.day, fact.store, "", s * qty, s * amount, s * cost, n)
+    _both(out, "total", fact.day, "", "", s * qty, s * amount, s * cost, n)
     _both(out, "clerk", fact.day, fact.store, fact.clerk, s * qty, s * amount, s * cost, n)
     for method, paid in fact.payments:
         _both(out, "method", fact.day, fact.store, method, 0, s * paid, 0, s)

@@ -86,21 +86,36 @@ def parse_range(query: Mapping[str, str], today: date) -> Range:
     return Range(start, end)
 
 
-def split(r: Range) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
-    """The day ranges (ISO dates) and the month range (YYYY-MM) that together cover `r`
-    exactly, so a long range reads at most about 60 day rows and 13 month rows per key."""
+def split(r: Range) -> list[tuple[str, str, str]]:
+    """The (grain, first, last period) parts that together cover `r` exactly once: whole
+    months (`m`, YYYY-MM), then in what is left at either end whole ISO weeks (`w`, their
+    Mondays) and single days (`d`) — so any range reads at most about 12 day, 8 week and 13
+    month rows per key."""
     first_whole = r.start if r.start.day == 1 else (
         r.start.replace(day=1) + timedelta(days=32)).replace(day=1)
-    after = r.end + timedelta(days=1)
-    past_whole = after.replace(day=1)
+    past_whole = (r.end + timedelta(days=1)).replace(day=1)
     if first_whole >= past_whole:
-        return [(r.start.isoformat(), r.end.isoformat())], None
-    days = []
+        return weeks_and_days(r.start, r.end)
+    parts = [("m", first_whole.isoformat()[:7], (past_whole - timedelta(days=1)).isoformat()[:7])]
     if r.start < first_whole:
-        days.append((r.start.isoformat(), (first_whole - timedelta(days=1)).isoformat()))
+        parts += weeks_and_days(r.start, first_whole - timedelta(days=1))
     if past_whole <= r.end:
-        days.append((past_whole.isoformat(), r.end.isoformat()))
-    return days, (first_whole.isoformat()[:7], (past_whole - timedelta(days=1)).isoformat()[:7])
+        parts += weeks_and_days(past_whole, r.end)
+    return parts
+
+
+def weeks_and_days(a: date, b: date) -> list[tuple[str, str, str]]:
+    """Whole ISO weeks (`w`, their Mondays) within a … b and the days (`d`) around them."""
+    monday = a + timedelta(days=-a.weekday() % 7)
+    last_monday = b - timedelta(days=(b.weekday() + 1) % 7 + 6)
+    if monday > last_monday:
+        return [("d", a.isoformat(), b.isoformat())]
+    parts = [("w", monday.isoformat(), last_monday.isoformat())]
+    if a < monday:
+        parts.append(("d", a.isoformat(), (monday - timedelta(days=1)).isoformat()))
+    if last_monday + timedelta(days=6) < b:
+        parts.append(("d", (last_monday + timedelta(days=7)).isoformat(), b.isoformat()))
+    return parts
 
 
 def week_of(day: str) -> str:

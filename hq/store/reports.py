@@ -48,10 +48,12 @@ class ReportStore(Protocol):
         each touch's credit as the member table stands in that transaction."""
         ...
 
-    def report_sums(self, cube: str, start: str, end: str, stores: Sequence[str] | None,
-                    by_period: bool) -> list[tuple[str, str, str, Sums]]:
-        """(period, store, key, sums) of `cube` rows with start <= period <= end (of `stores`,
-        None: all), summed over periods unless `by_period` (then period is '')."""
+    def report_sums(self, parts: Sequence[tuple[str, str, str]], stores: Sequence[str] | None,
+                    by_period: bool = False, by_store: bool = True
+                    ) -> list[tuple[str, str, str, Sums]]:
+        """(period, store, key, sums) of the rows of each (cube, first, last period) part (of
+        `stores`, None: all), summed over periods unless `by_period` and over stores unless
+        `by_store` (a summed-over column is '')."""
         ...
 
     def report_contact(self, member: str) -> dict[str, Any] | None:
@@ -132,21 +134,24 @@ class ReportSql(ReportStore):
             return None
         return str(row[0]), str(row[1])
 
-    def report_sums(self, cube: str, start: str, end: str, stores: Sequence[str] | None,
-                    by_period: bool) -> list[tuple[str, str, str, Sums]]:
-        """(period, store, key, sums) of `cube` rows with start <= period <= end (of `stores`,
-        None: all), summed over periods unless `by_period` (then period is '')."""
-        where = "cube = ? AND period >= ? AND period <= ?"
-        args: tuple[object, ...] = (cube, start, end)
+    def report_sums(self, parts: Sequence[tuple[str, str, str]], stores: Sequence[str] | None,
+                    by_period: bool = False, by_store: bool = True
+                    ) -> list[tuple[str, str, str, Sums]]:
+        """(period, store, key, sums) of the rows of each (cube, first, last period) part (of
+        `stores`, None: all), summed over periods unless `by_period` and over stores unless
+        `by_store` (a summed-over column is '')."""
+        if not parts or (stores is not None and not stores):
+            return []
+        where = " OR ".join(["(cube = ? AND period >= ? AND period <= ?)"] * len(parts))
+        args: tuple[object, ...] = tuple(x for part in parts for x in part)
         if stores is not None:
-            if not stores:
-                return []
-            where += " AND store IN (" + ", ".join("?" * len(stores)) + ")"
+            where = f"({where}) AND store IN (" + ", ".join("?" * len(stores)) + ")"
             args += tuple(stores)
-        period, group = ("period", "period, ") if by_period else ("''", "")
+        cols = [c if on else "''" for c, on in (("period", by_period), ("store", by_store))]
+        group = ", ".join([c for c in cols if c != "''"] + ["key"])
         rows = self._read(self._param(
-            f"SELECT {period}, store, key, SUM(qty), SUM(amount), SUM(cost), SUM(n) "
-            f"FROM report_agg WHERE {where} GROUP BY {group}store, key"), args)
+            f"SELECT {cols[0]}, {cols[1]}, key, SUM(qty), SUM(amount), SUM(cost), SUM(n) "
+            f"FROM report_agg WHERE {where} GROUP BY {group}"), args)
         return [(str(r[0]), str(r[1]), str(r[2]),
                  (int(r[3]), int(r[4]), int(r[5]), int(r[6]))) for r in rows]
 

@@ -133,8 +133,12 @@ def recompute(boxes: list[Box], costs: dict[str, int],
         qty = sum(ln["qty"] for ln in lines) * sign
         amount = sum(ln["amount"] for ln in lines) * sign
         cost = sum(ln["qty"] * costs.get(ln["sku"], 0) for ln in lines) * sign
-        for grain, period in (("d", day), ("m", day[:7])):
-            for cube, st, k in (("store", b.store, ""), ("clerk", b.store, clerk)):
+        monday = (datetime.fromisoformat(day) - timedelta(
+            days=datetime.fromisoformat(day).weekday())).strftime("%Y-%m-%d")
+        grains = (("d", day), ("w", monday), ("m", day[:7]))
+        for grain, period in grains:
+            for cube, st, k in (("store", b.store, ""), ("total", "", ""),
+                                ("clerk", b.store, clerk)):
                 _plus(out, (f"{cube}.{grain}", period, st, k), qty, amount, cost, orders)
             for ln in lines:
                 c = ln["qty"] * costs.get(ln["sku"], 0)
@@ -154,7 +158,7 @@ def recompute(boxes: list[Box], costs: dict[str, int],
                 contact[member] = (b.store, clerk, origin)
             elif contact[member][2] != origin:
                 st, cl, _ = contact[member]
-                for grain, period in (("d", day), ("m", day[:7])):
+                for grain, period in grains:
                     _plus(out, (f"credit.{grain}", period, st, cl), qty, amount, cost, orders)
     return {k: (v[0], v[1], v[2], v[3]) for k, v in out.items() if any(v)}
 
@@ -169,12 +173,12 @@ def _plus(out: dict[tuple[str, str, str, str], list[int]], key: tuple[str, str, 
 def aggregates(store: HqStore) -> dict[tuple[str, str, str, str], tuple[int, int, int, int]]:
     """Every non-zero aggregate row HQ holds."""
     rows: dict[tuple[str, str, str, str], tuple[int, int, int, int]] = {}
-    for cube in ("store", "clerk", "method", "product", "credit"):
-        for g in ("d", "m"):
-            for period, st, k, s in store.report_sums(f"{cube}.{g}", "0", "9", None, True):
+    for cube in ("store", "total", "clerk", "method", "product", "credit"):
+        for g in ("d", "w", "m"):
+            for period, st, k, s in store.report_sums([(f"{cube}.{g}", "0", "9")], None, True):
                 if any(s):
                     rows[(f"{cube}.{g}", period, st, k)] = s
-    for period, st, k, s in store.report_sums("product_store.m", "0", "9", None, True):
+    for period, st, k, s in store.report_sums([("product_store.m", "0", "9")], None, True):
         if any(s):
             rows[("product_store.m", period, st, k)] = s
     return rows
