@@ -30,10 +30,20 @@ CATALOG = array(PRODUCT, 1, MAX_PRODUCTS)
 def parse_products(value: object, path: str = "products") -> list[Product]:
     """The products of a JSON array, each checked; CatalogError naming the first bad field, or
     a sku given twice."""
+    flags: list[bool] = []
+    if isinstance(value, list):
+        # `serial_tracked` is the one boolean member: checked here, the rest by the schema.
+        for i, p in enumerate(value):
+            flag = p.get("serial_tracked", False) if isinstance(p, dict) else False
+            if type(flag) is not bool:
+                raise CatalogError(f"{path}[{i}].serial_tracked", "must be true or false")
+            flags.append(flag)
+        value = [{k: v for k, v in p.items() if k != "serial_tracked"}
+                 if isinstance(p, dict) else p for p in value]
     try:
         run(CATALOG, value, path)
     except RecordError as e:
-        raise CatalogError(e.field, e.reason) from None
+        raise CatalogError(e.field.lstrip("."), e.reason) from None
     assert isinstance(value, list)
     seen: dict[str, int] = {}
     out = []
@@ -44,5 +54,6 @@ def parse_products(value: object, path: str = "products") -> list[Product]:
         seen[p["sku"]] = i
         out.append(Product(p["sku"], p["name"], p.get("spec", ""), p.get("unit", ""),
                            p["price"], p.get("member_price", p["price"]), p["cost"],
-                           p.get("barcode", ""), p.get("location", ""), p.get("category", "")))
+                           p.get("barcode", ""), p.get("location", ""), p.get("category", ""),
+                           flags[i]))
     return out

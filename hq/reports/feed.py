@@ -30,26 +30,44 @@ class ReportFeeder:
         self.chunk = chunk
 
     def catch_up(self) -> int:
-        """Fold what every box has stored beyond its report position; records folded by this
-        call (another worker may have folded others)."""
+        """Fold what every box has stored beyond its report position, the boxes' records
+        merged by their time (so after an outage a member's first sale is still taken first);
+        records folded by this call (another worker may have folded others)."""
         done = 0
-        for box, size, start in self.store.report_lag():
-            pos = start
-            while pos < size:
-                step = self.step(box, pos, min(size, pos + self.chunk))
-                if step is None:
-                    break  # another worker holds this box's position now: leave it to them
-                done += step
-                pos += step
+        pending = {box: (pos, size) for box, size, pos in self.store.report_lag()}
+        heads = {box: self._time_at(box, pos) for box, (pos, _) in pending.items()}
+        while pending:
+            box = min(pending, key=lambda b: (heads[b], b))
+            pos, size = pending[box]
+            others = [t for b, t in heads.items() if b != box]
+            step = self.step(box, pos, min(size, pos + self.chunk),
+                             min(others) if others else None)
+            if step is None or pos + step >= size:
+                # Done, or another worker holds this box's position now: leave it to them.
+                del pending[box], heads[box]
+                done += step or 0
+                continue
+            done += step
+            pending[box] = (pos + step, size)
+            heads[box] = self._time_at(box, pos + step)
         return done
 
-    def step(self, box: str, pos: int, end: int) -> int | None:
-        """Fold records pos … end-1 of `box` and move its position; how many, or None if
-        another worker moved the position first."""
+    def _time_at(self, box: str, seq: int) -> int:
+        found = self.store.journal_entries(box, seq, seq + 1)
+        return int(json.loads(found[0].raw)["time"]) if found else 0
+
+    def step(self, box: str, pos: int, end: int, until_ms: int | None = None) -> int | None:
+        """Fold records pos … end-1 of `box` (stopping before the first one after `until_ms`,
+        but at least one) and move its position; how many, or None if another worker moved
+        the position first."""
         entries = self.store.journal_entries(box, pos, end)
         if not entries:
             return 0
         records = [json.loads(e.raw) for e in entries]
+        if until_ms is not None:
+            cut = next((i for i, r in enumerate(records) if i and int(r["time"]) > until_ms),
+                       len(records))
+            entries, records = entries[:cut], records[:cut]
         store = self.store_of.get(box, UNASSIGNED)
         facts = [f for f in (self._fact(box, store, r, records, pos) for r in records)
                  if f is not None]

@@ -22,13 +22,16 @@ class Product:
     barcode: str
     location: str
     category: str
+    serial_tracked: bool = False
+    """Each unit carries a serial number (phones, appliances)."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (as imported)."""
         return asdict(self)
 
 
-_COLUMNS = "sku, name, spec, unit, price, member_price, cost, barcode, location, category"
+_COLUMNS = ("sku, name, spec, unit, price, member_price, cost, barcode, location, category, "
+            "serial_tracked")
 
 
 class CatalogStore(Protocol):
@@ -66,13 +69,15 @@ class CatalogSql(CatalogStore):
         """Insert or replace these products in one transaction; how many were written."""
         sql = self._param(
             f"INSERT INTO catalog ({_COLUMNS}, changed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?) ON CONFLICT (sku) DO UPDATE SET name = excluded.name, spec = excluded.spec, "
+            " ?, ?) ON CONFLICT (sku) DO UPDATE SET name = excluded.name, spec = excluded.spec, "
             "unit = excluded.unit, price = excluded.price, member_price = excluded.member_price,"
             " cost = excluded.cost, barcode = excluded.barcode, location = excluded.location, "
-            "category = excluded.category, changed_ms = excluded.changed_ms")
+            "category = excluded.category, serial_tracked = excluded.serial_tracked, "
+            "changed_ms = excluded.changed_ms")
         return sum(self._changes([(sql, (p.sku, p.name, p.spec, p.unit, p.price,
                                          p.member_price, p.cost, p.barcode, p.location,
-                                         p.category, now_ms)) for p in products]))
+                                         p.category, int(p.serial_tracked), now_ms))
+                                  for p in products]))
 
     def catalog_search(self, q: str, limit: int) -> list[Product]:
         """Products whose sku, name or barcode contains `q` (every product for ''), by sku."""
@@ -82,7 +87,7 @@ class CatalogSql(CatalogStore):
             "ESCAPE '\\' OR barcode LIKE ? ESCAPE '\\' ORDER BY sku LIMIT ?"),
             (like, like, like, limit))
         return [Product(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]), r[7], r[8],
-                        r[9]) for r in rows]
+                        r[9], bool(r[10])) for r in rows]
 
     def catalog_costs(self, skus: Iterable[str]) -> dict[str, int]:
         """The current cost of each of these skus the catalog knows."""

@@ -95,7 +95,7 @@ SQLITE: tuple[Migration, ...] = (
         "CREATE TABLE catalog (sku TEXT PRIMARY KEY, name TEXT NOT NULL, spec TEXT NOT NULL, "
         "unit TEXT NOT NULL, price INTEGER NOT NULL, member_price INTEGER NOT NULL, "
         "cost INTEGER NOT NULL, barcode TEXT NOT NULL, location TEXT NOT NULL, "
-        "category TEXT NOT NULL, changed_ms INTEGER NOT NULL)",
+        "category TEXT NOT NULL, serial_tracked INTEGER NOT NULL, changed_ms INTEGER NOT NULL)",
         "CREATE TABLE report_pos (box TEXT PRIMARY KEY, pos INTEGER NOT NULL)",
         "CREATE TABLE report_agg (cube TEXT NOT NULL, period TEXT NOT NULL, "
         "store TEXT NOT NULL, key TEXT NOT NULL, qty INTEGER NOT NULL, amount INTEGER NOT NULL,"
@@ -162,7 +162,8 @@ POSTGRES: tuple[Migration, ...] = (
         'CREATE TABLE catalog (sku TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, '
         "spec TEXT NOT NULL, unit TEXT NOT NULL, price BIGINT NOT NULL, "
         "member_price BIGINT NOT NULL, cost BIGINT NOT NULL, barcode TEXT NOT NULL, "
-        "location TEXT NOT NULL, category TEXT NOT NULL, changed_ms BIGINT NOT NULL)",
+        "location TEXT NOT NULL, category TEXT NOT NULL, serial_tracked INTEGER NOT NULL, "
+        "changed_ms BIGINT NOT NULL)",
         'CREATE TABLE report_pos (box TEXT COLLATE "C" PRIMARY KEY, pos BIGINT NOT NULL)',
         'CREATE TABLE report_agg (cube TEXT COLLATE "C" NOT NULL, period TEXT COLLATE "C" '
         'NOT NULL, store TEXT COLLATE "C" NOT NULL, key TEXT COLLATE "C" NOT NULL, '

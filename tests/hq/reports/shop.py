@@ -9,6 +9,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -19,10 +20,13 @@ from sync.journal.chain import MemoryChain
 T0 = 1_795_914_000_000
 """2026-11-29 09:00 in China: a few days before a month's end."""
 HOUR = 3_600_000
-COSTS = {"JC-1001": 520, "JC-1002": 2150, "JC-1003": 950, "JC-2001": 9800}
-NAMES = {"JC-1001": "不锈钢合页 4寸", "JC-1002": "静音抽屉滑轨 三节", "JC-1003": "十字沉头自攻螺丝",
-         "JC-2001": "E0级生态板"}
-PRICES = {"JC-1001": 850, "JC-1002": 3600, "JC-1003": 1800, "JC-2001": 16800}
+CATALOG_FILE = Path(__file__).resolve().parents[3] / "examples" / "data" / "catalog.json"
+SOLD = ("JC-1001", "JC-1002", "JC-1003", "JC-2001")
+"""The products these shops sell (of examples/data/catalog.json)."""
+_CATALOG = {p["sku"]: p for p in json.loads(CATALOG_FILE.read_text(encoding="utf-8"))}
+COSTS = {s: int(_CATALOG[s]["cost"]) for s in SOLD}
+NAMES = {s: str(_CATALOG[s]["name"]) for s in SOLD}
+PRICES = {s: int(_CATALOG[s]["price"]) for s in SOLD}
 CHINA = timezone(timedelta(hours=8))
 
 
