@@ -15,7 +15,7 @@ BELOW: dict[str, set[str]] = {
     "settlement": {"store", "config"},
     "workshop": {"store", "config"},
     "people": {"store", "config"},
-    "catalog": {"store"},
+    "catalog": {"store", "config"},
     "reports": {"store", "config"},
     "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop",
             "people", "pairing", "catalog", "reports"},
