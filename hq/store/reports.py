@@ -142,8 +142,11 @@ class ReportSql(ReportStore):
         `by_store` (a summed-over column is '')."""
         if not parts or (stores is not None and not stores):
             return []
-        where = " OR ".join(["(cube = ? AND period >= ? AND period <= ?)"] * len(parts))
-        args: tuple[object, ...] = tuple(x for part in parts for x in part)
+        # One period is asked for with `=`, so the key's next column (store) narrows the read.
+        where = " OR ".join("(cube = ? AND period = ?)" if a == b else
+                            "(cube = ? AND period >= ? AND period <= ?)" for _, a, b in parts)
+        args: tuple[object, ...] = tuple(x for c, a, b in parts
+                                         for x in ((c, a) if a == b else (c, a, b)))
         if stores is not None:
             where = f"({where}) AND store IN (" + ", ".join("?" * len(stores)) + ")"
             args += tuple(stores)
