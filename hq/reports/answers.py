@@ -114,8 +114,13 @@ def _products(db: ReportStore, scope: Scope, r: Range) -> tuple[dict[str, list[i
         return summed(db, "product", r, None, lambda p, s, k: k, by_store=False), r
     months = r.whole_months()
     acc: dict[str, list[int]] = {}
-    part = ("product_store.m", months.start.isoformat()[:7], months.end.isoformat()[:7])
-    for _, _, k, s in db.report_sums([part], scope.stores, by_store=False):
+    # One part per month: `period = ?` lets the key's store column narrow each read.
+    parts = []
+    m = months.start
+    while m <= months.end:
+        parts.append(("product_store.m", m.isoformat()[:7], m.isoformat()[:7]))
+        m = (m + timedelta(days=32)).replace(day=1)
+    for _, _, k, s in db.report_sums(parts, scope.stores, by_store=False):
         _add(acc, k, s)
     return acc, months
 
