@@ -1,4 +1,4 @@
-.PHONY: test demo setup bench clean lock test-arm64 release chaos
+.PHONY: test demo setup bench clean lock test-arm64 release chaos vendor-echarts
 
 setup:
 	bash scripts/bootstrap
@@ -28,6 +28,10 @@ release: setup
 
 bench: setup
 	.venv/bin/python bench/run_all.py
+
+# Re-vendor Apache ECharts (the reports page's charts) from the npm registry, integrity-checked.
+vendor-echarts:
+	bash scripts/vendor-echarts
 
 clean:
 	rm -rf .venv .venv-lock build *.egg-info .mypy_cache .ruff_cache .pytest_cache demo-out

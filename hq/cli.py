@@ -89,6 +89,7 @@ def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
             p.add_argument("--verifier", action="store_true",
                            help="print the cosigner's verifier key (name+hash+base64) for "
                                 "`storelink journal verify --hq-pubkey`")
+    from hq.catalog.cli import add_commands as add_catalog
     from hq.orders.cli import add_parser as add_orders
     from hq.pairing.cli import add_commands as add_adopt
     from hq.people.cli import add_parser
@@ -98,6 +99,7 @@ def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     add_orders(sub)
     add_pki(sub)
     add_adopt(sub)
+    add_catalog(sub)
     rel = sub.add_parser("release", help="the signed `upgrade` command body for a release "
                          "bundle HQ serves (docs/deploy.md, Upgrades)")
     rel.add_argument("--config", required=True, help="HQ configuration (TOML)")
@@ -118,6 +120,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hq.pairing.cli import adopt
 
         return adopt(args)
+    if args.action == "catalog":
+        from hq.catalog.cli import import_file
+
+        return import_file(args)
     if args.action == "pki":
         from hq.pki.cli import dispatch
 

@@ -194,6 +194,9 @@ class HqConfig:
     """Adopting boxes by pairing code (absent: boxes are only those configured)."""
     alerts: AlertConfig = field(default_factory=AlertConfig)
     """`[alerts]`: thresholds, deadline, kinds and webhooks (hq.alert_config)."""
+    first_contact_share: float = 0.30
+    """`[reports] first_contact_share`: a member's first-contact clerk's share of the member's
+    later sales (docs/hq.md §Reports)."""
 
 
 def _key_bytes(text: str) -> bytes | None:
@@ -269,7 +272,14 @@ class BoxTable(Schema, frozen=True, kw_only=True):
         "reason": "must be 32 lowercase hex digits"})] | None = None
 
 
-TABLES = {"hq", "mqtt", "api", "dispatch", "boxes", "stores", "pairing", "alerts"}
+class ReportsTable(Schema, frozen=True, kw_only=True):
+    """`[reports]`."""
+
+    first_contact_share: Annotated[float, Meta(ge=0.0, le=1.0, extra={
+        "reason": "must be a fraction 0-1 (0.30 is 30 %)"})] = 0.30
+
+
+TABLES = {"hq", "mqtt", "api", "dispatch", "boxes", "stores", "pairing", "alerts", "reports"}
 KEY_FORMAT = "must be an Ed25519 public key (64 hex digits or base64 of 32 bytes)"
 
 
@@ -326,6 +336,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
         origins = allowed_names(table, "allowed_origins", "api", errors, origins=True)
         problems.extend(Problem(*e.split(": ", 1)) for e in errors)
     d = collect(raw.get("dispatch", {}), DispatchTable, problems, "dispatch")
+    rep = collect(raw.get("reports", {}), ReportsTable, problems, "reports")
     boxes = _boxes(raw, problems)
     stores = parse_stores(raw, problems)
     pairing = parse_pairing(raw.get("pairing"), problems, path)
@@ -336,7 +347,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
         db = (_postgres_url(h.db, pg_errors) if h.db.startswith(POSTGRES_SCHEMES)
               else path(h.db))
         problems.extend(Problem(*e.split(": ", 1)) for e in pg_errors)
-    if problems or h is None or m is None or a is None or d is None:
+    if problems or h is None or m is None or a is None or d is None or rep is None:
         raise HqConfigError([str(p) for p in problems])
     tls = [None if v is None else str(path(v)) for v in (m.tls_ca, m.tls_cert, m.tls_key)]
     mqtt = MqttConfig(m.host, m.port, m.username, m.password, tls[0], tls[1], tls[2],
@@ -344,7 +355,7 @@ def parse_hq_config(raw: Mapping[str, object], base: Path | None = None) -> HqCo
     return HqConfig(h.id, h.cosigner, path(h.key_file), db, mqtt, a.listen, a.port,
                     a.token, d.default_expiry_s, d.command_lifetime_s, boxes, hosts, origins,
                     a.max_connections, a.header_timeout_s, a.secure_cookies, stores, pairing,
-                    alerts)
+                    alerts, rep.first_contact_share)
 
 
 def _postgres_url(text: str, errors: list[str]) -> str:

@@ -90,6 +90,7 @@ class HqService:
                          tuple(self.cfg.boxes), self.cfg.api_allowed_hosts,
                          self.cfg.api_allowed_origins, self.link, self.cfg.stores,
                          self.cfg.api_secure_cookies, self.counters)
+        ctx.first_contact_share = self.cfg.first_contact_share
         if self.pairing is not None:
             book = self.pairing
             ctx.adopted = lambda: [a.box for a in book.adoptions()]

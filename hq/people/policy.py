@@ -16,7 +16,7 @@ ROLE_NAMES = {"admin": "管理员", "finance": "财务", "operations": "运维",
               "store_manager": "店长", "salesperson": "业务员"}
 SCOPES = ("admin", "print", "jobs:read", "boxes:read", "commands", "journal:read",
           "alarms:read", "settlements:read", "workshop:read", "production", "metrics", "orders",
-          "clearing", "alerts:read")
+          "clearing", "alerts:read", "reports:read", "catalog")
 CONFIG_TOKEN = "api.token"
 """The name the configured shared token acts under (an admin-scoped API token)."""
 
@@ -91,6 +91,15 @@ POLICY: Mapping[tuple[str, str], Rule] = {
     # Alerts: each role sees its kinds (hq.alert_config.role_sees), store roles their stores.
     ("GET", "/v1/alerts"): _rule("finance operations store_manager", "alerts:read"),
     ("POST", "/v1/alerts/{id}/ack"): _rule("finance operations"),
+    # Reports and the catalog (docs/hq.md §Reports): store managers see their stores only.
+    ("GET", "/reports"): _rule("finance store_manager"),
+    ("GET", "/static/echarts.min.js"): _rule("finance store_manager"),
+    ("GET", "/v1/reports/{report}"): _rule("finance store_manager", "reports:read"),
+    ("GET", "/v1/reports/contacts/{member}"): _rule("finance store_manager", "reports:read"),
+    ("PUT", "/v1/reports/contacts/{member}"): _rule("finance"),
+    ("GET", "/v1/catalog"): _rule("finance operations store_manager salesperson",
+                                  "catalog reports:read"),
+    ("PUT", "/v1/catalog"): _rule("finance operations", "catalog"),
     # Pairing (docs/protocol.md §12): a box has no credentials yet when it asks to be adopted.
     ("POST", "/v1/pairing/requests"): _rule(public=True),
     ("GET", "/pairing"): _rule("operations"),

@@ -15,9 +15,11 @@ from typing import Any, Protocol
 
 from hq import HqError
 from hq.store.alerts import AlertsStore
+from hq.store.catalog import CatalogStore
 from hq.store.clearing import ClearingStore
 from hq.store.orders import OrdersStore
 from hq.store.people import PeopleStore
+from hq.store.reports import ReportStore
 from sync.protocol.messages import Event
 
 
@@ -71,10 +73,12 @@ class JobRow:
     intake_ms: int | None = None
 
 
-class HqStore(PeopleStore, OrdersStore, ClearingStore, AlertsStore, Protocol):
+class HqStore(PeopleStore, OrdersStore, ClearingStore, AlertsStore, CatalogStore, ReportStore,
+              Protocol):
     """All of HQ's durable state: journals, alarms, event streams, jobs, commands, boxes, and
     people (hq.store.people), customers and orders (hq.store.orders), clearing
-    (hq.store.clearing), alerts (hq.store.alerts)."""
+    (hq.store.clearing), alerts (hq.store.alerts), the catalog (hq.store.catalog) and report
+    aggregates (hq.store.reports)."""
 
     def close(self) -> None:
         """Close the database."""

@@ -128,6 +128,21 @@ SQLITE: tuple[Migration, ...] = (
         "UNIQUE (alert_id, event, target))",
         "CREATE INDEX alert_outbox_due ON alert_outbox (delivered_ms, failed_ms, next_ms)",
     )),
+    # Version 6: the product catalog, and the report aggregates with each box's position.
+    Migration(6, (
+        "CREATE TABLE catalog (sku TEXT PRIMARY KEY, name TEXT NOT NULL, spec TEXT NOT NULL, "
+        "unit TEXT NOT NULL, price INTEGER NOT NULL, member_price INTEGER NOT NULL, "
+        "cost INTEGER NOT NULL, barcode TEXT NOT NULL, location TEXT NOT NULL, "
+        "category TEXT NOT NULL, serial_tracked INTEGER NOT NULL, changed_ms INTEGER NOT NULL)",
+        "CREATE TABLE report_pos (box TEXT PRIMARY KEY, pos INTEGER NOT NULL)",
+        "CREATE TABLE report_agg (cube TEXT NOT NULL, period TEXT NOT NULL, "
+        "store TEXT NOT NULL, key TEXT NOT NULL, qty INTEGER NOT NULL, amount INTEGER NOT NULL,"
+        " cost INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (cube, period, store, key))"
+        " WITHOUT ROWID",
+        "CREATE TABLE report_member (member TEXT PRIMARY KEY, clerk TEXT NOT NULL, "
+        "store TEXT NOT NULL, box TEXT NOT NULL, seq INTEGER NOT NULL, "
+        "assigned_by TEXT NOT NULL, changed_ms INTEGER NOT NULL)",
+    )),
 )
 
 # Identifiers sort bytewise (COLLATE "C") as in SQLite, whatever the database's locale.
@@ -220,6 +235,22 @@ POSTGRES: tuple[Migration, ...] = (
         "lease_by TEXT, lease_until_ms BIGINT, delivered_ms BIGINT, failed_ms BIGINT, "
         "last_error TEXT, UNIQUE (alert_id, event, target))",
         "CREATE INDEX alert_outbox_due ON alert_outbox (delivered_ms, failed_ms, next_ms)",
+    )),
+    # Version 6: the product catalog, and the report aggregates with each box's position.
+    Migration(6, (
+        'CREATE TABLE catalog (sku TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, '
+        "spec TEXT NOT NULL, unit TEXT NOT NULL, price BIGINT NOT NULL, "
+        "member_price BIGINT NOT NULL, cost BIGINT NOT NULL, barcode TEXT NOT NULL, "
+        "location TEXT NOT NULL, category TEXT NOT NULL, serial_tracked INTEGER NOT NULL, "
+        "changed_ms BIGINT NOT NULL)",
+        'CREATE TABLE report_pos (box TEXT COLLATE "C" PRIMARY KEY, pos BIGINT NOT NULL)',
+        'CREATE TABLE report_agg (cube TEXT COLLATE "C" NOT NULL, period TEXT COLLATE "C" '
+        'NOT NULL, store TEXT COLLATE "C" NOT NULL, key TEXT COLLATE "C" NOT NULL, '
+        "qty BIGINT NOT NULL, amount BIGINT NOT NULL, cost BIGINT NOT NULL, n BIGINT NOT NULL,"
+        " PRIMARY KEY (cube, period, store, key))",
+        'CREATE TABLE report_member (member TEXT COLLATE "C" PRIMARY KEY, clerk TEXT NOT NULL, '
+        "store TEXT NOT NULL, box TEXT NOT NULL, seq BIGINT NOT NULL, "
+        "assigned_by TEXT NOT NULL, changed_ms BIGINT NOT NULL)",
     )),
 )
 

@@ -8,11 +8,13 @@ from typing import Any
 
 from hq.store import HqStore
 from hq.store.alerts import AlertsSql
+from hq.store.catalog import CatalogSql
 from hq.store.clearing import ClearingSql
 from hq.store.orders import OrdersSql
+from hq.store.reports import ReportSql
 
 
-class SqlShared(OrdersSql, ClearingSql, AlertsSql, HqStore):
+class SqlShared(OrdersSql, ClearingSql, AlertsSql, CatalogSql, ReportSql, HqStore):
     """Signed commands and registry reads, in SQL both backends run; statements are written with
     `?` placeholders, which a backend turns into its own in `_param`."""
 

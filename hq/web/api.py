@@ -20,11 +20,20 @@ from hq.fleet.hq_link import HqLink, fleet_view, never_seen, presence_at_hq
 from hq.fleet.registry import Registry
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore, StoreUnavailableError
-from hq.web import alerts_api, clearing_api, people_api, phone_api, stores_api, workshop_api
+from hq.web import (
+    alerts_api,
+    clearing_api,
+    people_api,
+    phone_api,
+    reports_api,
+    stores_api,
+    workshop_api,
+)
 from hq.web.access import ACCESS, Access, access_middleware, principal
 from hq.web.dashboard import MAX_JOBS, PAGE_PATH, dashboard_page, own_jobs, recent_jobs, scoped_jobs
 from hq.web.metrics import HqCounters, families
 from hq.web.orders_api import OrdersContext
+from hq.web.reports_api import Reports
 from hq.web.scope import body_box_visible, job_visible, visible
 from hq.workshop.book import WorkshopBook
 from sync.bounded_json import JsonLimitError, loads_bounded
@@ -57,6 +66,8 @@ class ApiContext:
     """What this worker counted for GET /metrics."""
     adopted: Callable[[], Sequence[str]] = tuple
     """The boxes adopted by pairing code (blocking; listed like configured ones)."""
+    first_contact_share: float = 0.30
+    """`[reports] first_contact_share` (hq.reports)."""
 
     def known_boxes(self) -> tuple[str, ...]:
         """The configured boxes, then the adopted ones (blocking: run in a thread)."""
@@ -441,6 +452,8 @@ def make_app(ctx: ApiContext) -> web.Application:
     clearing_api.add_routes(app, ctx.store, ctx.stores, ctx.known_boxes, ctx.dispatcher.clock)
     alerts_api.add_routes(app)
     app[workshop_api.WORKSHOP] = WorkshopBook(ctx.store)
+    reports_api.add_routes(app, Reports(ctx.store, ctx.stores, ctx.first_contact_share,
+                                        ctx.dispatcher.clock))
     app.router.add_get(PAGE_PATH, dashboard_page)
     app.router.add_post("/v1/print-jobs", post_job)
     app.router.add_get("/v1/print-jobs", get_jobs)

@@ -34,6 +34,9 @@ def test_a_written_config_loads_with_relative_paths_from_its_directory(tmp_path:
     ({"boxes": [{"id": "b 1", "pubkeys": ["00" * 32]}]}, "boxes[0].id:"),
     ({"boxes": [{"id": "b1", "pubkeys": ["00" * 32], "log": "x"}]}, "boxes[0].log:"),
     ({"nonsense": {}}, "nonsense: unknown key"),
+    ({"reports": {"first_contact_share": 1.5}}, "reports.first_contact_share:"),
+    ({"reports": {"first_contact_share": "30%"}}, "reports.first_contact_share:"),
+    ({"reports": {"share": 0.3}}, "reports.share: unknown key"),
 ])
 def test_errors_name_the_dotted_key(raw: dict[str, object], error: str) -> None:
     with pytest.raises(HqConfigError) as e:

@@ -19,8 +19,11 @@ BELOW: dict[str, set[str]] = {
     "clearing": {"store", "config", "settlement"},
     "people": {"store", "config"},
     "orders": {"store", "config", "people"},
+    "catalog": {"store", "config"},
+    "reports": {"store", "config"},
     "web": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop",
-            "people", "pairing", "orders", "clearing", "alerts", "alert_config"},
+            "people", "pairing", "orders", "clearing", "alerts", "alert_config", "catalog",
+            "reports"},
     "service": {"store", "config", "ingest", "fleet", "dispatch", "settlement", "workshop", "web",
                 "people", "pairing", "clearing", "alerts", "alert_config"},
     "doctor": {"config", "pki"},
@@ -28,7 +31,7 @@ BELOW: dict[str, set[str]] = {
     "pairing": {"config", "pki", "store"},
     "releases": {"config"},
     "cli": {"config", "service", "store", "doctor", "people", "pki", "pairing", "releases",
-            "orders"},
+            "orders", "catalog"},
 }
 """Each room of hq/ and the rooms it may import (besides itself and the package root)."""
 

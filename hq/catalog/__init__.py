@@ -1,0 +1,1 @@
+"""HQ's product catalog: names, prices and the costs reports compute gross margin with."""

@@ -1,0 +1,1 @@
+"""HQ's reports: sales, margin and clerk performance from aggregates kept as records arrive."""

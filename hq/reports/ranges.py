@@ -1,0 +1,124 @@
+"""Date ranges of a report: the query's checked `from`/`to`, and how a range is read from the
+aggregates (whole months from the month rows, the days around them from the day rows)."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from hq import HqError
+
+MAX_DAYS = 366
+"""Longest range one report covers."""
+DEFAULT_DAYS = 30
+
+
+class ReportError(HqError):
+    """A report request was refused: HTTP `status`, `field` the query parameter at fault."""
+
+    def __init__(self, status: int, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.status = status
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Range:
+    """Days `start` … `end`, both included."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        """How many days the range covers."""
+        return (self.end - self.start).days + 1
+
+    def shifted_days(self, n: int) -> Range:
+        """The range `n` days later (earlier for negative `n`)."""
+        return Range(self.start + timedelta(days=n), self.end + timedelta(days=n))
+
+    def month_before(self) -> Range:
+        """The same days one month earlier (a day past the month's end is its last day)."""
+        return Range(_month_back(self.start), _month_back(self.end))
+
+    def whole_months(self) -> Range:
+        """The range widened to whole months."""
+        last = calendar.monthrange(self.end.year, self.end.month)[1]
+        return Range(self.start.replace(day=1), self.end.replace(day=last))
+
+    def to_json(self) -> dict[str, str]:
+        """`{"from", "to"}` as ISO dates."""
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
+
+def _month_back(d: date) -> date:
+    y, m = (d.year, d.month - 1) if d.month > 1 else (d.year - 1, 12)
+    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
+
+
+def _day(query: Mapping[str, str], name: str) -> date | None:
+    text = query.get(name)
+    if text is None or text == "":
+        return None
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ReportError(400, name, f"must be a date YYYY-MM-DD, got {text[:40]!r}") from None
+
+
+def parse_range(query: Mapping[str, str], today: date) -> Range:
+    """`from` and `to` of a query (defaults: the 30 days ending `to`, `to` defaulting to
+    today); ReportError naming the parameter when a date is malformed, `to` is before `from`,
+    or the range is longer than MAX_DAYS."""
+    end = _day(query, "to") or today
+    start = _day(query, "from") or end - timedelta(days=DEFAULT_DAYS - 1)
+    if end < start:
+        raise ReportError(400, "to", f"must not be before from ({start.isoformat()})")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise ReportError(400, "to", f"a report covers at most {MAX_DAYS} days, this range "
+                          f"has {(end - start).days + 1}")
+    return Range(start, end)
+
+
+def split(r: Range) -> list[tuple[str, str, str]]:
+    """The (grain, first, last period) parts that together cover `r` exactly once: whole
+    months (`m`, YYYY-MM), then in what is left at either end whole ISO weeks (`w`, their
+    Mondays) and single days (`d`) — so any range reads at most about 12 day, 8 week and 13
+    month rows per key."""
+    first_whole = r.start if r.start.day == 1 else (
+        r.start.replace(day=1) + timedelta(days=32)).replace(day=1)
+    past_whole = (r.end + timedelta(days=1)).replace(day=1)
+    if first_whole >= past_whole:
+        return weeks_and_days(r.start, r.end)
+    parts = [("m", first_whole.isoformat()[:7], (past_whole - timedelta(days=1)).isoformat()[:7])]
+    if r.start < first_whole:
+        parts += weeks_and_days(r.start, first_whole - timedelta(days=1))
+    if past_whole <= r.end:
+        parts += weeks_and_days(past_whole, r.end)
+    return parts
+
+
+def weeks_and_days(a: date, b: date) -> list[tuple[str, str, str]]:
+    """Whole ISO weeks (`w`, their Mondays) within a … b and the days (`d`) around them."""
+    monday = a + timedelta(days=-a.weekday() % 7)
+    last_monday = b - timedelta(days=(b.weekday() + 1) % 7 + 6)
+    if monday > last_monday:
+        return [("d", a.isoformat(), b.isoformat())]
+    parts = [("w", monday.isoformat(), last_monday.isoformat())]
+    if a < monday:
+        parts.append(("d", a.isoformat(), (monday - timedelta(days=1)).isoformat()))
+    if last_monday + timedelta(days=6) < b:
+        parts.append(("d", (last_monday + timedelta(days=7)).isoformat(), b.isoformat()))
+    return parts
+
+
+def week_of(day: str) -> str:
+    """The Monday (ISO date) of the week holding `day`."""
+    d = date.fromisoformat(day)
+    return (d - timedelta(days=d.weekday())).isoformat()

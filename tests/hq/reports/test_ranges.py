@@ -1,0 +1,57 @@
+"""Report ranges: the query's dates are checked naming the parameter, and any range is covered
+exactly once by the month, week and day rows it reads."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hq.reports.ranges import Range, ReportError, parse_range, split
+
+TODAY = date(2026, 12, 7)
+
+
+def days_of(grain: str, first: str, last: str) -> list[date]:
+    if grain == "d":
+        a, b = date.fromisoformat(first), date.fromisoformat(last)
+    elif grain == "w":
+        a, b = date.fromisoformat(first), date.fromisoformat(last) + timedelta(days=6)
+        assert a.weekday() == 0 and date.fromisoformat(last).weekday() == 0
+    else:
+        a = date.fromisoformat(first + "-01")
+        end = date.fromisoformat(last + "-01")
+        b = (end + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return [a + timedelta(days=i) for i in range((b - a).days + 1)]
+
+
+@given(start=st.dates(date(2024, 1, 1), date(2027, 12, 31)), length=st.integers(1, 366))
+def test_the_parts_cover_every_day_of_the_range_once(start: date, length: int) -> None:
+    r = Range(start, start + timedelta(days=length - 1))
+    parts = split(r)
+    covered = [d for part in parts for d in days_of(*part)]
+    assert sorted(covered) == [start + timedelta(days=i) for i in range(length)]
+    assert sum(1 for g, _, _ in parts if g == "d") <= 4
+    assert sum(len(days_of(g, a, b)) for g, a, b in parts if g == "d") <= 24
+
+
+def test_defaults_are_the_30_days_to_today() -> None:
+    assert parse_range({}, TODAY) == Range(date(2026, 11, 8), TODAY)
+    assert parse_range({"to": "2026-02-28"}, TODAY).start == date(2026, 1, 30)
+
+
+@pytest.mark.parametrize(("query", "field", "reason"), [
+    ({"from": "2026-13-01"}, "from", "YYYY-MM-DD"),
+    ({"from": "2026-1-1"}, "from", "YYYY-MM-DD"),
+    ({"to": "昨天"}, "to", "YYYY-MM-DD"),
+    ({"from": "2026-12-08", "to": "2026-12-07"}, "to", "before from"),
+    ({"from": "2025-01-01", "to": "2026-12-07"}, "to", "at most 366 days"),
+])
+def test_bad_dates_and_long_ranges_name_the_parameter(query: dict[str, str], field: str,
+                                                      reason: str) -> None:
+    with pytest.raises(ReportError) as e:
+        parse_range(query, TODAY)
+    assert (e.value.status, e.value.field) == (400, field)
+    assert reason in e.value.reason
