@@ -31,7 +31,10 @@ def _yuan(fen: object) -> str:
 
 def import_orders(hq_config: Path, store: str, salesperson_user: str, say: Say) -> None:
     """The ERP's files into HQ: customers and orders (names and locations from the catalog)."""
-    say("\n— 08:30 总部: the ERP's customers and orders are imported; 业务员 sales is S101")
+    say("\n— 08:30 总部: the ERP's catalog, customers and orders are imported; 业务员 sales is "
+        "S101")
+    out = _hq_cli(hq_config, "catalog", "import", str(DATA / "catalog.json"))
+    say(f"  storelink hq catalog import → {out.splitlines()[-1] if out else 'done'}")
     out = _hq_cli(hq_config, "orders", "import", str(DATA / "orders.json"),
                   "--customers", str(DATA / "customers.json"),
                   "--catalog", str(DATA / "catalog.json"), "--store", store)

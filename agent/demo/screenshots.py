@@ -43,6 +43,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("admin", "/admin"),
     ("clearing", "/clearing"),
     ("phone", "/m/print"),
+    ("reports", "/reports"),
 )
 """Every HQ page by short name (a page added to HQ gets a line here)."""
 WIDTHS = (1280, 390)
