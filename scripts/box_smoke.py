@@ -132,12 +132,43 @@ def main() -> int:
             os.kill(_daemon_pid(daemon.pid), signal.SIGTERM)
         result["exit"] = daemon.wait(timeout=120)
         shell.stop()
+    bare = baseline_rss(args.idle_s)
+    result["baseline_aiohttp_rss_mib"] = bare
+    result["agent_over_baseline_mib"] = round(rss_kb / 1024 - bare, 1)
     v = subprocess.run([str(BIN), "journal", "verify", str(STATE / "journal.db")],
                        capture_output=True, text=True, timeout=args.timeout_s, check=False)
     result["verify"] = (v.stdout.strip().splitlines() or [""])[0]
     result["ok"] = v.returncode == 0 and result.get("sale_status") == 201
     print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0 if result["ok"] else 1
+
+
+BASELINE = ("import sys\n"
+            "from aiohttp import web\n"
+            "async def ok(r): return web.json_response({'ok': True})\n"
+            "app = web.Application(); app.router.add_get('/v1/health', ok)\n"
+            "print('baseline ready', flush=True)\n"
+            "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)\n")
+"""bench/bench_idle_rss.py's baseline: a bare Python process serving one aiohttp route."""
+
+
+def baseline_rss(idle_s: float) -> float:
+    """VmRSS (MiB) of the baseline run by the release's own Python after idling `idle_s`: under
+    qemu-user both figures carry the emulator's cost, so their difference is the agent's own."""
+    python = BIN.parent / "python3"
+    proc = subprocess.Popen([str(python), "-c", BASELINE, str(free_port())],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        if "ready" not in proc.stdout.readline():
+            raise RuntimeError("the baseline did not start")
+        time.sleep(idle_s)
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        kb = int(next(x for x in status.splitlines() if x.startswith("VmRSS")).split()[1])
+        return round(kb / 1024, 1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
 
 
 def _daemon_pid(runuser_pid: int) -> int:
