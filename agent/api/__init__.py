@@ -16,6 +16,7 @@ from agent.devices import api as devices_api
 from agent.devices import api_scales
 from agent.devices.network import box_host_name
 from agent.health import api as health_api
+from agent.journal.clock import wall_ms
 from agent.metrics import api as metrics_api
 from agent.pairing import api as pairing_api
 from agent.printing import api_jobs, api_printers
@@ -62,7 +63,7 @@ def make_app(ctx: AgentContext) -> web.Application:
                                       api.allowed_origins))]
     sessions = PageSessions(api.token) if api.token else None
     if sessions is not None:
-        middlewares.append(auth_middleware(sessions, sign_in.now_ms))
+        middlewares.append(auth_middleware(sessions, wall_ms))
     middlewares += [audit_middleware(ctx), errors_middleware]
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[CTX] = ctx

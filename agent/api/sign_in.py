@@ -4,7 +4,6 @@ GET /v1/session (the CSRF token of the signed-in page), POST /v1/session/logout.
 from __future__ import annotations
 
 import os
-import time
 from functools import lru_cache
 from importlib import resources
 
@@ -12,6 +11,7 @@ from aiohttp import web
 
 from agent.api.http import PAGE_SESSION, error, json_response, read_json
 from agent.api.page_sessions import COOKIE, TTL_MS, PageSessions
+from agent.journal.clock import wall_ms
 from drivers import InvalidInput
 from validation import Schema, ValidationError
 from validation.decode import convert
@@ -24,11 +24,6 @@ class SessionRequest(Schema, frozen=True, kw_only=True):
     """POST /v1/session."""
 
     token: str
-
-
-def now_ms() -> int:
-    """Wall-clock milliseconds (session expiry)."""
-    return time.time_ns() // 1_000_000
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +47,7 @@ async def sign_in(request: web.Request) -> web.Response:
     if sessions is None:
         return error(409, None, "this box has no API token: its API needs no sign-in")
     address = request.remote or "?"
-    now = now_ms()
+    now = wall_ms()
     if sessions.blocked(address, now):
         resp = error(429, "token", "too many wrong tokens from this address; wait a minute")
         resp.headers["Retry-After"] = "60"

@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from hq.alert_config import AlertConfig
 from hq.alerts.book import raise_alert
 from hq.store.sqlite import SqliteStore
+from tests.e2e.chromium import CHROMIUM, FLAGS, fits
 from tests.e2e.hq_people import BOX_A, BOX_B, NOW, PASSWORD, STORE_A, STORE_B, World, start_world
-from tests.e2e.test_hq_browser_e2e import CHROMIUM, FLAGS, fits
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.e2e.chromium import CHROMIUM, FLAGS
 from tests.e2e.edge_proc import job, post_json, start_box
 from tests.e2e.procs import Proc
-from tests.e2e.test_hq_browser_e2e import CHROMIUM, FLAGS
 
 TOKEN = "Box-Token-CQ-JB-001-0123456789"
 pytestmark = pytest.mark.timeout(300)

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Browser as Chromium
 from playwright.sync_api import sync_playwright
 
+from tests.e2e.chromium import CHROMIUM, FLAGS, fits
 from tests.e2e.edge_proc import raw_http
 from tests.e2e.hq_people import (
     PASSWORD,
@@ -25,7 +26,6 @@ from tests.e2e.hq_people import (
     admin,
     start_world,
 )
-from tests.e2e.test_hq_browser_e2e import CHROMIUM, FLAGS, fits
 
 DAY, NEXT = "2026-11-29", "2026-11-30"
 """The test-vector journal of store A's box: a closed day (gap alarm at seq 7, healed by the

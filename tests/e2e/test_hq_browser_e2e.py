@@ -4,18 +4,15 @@ that (issue 15, point 5)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, sync_playwright
 
+from tests.e2e.chromium import CHROMIUM, FLAGS, fits
 from tests.e2e.hq_people import PASSWORD, World, start_world
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WIDTHS = (1280, 390)
 PARTS = ("boxes", "jobs", "settlements", "alarms")
 SEES = {
@@ -50,10 +47,6 @@ def browser(world: World) -> Iterator[Browser]:
             yield b
         finally:
             b.close()
-
-
-def fits(page: Page) -> bool:
-    return bool(page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1"))
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from tests.e2e.chromium import CHROMIUM, FLAGS, fits
 from tests.e2e.hq_people import PASSWORD, STORE_A, World, start_world
-from tests.e2e.test_hq_browser_e2e import CHROMIUM, FLAGS, fits
 
 PAGES = {
     "dashboard": "/",

@@ -15,10 +15,10 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.e2e.chromium import CHROMIUM, FLAGS, fits
 from tests.e2e.edge_proc import Answer, raw_http
 from tests.e2e.hq_people import Browser
 from tests.e2e.hq_reports import FROM, STORE_A, STORE_B, TO, TOKEN, World, start_world
-from tests.e2e.test_hq_browser_e2e import CHROMIUM, FLAGS, fits
 
 pytestmark = pytest.mark.timeout(600)
 RANGE = f"from={FROM}&to={TO}"

@@ -7,7 +7,6 @@ under a new id."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,15 +16,13 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.e2e.broker import env_with_root
+from tests.e2e.chromium import CHROMIUM, FLAGS, fits
 from tests.e2e.daemon_world import BOX, DaemonWorld
 from tests.e2e.hq_people import PASSWORD, add_user
 from tests.e2e.printer_proc import read_log
 from tests.e2e.world import wait_for
 
 pytestmark = pytest.mark.timeout(600)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
 STORE = "CQ-JB-001"
 STORES = f"""
@@ -74,10 +71,6 @@ def browser(world: DaemonWorld) -> Iterator[Browser]:
             yield b
         finally:
             b.close()
-
-
-def fits(page: Page) -> bool:
-    return bool(page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1"))
 
 
 def printed_jobs(world: DaemonWorld) -> list[bytes]:
