@@ -10,8 +10,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from hq.reports.facts import UNASSIGNED
-from hq.reports.ranges import Range, ReportError, split, week_of, weeks_and_days
-from hq.store.reports import ReportStore, Sums
+from hq.reports.ranges import Range, ReportError, cover, split, week_of, weeks_and_days
+from hq.store.reports import Part, ReportStore, Sums
 
 BYS = ("store", "region", "clerk", "product", "day", "week", "month")
 REPORTS = ("sales", "compare", "top", "methods", "clerks")
@@ -38,9 +38,9 @@ def _figures(key: str, s: Sequence[int]) -> dict[str, Any]:
             "orders": s[3]}
 
 
-def parts_of(cube: str, r: Range) -> list[tuple[str, str, str]]:
-    """The (cube, first, last period) parts covering `r` (hq.reports.ranges.split)."""
-    return [(f"{cube}.{grain}", a, b) for grain, a, b in split(r)]
+def parts_of(cube: str, r: Range) -> list[Part]:
+    """The signed (cube, first, last period, sign) parts covering `r` (ranges.cover)."""
+    return [(f"{cube}.{grain}", a, b, sign) for grain, a, b, sign in cover(r)]
 
 
 def summed(db: ReportStore, cube: str, r: Range, stores: Sequence[str] | None,
@@ -63,7 +63,7 @@ def _per_period(db: ReportStore, parts: list[tuple[str, str, str]],
     """Sales per label(period) of the (grain, first, last) parts."""
     acc: dict[str, list[int]] = {}
     cube = _cube(stores)
-    for period, _, _, s in db.report_sums([(f"{cube}.{g}", a, b) for g, a, b in parts],
+    for period, _, _, s in db.report_sums([(f"{cube}.{g}", a, b, 1) for g, a, b in parts],
                                           stores, by_period=True, by_store=False):
         _add(acc, label(period), s)
     return acc
@@ -118,7 +118,7 @@ def _products(db: ReportStore, scope: Scope, r: Range) -> tuple[dict[str, list[i
     parts = []
     m = months.start
     while m <= months.end:
-        parts.append(("product_store.m", m.isoformat()[:7], m.isoformat()[:7]))
+        parts.append(("product_store.m", m.isoformat()[:7], m.isoformat()[:7], 1))
         m = (m + timedelta(days=32)).replace(day=1)
     for _, _, k, s in db.report_sums(parts, scope.stores, by_store=False):
         _add(acc, k, s)

@@ -122,3 +122,98 @@ def week_of(day: str) -> str:
     """The Monday (ISO date) of the week holding `day`."""
     d = date.fromisoformat(day)
     return (d - timedelta(days=d.weekday())).isoformat()
+
+
+Term = tuple[str, str, str, int]
+"""(grain, first, last period, sign): periods first … last of one grain, added (+1) or
+subtracted (-1)."""
+
+
+def cover(r: Range) -> list[Term]:
+    """Signed parts that together count every day of `r` exactly once and read as few rows per
+    key as the calendar allows: besides adding months, weeks and days as `split` does, a month
+    or ISO week mostly inside the range is read whole and the days outside it subtracted (Dec
+    2–31 is December minus Dec 1: 2 rows per key instead of 12)."""
+    weekly = _weekly(r.start, r.end)
+    if (r.start.year, r.start.month) == (r.end.year, r.end.month):
+        monthly = _in_month(r.start, r.end)
+    else:
+        first_whole = r.start if r.start.day == 1 else _next_month(r.start)
+        past_whole = r.end.replace(day=1) if r.end != _month_end(r.end) else _next_month(r.end)
+        monthly = []
+        if r.start < first_whole:
+            monthly += _in_month(r.start, first_whole - timedelta(days=1))
+        if first_whole < past_whole:
+            monthly.append(("m", first_whole.isoformat()[:7],
+                            (past_whole - timedelta(days=1)).isoformat()[:7], 1))
+        if past_whole <= r.end:
+            monthly += _in_month(past_whole, r.end)
+    return min((monthly, weekly), key=rows_per_key)
+
+
+def rows_per_key(terms: list[Term]) -> int:
+    """How many periods (aggregate rows of one key) the terms read."""
+    n = 0
+    for grain, a, b, _ in terms:
+        if grain == "m":
+            n += (int(b[:4]) - int(a[:4])) * 12 + int(b[5:7]) - int(a[5:7]) + 1
+        else:
+            days = (date.fromisoformat(b) - date.fromisoformat(a)).days
+            n += days // 7 + 1 if grain == "w" else days + 1
+    return n
+
+
+def _next_month(d: date) -> date:
+    return (d.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _month_end(d: date) -> date:
+    return _next_month(d) - timedelta(days=1)
+
+
+def _neg(terms: list[Term]) -> list[Term]:
+    return [(g, a, b, -s) for g, a, b, s in terms]
+
+
+def _days(a: date, b: date) -> list[Term]:
+    return [("d", a.isoformat(), b.isoformat(), 1)] if a <= b else []
+
+
+def _day_run(a: date, b: date) -> list[Term]:
+    """Days a … b of one ISO week: the days, or the week less the days outside (5+ days)."""
+    if (b - a).days + 1 < 5:
+        return _days(a, b)
+    monday = a - timedelta(days=a.weekday())
+    return [("w", monday.isoformat(), monday.isoformat(), 1),
+            *_neg(_days(monday, a - timedelta(days=1))),
+            *_neg(_days(b + timedelta(days=1), monday + timedelta(days=6)))]
+
+
+def _weekly(a: date, b: date) -> list[Term]:
+    """Days a … b as whole ISO weeks and the day runs around them."""
+    monday = a + timedelta(days=-a.weekday() % 7)
+    last_monday = b - timedelta(days=(b.weekday() + 1) % 7 + 6)
+    if monday > last_monday:
+        if monday > b:
+            return _day_run(a, b)
+        return _day_run(a, monday - timedelta(days=1)) + _day_run(monday, b)
+    terms: list[Term] = [("w", monday.isoformat(), last_monday.isoformat(), 1)]
+    if a < monday:
+        terms += _day_run(a, monday - timedelta(days=1))
+    if last_monday + timedelta(days=6) < b:
+        terms += _day_run(last_monday + timedelta(days=7), b)
+    return terms
+
+
+def _in_month(a: date, b: date) -> list[Term]:
+    """Days a … b of one month: by weeks and days, or the month less the days outside."""
+    first, last = a.replace(day=1), _month_end(a)
+    whole: list[Term] = [("m", a.isoformat()[:7], a.isoformat()[:7], 1)]
+    if a == first and b == last:
+        return whole
+    less = whole
+    if first < a:
+        less = less + _neg(_weekly(first, a - timedelta(days=1)))
+    if b < last:
+        less = less + _neg(_weekly(b + timedelta(days=1), last))
+    return min((_weekly(a, b), less), key=rows_per_key)

@@ -13,6 +13,9 @@ Sums = tuple[int, int, int, int]
 """qty, amount (fen), cost (fen), n (orders, or payments for the method cube)."""
 RowKey = tuple[str, str, str, str]
 """(cube, period, store, key) of one aggregate row."""
+Part = tuple[str, str, str, int]
+"""(cube, first period, last period, sign): the rows of periods first … last, added (+1) or
+subtracted (-1)."""
 Credit = tuple[str, str] | None
 """The (store, clerk) credited with a member's later sale, or None."""
 Rows = Callable[[list[Credit]], Mapping[RowKey, Sequence[int]]]
@@ -48,12 +51,12 @@ class ReportStore(Protocol):
         each touch's credit as the member table stands in that transaction."""
         ...
 
-    def report_sums(self, parts: Sequence[tuple[str, str, str]], stores: Sequence[str] | None,
+    def report_sums(self, parts: Sequence[Part], stores: Sequence[str] | None,
                     by_period: bool = False, by_store: bool = True
                     ) -> list[tuple[str, str, str, Sums]]:
-        """(period, store, key, sums) of the rows of each (cube, first, last period) part (of
-        `stores`, None: all), summed over periods unless `by_period` and over stores unless
-        `by_store` (a summed-over column is '')."""
+        """(period, store, key, sums) of the rows of each part, added or subtracted by its sign
+        (of `stores`, None: all), summed over periods unless `by_period` and over stores unless
+        `by_store` (a summed-over column is ''); keys whose sums are all zero are left out."""
         ...
 
     def report_contact(self, member: str) -> dict[str, Any] | None:
@@ -134,29 +137,44 @@ class ReportSql(ReportStore):
             return None
         return str(row[0]), str(row[1])
 
-    def report_sums(self, parts: Sequence[tuple[str, str, str]], stores: Sequence[str] | None,
+    def report_sums(self, parts: Sequence[Part], stores: Sequence[str] | None,
                     by_period: bool = False, by_store: bool = True
                     ) -> list[tuple[str, str, str, Sums]]:
-        """(period, store, key, sums) of the rows of each (cube, first, last period) part (of
-        `stores`, None: all), summed over periods unless `by_period` and over stores unless
-        `by_store` (a summed-over column is '')."""
+        """(period, store, key, sums) of the rows of each part, added or subtracted by its sign
+        (of `stores`, None: all), summed over periods unless `by_period` and over stores unless
+        `by_store` (a summed-over column is ''); keys whose sums are all zero are left out."""
         if not parts or (stores is not None and not stores):
             return []
+        cols = [c if on else "''" for c, on in (("period", by_period), ("store", by_store))]
+        group = ", ".join([a for a, on in (("p", by_period), ("s", by_store)) if on] + ["key"])
+        selects, args = [], []
+        for sign, sql in ((1, "qty, amount, cost, n"), (-1, "-qty, -amount, -cost, -n")):
+            mine = [(c, a, b) for c, a, b, s in parts if s == sign]
+            if not mine:
+                continue
+            where, more = self._where(mine, stores)
+            selects.append(f"SELECT {cols[0]} AS p, {cols[1]} AS s, key, {sql} FROM report_agg "
+                           f"WHERE {where}")
+            args += more
+        rows = self._read(self._param(
+            "SELECT p, s, key, SUM(qty), SUM(amount), SUM(cost), SUM(n) FROM ("
+            + " UNION ALL ".join(selects) + f") AS t GROUP BY {group} HAVING SUM(qty) <> 0 OR "
+            "SUM(amount) <> 0 OR SUM(cost) <> 0 OR SUM(n) <> 0"), tuple(args))
+        return [(str(r[0]), str(r[1]), str(r[2]),
+                 (int(r[3]), int(r[4]), int(r[5]), int(r[6]))) for r in rows]
+
+    @staticmethod
+    def _where(parts: Sequence[tuple[str, str, str]], stores: Sequence[str] | None
+               ) -> tuple[str, list[object]]:
+        """The WHERE clause (and its arguments) selecting the rows of `parts` in `stores`."""
         # One period is asked for with `=`, so the key's next column (store) narrows the read.
         where = " OR ".join("(cube = ? AND period = ?)" if a == b else
                             "(cube = ? AND period >= ? AND period <= ?)" for _, a, b in parts)
-        args: tuple[object, ...] = tuple(x for c, a, b in parts
-                                         for x in ((c, a) if a == b else (c, a, b)))
+        args: list[object] = [x for c, a, b in parts for x in ((c, a) if a == b else (c, a, b))]
         if stores is not None:
             where = f"({where}) AND store IN (" + ", ".join("?" * len(stores)) + ")"
-            args += tuple(stores)
-        cols = [c if on else "''" for c, on in (("period", by_period), ("store", by_store))]
-        group = ", ".join([c for c in cols if c != "''"] + ["key"])
-        rows = self._read(self._param(
-            f"SELECT {cols[0]}, {cols[1]}, key, SUM(qty), SUM(amount), SUM(cost), SUM(n) "
-            f"FROM report_agg WHERE {where} GROUP BY {group}"), args)
-        return [(str(r[0]), str(r[1]), str(r[2]),
-                 (int(r[3]), int(r[4]), int(r[5]), int(r[6]))) for r in rows]
+            args += stores
+        return where, args
 
     def report_contact(self, member: str) -> dict[str, Any] | None:
         """A member's first-contact clerk, or None."""

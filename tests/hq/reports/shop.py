@@ -179,10 +179,10 @@ def aggregates(store: HqStore) -> dict[tuple[str, str, str, str], tuple[int, int
     rows: dict[tuple[str, str, str, str], tuple[int, int, int, int]] = {}
     for cube in ("store", "total", "clerk", "method", "product", "credit"):
         for g in ("d", "w", "m"):
-            for period, st, k, s in store.report_sums([(f"{cube}.{g}", "0", "9")], None, True):
+            for period, st, k, s in store.report_sums([(f"{cube}.{g}", "0", "9", 1)], None, True):
                 if any(s):
                     rows[(f"{cube}.{g}", period, st, k)] = s
-    for period, st, k, s in store.report_sums([("product_store.m", "0", "9")], None, True):
+    for period, st, k, s in store.report_sums([("product_store.m", "0", "9", 1)], None, True):
         if any(s):
             rows[("product_store.m", period, st, k)] = s
     return rows

@@ -3,13 +3,14 @@ exactly once by the month, week and day rows it reads."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hq.reports.ranges import Range, ReportError, parse_range, split
+from hq.reports.ranges import Range, ReportError, cover, parse_range, rows_per_key, split
 
 TODAY = date(2026, 12, 7)
 
@@ -35,6 +36,27 @@ def test_the_parts_cover_every_day_of_the_range_once(start: date, length: int) -
     assert sorted(covered) == [start + timedelta(days=i) for i in range(length)]
     assert sum(1 for g, _, _ in parts if g == "d") <= 4
     assert sum(len(days_of(g, a, b)) for g, a, b in parts if g == "d") <= 24
+
+
+@given(start=st.dates(date(2024, 1, 1), date(2027, 12, 31)), length=st.integers(1, 366))
+def test_the_signed_parts_count_every_day_once_and_read_fewer_rows(start: date,
+                                                                   length: int) -> None:
+    r = Range(start, start + timedelta(days=length - 1))
+    terms = cover(r)
+    counted: Counter[date] = Counter()
+    for grain, a, b, sign in terms:
+        for d in days_of(grain, a, b):
+            counted[d] += sign
+    assert {d: n for d, n in counted.items() if n} == {
+        start + timedelta(days=i): 1 for i in range(length)}
+    assert rows_per_key(terms) <= rows_per_key([(g, a, b, 1) for g, a, b in split(r)])
+    assert rows_per_key(terms) <= (10 if length <= 31 else 27)
+
+
+def test_a_month_less_a_day_is_two_rows() -> None:
+    assert cover(Range(date(2026, 12, 2), date(2026, 12, 31))) == [
+        ("m", "2026-12", "2026-12", 1), ("d", "2026-12-01", "2026-12-01", -1)]
+    assert cover(Range(date(2026, 1, 1), date(2026, 12, 31))) == [("m", "2026-01", "2026-12", 1)]
 
 
 def test_defaults_are_the_30_days_to_today() -> None:
