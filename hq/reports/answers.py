@@ -7,11 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from hq.reports.facts import UNASSIGNED
 from hq.reports.ranges import Range, ReportError, cover, split, week_of, weeks_and_days
+from hq.store.catalog import CatalogStore
 from hq.store.reports import Part, ReportStore, Sums
+
+
+class ReportDb(ReportStore, CatalogStore, Protocol):
+    """What the reports read: the aggregates, and the catalog for product names."""
+
 
 BYS = ("store", "region", "clerk", "product", "day", "week", "month")
 REPORTS = ("sales", "compare", "top", "methods", "clerks")
@@ -43,7 +49,7 @@ def parts_of(cube: str, r: Range) -> list[Part]:
     return [(f"{cube}.{grain}", a, b, sign) for grain, a, b, sign in cover(r)]
 
 
-def summed(db: ReportStore, cube: str, r: Range, stores: Sequence[str] | None,
+def summed(db: ReportDb, cube: str, r: Range, stores: Sequence[str] | None,
            key: Callable[[str, str, str], str], by_store: bool = True) -> dict[str, list[int]]:
     """`cube` over `r`, summed by key(period, store, key) (store '' unless `by_store`)."""
     acc: dict[str, list[int]] = {}
@@ -57,7 +63,7 @@ def _cube(stores: Sequence[str] | None) -> str:
     return "total" if stores is None else "store"
 
 
-def _per_period(db: ReportStore, parts: list[tuple[str, str, str]],
+def _per_period(db: ReportDb, parts: list[tuple[str, str, str]],
                 stores: Sequence[str] | None, label: Callable[[str], str]
                 ) -> dict[str, list[int]]:
     """Sales per label(period) of the (grain, first, last) parts."""
@@ -75,7 +81,13 @@ def _sorted(acc: Mapping[str, Sequence[int]], by_amount: bool) -> list[dict[str,
     return rows
 
 
-def sales(db: ReportStore, scope: Scope, r: Range, by: str) -> dict[str, Any]:
+def _named(db: ReportDb, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Product rows with the catalog's `name` (None for a sku the catalog lacks)."""
+    names = db.catalog_names(r["key"] for r in rows)
+    return [{**r, "name": names.get(r["key"])} for r in rows]
+
+
+def sales(db: ReportDb, scope: Scope, r: Range, by: str) -> dict[str, Any]:
     """Sales quantity, amount, cost and gross margin in `r`, one row per `by`."""
     st = scope.stores
     covered = r
@@ -94,12 +106,13 @@ def sales(db: ReportStore, scope: Scope, r: Range, by: str) -> dict[str, Any]:
     else:
         acc = _by_month(db, r, st)
     total = [sum(v[i] for v in acc.values()) for i in range(4)]
+    rows = _sorted(acc, by in ("store", "region", "clerk", "product"))
     return {"report": "sales", "by": by, "range": covered.to_json(),
-            "rows": _sorted(acc, by in ("store", "region", "clerk", "product")),
+            "rows": _named(db, rows) if by == "product" else rows,
             "total": _figures("", total)}
 
 
-def _by_month(db: ReportStore, r: Range, stores: Sequence[str] | None) -> dict[str, list[int]]:
+def _by_month(db: ReportDb, r: Range, stores: Sequence[str] | None) -> dict[str, list[int]]:
     # Week rows may straddle two months: read day rows for the days they cover.
     parts = [(g, a, b) if g != "w" else
              ("d", a, (date.fromisoformat(b) + timedelta(days=6)).isoformat())
@@ -107,7 +120,7 @@ def _by_month(db: ReportStore, r: Range, stores: Sequence[str] | None) -> dict[s
     return _per_period(db, parts, stores, lambda p: p[:7])
 
 
-def _products(db: ReportStore, scope: Scope, r: Range) -> tuple[dict[str, list[int]], Range]:
+def _products(db: ReportDb, scope: Scope, r: Range) -> tuple[dict[str, list[int]], Range]:
     """Per product: over every store by day and month rows; over some stores by whole months
     (the range widened to them)."""
     if scope.stores is None:
@@ -125,13 +138,14 @@ def _products(db: ReportStore, scope: Scope, r: Range) -> tuple[dict[str, list[i
     return acc, months
 
 
-def top(db: ReportStore, scope: Scope, r: Range, limit: int) -> dict[str, Any]:
+def top(db: ReportDb, scope: Scope, r: Range, limit: int) -> dict[str, Any]:
     """The `limit` products with the highest amount in `r`."""
     acc, covered = _products(db, scope, r)
-    return {"report": "top", "range": covered.to_json(), "rows": _sorted(acc, True)[:limit]}
+    return {"report": "top", "range": covered.to_json(),
+            "rows": _named(db, _sorted(acc, True)[:limit])}
 
 
-def methods(db: ReportStore, scope: Scope, r: Range) -> dict[str, Any]:
+def methods(db: ReportDb, scope: Scope, r: Range) -> dict[str, Any]:
     """Amount and payment count per payment method in `r` (refunds and voids subtract)."""
     acc = summed(db, "method", r, scope.stores, lambda p, s, k: k, by_store=False)
     rows: list[dict[str, Any]] = [{"method": k, "amount": v[1], "payments": v[3]}
@@ -141,7 +155,7 @@ def methods(db: ReportStore, scope: Scope, r: Range) -> dict[str, Any]:
             "total": sum(x["amount"] for x in rows)}
 
 
-def _total(db: ReportStore, scope: Scope, r: Range) -> dict[str, Any]:
+def _total(db: ReportDb, scope: Scope, r: Range) -> dict[str, Any]:
     acc = summed(db, _cube(scope.stores), r, scope.stores, lambda p, s, k: "", by_store=False)
     return {**_figures("", acc.get("", [0, 0, 0, 0])), **r.to_json()}
 
@@ -150,7 +164,7 @@ def _change(now: int, before: int) -> float | None:
     return None if before == 0 else round((now - before) / abs(before), 4)
 
 
-def compare(db: ReportStore, scope: Scope, r: Range) -> dict[str, Any]:
+def compare(db: ReportDb, scope: Scope, r: Range) -> dict[str, Any]:
     """The range's totals beside the same days a week earlier and a month earlier."""
     cur = _total(db, scope, r)
     week = _total(db, scope, r.shifted_days(-7))
@@ -160,7 +174,7 @@ def compare(db: ReportStore, scope: Scope, r: Range) -> dict[str, Any]:
             "month_over_month": _change(cur["amount"], month["amount"])}
 
 
-def clerks(db: ReportStore, scope: Scope, r: Range) -> dict[str, Any]:
+def clerks(db: ReportDb, scope: Scope, r: Range) -> dict[str, Any]:
     """Per clerk (store/clerk): own sales, and first-contact credit — the configured share of
     later sales of the members the clerk first served, wherever they were made."""
     own = summed(db, "clerk", r, scope.stores, lambda p, s, k: f"{s}/{k}")
@@ -178,7 +192,7 @@ def clerks(db: ReportStore, scope: Scope, r: Range) -> dict[str, Any]:
     return {"report": "clerks", "range": r.to_json(), "share": scope.share, "rows": rows}
 
 
-def answer(db: ReportStore, report: str, scope: Scope, r: Range,
+def answer(db: ReportDb, report: str, scope: Scope, r: Range,
            query: Mapping[str, str]) -> dict[str, Any]:
     """One report by name; ReportError naming the query parameter at fault."""
     if report == "sales":

@@ -49,6 +49,10 @@ class CatalogStore(Protocol):
         """The current cost of each of these skus the catalog knows."""
         ...
 
+    def catalog_names(self, skus: Iterable[str]) -> dict[str, str]:
+        """The name of each of these skus the catalog knows."""
+        ...
+
 
 class CatalogSql(CatalogStore):
     """`CatalogStore` in SQL both backends run."""
@@ -91,12 +95,20 @@ class CatalogSql(CatalogStore):
 
     def catalog_costs(self, skus: Iterable[str]) -> dict[str, int]:
         """The current cost of each of these skus the catalog knows."""
+        return {sku: int(v) for sku, v in self._by_sku(skus, "cost").items()}
+
+    def catalog_names(self, skus: Iterable[str]) -> dict[str, str]:
+        """The name of each of these skus the catalog knows."""
+        return {sku: str(v) for sku, v in self._by_sku(skus, "name").items()}
+
+    def _by_sku(self, skus: Iterable[str], column: str) -> dict[str, Any]:
+        """`column` of each of these skus the catalog knows (500 skus per query)."""
         wanted = sorted(set(skus))
-        out: dict[str, int] = {}
+        out: dict[str, Any] = {}
         for i in range(0, len(wanted), 500):
             part = wanted[i:i + 500]
             rows = self._read(self._param(
-                "SELECT sku, cost FROM catalog WHERE sku IN (" + ", ".join("?" * len(part))
-                + ")"), tuple(part))
-            out.update({r[0]: int(r[1]) for r in rows})
+                f"SELECT sku, {column} FROM catalog WHERE sku IN ("
+                + ", ".join("?" * len(part)) + ")"), tuple(part))
+            out.update({r[0]: r[1] for r in rows})
         return out

@@ -76,7 +76,10 @@ def test_finance_sees_every_store_with_margin_refunds_and_voids(world: World) ->
     assert clerks[f"{STORE_A}/王芳"]["contact_sales"] == 33600 - 16800
     assert clerks[f"{STORE_A}/王芳"]["contact_credit"] == 5040
     top = cai.get(f"/v1/reports/top?{RANGE}&limit=2").json()["rows"]
-    assert [r["key"] for r in top] == ["JC-2001", "JC-1001"]
+    assert [(r["key"], r["name"]) for r in top] == [("JC-2001", "E0级生态板"),
+                                                    ("JC-1001", "不锈钢合页 4寸")]
+    named = cai.get(f"/v1/reports/sales?{RANGE}&by=product").json()["rows"]
+    assert {r["key"]: r["name"] for r in named}["JC-1001"] == "不锈钢合页 4寸"
 
 
 def test_a_store_manager_sees_only_their_stores(world: World) -> None:
@@ -187,6 +190,7 @@ def test_the_reports_page_draws_its_charts(world: World, user: str, width: int,
             assert stores == (["重庆江北建材旗舰店", "成都三号仓"] if user == "cai"
                               else ["重庆江北建材旗舰店"])
             assert "王芳" in page.inner_text("#clerks")
+            assert "不锈钢合页 4寸" in page.inner_text("#top")
             assert page.inner_text("#error") == ""
             assert fits(page)
             page.screenshot(path=str(tmp_path / f"reports-{user}-{width}.png"), full_page=True)
