@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.rows import Row, add_json_flag, emit, pct
 from hq.reports.answers import Scope, answer
+from hq.reports.facts import MONTH_TO_DATE
 from hq.reports.ranges import Range
 from hq.store.sqlite import SqliteStore
 
@@ -104,8 +105,26 @@ def generate(path: Path, stores: int, days: int, lines: int) -> int:
                           f" WHERE cube = '{cube}.d' GROUP BY p, store, key")
         c.execute(f"INSERT INTO report_agg SELECT 'product_store.m', {month} AS m, {sid}, "
                   f"printf('P%04d', sku), {sums} FROM sale_lines GROUP BY m, store, sku")
+        month_to_date(c, days)
         c.execute("ANALYZE")
     return total
+
+
+def month_to_date(c: sqlite3.Connection, days: int) -> None:
+    """The month-to-date rows of the wide cubes from their day rows: for every day, each key's
+    sum from the month's first day to that day, from its first day with a sale in the month on
+    (the rows HQ's folding writes)."""
+    last = (YEAR0 + timedelta(days=days - 1)).isoformat()
+    for cube in MONTH_TO_DATE:
+        c.execute(f"""
+            INSERT INTO report_agg
+            WITH RECURSIVE cal(day) AS (SELECT '{YEAR0.isoformat()}' UNION ALL
+                                        SELECT date(day, '+1 day') FROM cal WHERE day < '{last}')
+            SELECT '{cube}.c', cal.day, d.store, d.key, SUM(d.qty), SUM(d.amount), SUM(d.cost),
+                   SUM(d.n)
+            FROM cal JOIN report_agg d ON d.cube = '{cube}.d'
+                 AND d.period >= substr(cal.day, 1, 8) || '01' AND d.period <= cal.day
+            GROUP BY cal.day, d.store, d.key""")
 
 
 def _dn(d: date) -> int:

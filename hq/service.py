@@ -91,6 +91,7 @@ class HqService:
                          self.cfg.api_allowed_origins, self.link, self.cfg.stores,
                          self.cfg.api_secure_cookies, self.counters)
         ctx.first_contact_share = self.cfg.first_contact_share
+        ctx.alerts = self.cfg.alerts
         if self.pairing is not None:
             book = self.pairing
             ctx.adopted = lambda: [a.box for a in book.adoptions()]

@@ -130,6 +130,13 @@ def box_day(b: BoxInput, day: str) -> dict[str, Any]:
             "flags": flags}
 
 
+def mismatched_closes(result: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """(box, z) of every day close a clearing result flags 不一致 (its figures differ from
+    HQ's)."""
+    return sorted({(str(r["box"]), int(c["z"])) for ln in result.get("lines", ())
+                   for r in ln["boxes"] for c in r["closes"] if not c["matched"]})
+
+
 def _line(spec: LineSpec, boxes: Mapping[str, BoxInput], day: str) -> dict[str, Any]:
     rows = [box_day(boxes[b], day) for b in spec.boxes if b in boxes]
     channels = _zero()

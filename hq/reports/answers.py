@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from hq.reports.facts import UNASSIGNED
+from hq.reports.facts import MONTH_TO_DATE, UNASSIGNED
 from hq.reports.ranges import Range, ReportError, cover, split, week_of, weeks_and_days
 from hq.store.catalog import CatalogStore
 from hq.store.reports import Part, ReportStore, Sums
@@ -46,7 +46,8 @@ def _figures(key: str, s: Sequence[int]) -> dict[str, Any]:
 
 def parts_of(cube: str, r: Range) -> list[Part]:
     """The signed (cube, first, last period, sign) parts covering `r` (ranges.cover)."""
-    return [(f"{cube}.{grain}", a, b, sign) for grain, a, b, sign in cover(r)]
+    return [(f"{cube}.{grain}", a, b, sign)
+            for grain, a, b, sign in cover(r, cube in MONTH_TO_DATE)]
 
 
 def summed(db: ReportDb, cube: str, r: Range, stores: Sequence[str] | None,

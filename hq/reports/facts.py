@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 CHINA = timezone(timedelta(hours=8))
@@ -18,6 +19,10 @@ UNASSIGNED = "-"
 
 DAY_CUBES = ("store", "total", "clerk", "method", "product", "credit")
 """Cubes kept per day, ISO week and month (cube `X.d`, `X.w` and `X.m`)."""
+MONTH_TO_DATE = ("product", "clerk", "credit")
+"""Cubes with many keys, also kept month-to-date (`X.c`: per day, the sum from the month's
+first day to that day), so any range reads at most three of their rows per key besides whole
+months (a record adds to the rows of its day up to the month's last day)."""
 MONTH_ONLY = ("product_store",)
 """Cubes kept per month only (a product in one store, per day, would be as large as the raw
 lines)."""
@@ -120,9 +125,21 @@ def monday_of(day: str) -> str:
     return (d - timedelta(days=d.weekday())).isoformat()
 
 
+@lru_cache(maxsize=512)
+def _periods(day: str, to_date: bool) -> tuple[tuple[str, str], ...]:
+    """(grain, period) of every row a fact of `day` adds to (month-to-date rows if asked)."""
+    out = [("d", day), ("w", monday_of(day)), ("m", day[:7])]
+    if to_date:
+        d = date.fromisoformat(day)
+        while d.isoformat()[:7] == day[:7]:
+            out.append(("c", d.isoformat()))
+            d += timedelta(days=1)
+    return tuple(out)
+
+
 def _both(out: dict[Key, list[int]], cube: str, day: str, store: str, key: str, qty: int,
           amount: int, cost: int, n: int) -> None:
-    for grain, period in (("d", day), ("w", monday_of(day)), ("m", day[:7])):
+    for grain, period in _periods(day, cube in MONTH_TO_DATE):
         _add(out, (f"{cube}.{grain}", period, store, key), qty, amount, cost, n)
 
 

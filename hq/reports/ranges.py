@@ -125,30 +125,53 @@ def week_of(day: str) -> str:
 
 
 Term = tuple[str, str, str, int]
-"""(grain, first, last period, sign): periods first … last of one grain, added (+1) or
-subtracted (-1)."""
+"""(grain, first, last period, sign): periods first … last of one grain (`d` day, `w` ISO week,
+`m` month, `c` month-to-date day), added (+1) or subtracted (-1)."""
 
 
-def cover(r: Range) -> list[Term]:
+def cover(r: Range, month_to_date: bool = False) -> list[Term]:
     """Signed parts that together count every day of `r` exactly once and read as few rows per
     key as the calendar allows: besides adding months, weeks and days as `split` does, a month
     or ISO week mostly inside the range is read whole and the days outside it subtracted (Dec
-    2–31 is December minus Dec 1: 2 rows per key instead of 12)."""
-    weekly = _weekly(r.start, r.end)
+    2–31 is December minus Dec 1: 2 rows per key instead of 12); with `month_to_date` rows
+    (grain `c`) the partial months at either end are two of those."""
+    ways = [_weekly(r.start, r.end), _monthly(r)]
+    if month_to_date:
+        ways.append(_to_date(r))
+    return min(ways, key=rows_per_key)
+
+
+def _to_date(r: Range) -> list[Term]:
+    """`r` as whole months and month-to-date rows: [a, b] is c(b) - c(a - 1) within a month,
+    and the month of a less c(a - 1), the months between, and c(b) across months."""
+    before = r.start - timedelta(days=1)
+    less: list[Term] = ([] if r.start.day == 1 else
+                        [("c", before.isoformat(), before.isoformat(), -1)])
     if (r.start.year, r.start.month) == (r.end.year, r.end.month):
-        monthly = _in_month(r.start, r.end)
-    else:
-        first_whole = r.start if r.start.day == 1 else _next_month(r.start)
-        past_whole = r.end.replace(day=1) if r.end != _month_end(r.end) else _next_month(r.end)
-        monthly = []
-        if r.start < first_whole:
-            monthly += _in_month(r.start, first_whole - timedelta(days=1))
-        if first_whole < past_whole:
-            monthly.append(("m", first_whole.isoformat()[:7],
-                            (past_whole - timedelta(days=1)).isoformat()[:7], 1))
-        if past_whole <= r.end:
-            monthly += _in_month(past_whole, r.end)
-    return min((monthly, weekly), key=rows_per_key)
+        return [("c", r.end.isoformat(), r.end.isoformat(), 1), *less]
+    past_whole = r.end.replace(day=1) if r.end != _month_end(r.end) else _next_month(r.end)
+    terms = [("m", r.start.isoformat()[:7],
+              (past_whole - timedelta(days=1)).isoformat()[:7], 1), *less]
+    if past_whole <= r.end:
+        terms.append(("c", r.end.isoformat(), r.end.isoformat(), 1))
+    return terms
+
+
+def _monthly(r: Range) -> list[Term]:
+    """`r` as whole months and, at either end, what `_in_month` makes of the partial month."""
+    if (r.start.year, r.start.month) == (r.end.year, r.end.month):
+        return _in_month(r.start, r.end)
+    first_whole = r.start if r.start.day == 1 else _next_month(r.start)
+    past_whole = r.end.replace(day=1) if r.end != _month_end(r.end) else _next_month(r.end)
+    monthly: list[Term] = []
+    if r.start < first_whole:
+        monthly += _in_month(r.start, first_whole - timedelta(days=1))
+    if first_whole < past_whole:
+        monthly.append(("m", first_whole.isoformat()[:7],
+                        (past_whole - timedelta(days=1)).isoformat()[:7], 1))
+    if past_whole <= r.end:
+        monthly += _in_month(past_whole, r.end)
+    return monthly
 
 
 def rows_per_key(terms: list[Term]) -> int:

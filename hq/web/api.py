@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hq.alert_config import AlertConfig
 from hq.config import StoreEntry
 from hq.dispatch.cloud_print import Dispatcher, DispatchError
 from hq.fleet.hq_link import HqLink, fleet_view, never_seen, presence_at_hq
@@ -68,6 +69,8 @@ class ApiContext:
     """The boxes adopted by pairing code (blocking; listed like configured ones)."""
     first_contact_share: float = 0.30
     """`[reports] first_contact_share` (hq.reports)."""
+    alerts: AlertConfig = field(default_factory=AlertConfig)
+    """`[alerts]` (a clearing run clears the difference alerts it books)."""
 
     def known_boxes(self) -> tuple[str, ...]:
         """The configured boxes, then the adopted ones (blocking: run in a thread)."""
@@ -449,7 +452,8 @@ def make_app(ctx: ApiContext) -> web.Application:
     app[stores_api.VIEW] = stores_api.StoresView(ctx.store, ctx.registry, ctx.link, ctx.boxes,
                                                  ctx.stores, app[BOOK], ctx.dispatcher.clock)
     stores_api.add_routes(app)
-    clearing_api.add_routes(app, ctx.store, ctx.stores, ctx.known_boxes, ctx.dispatcher.clock)
+    clearing_api.add_routes(app, ctx.store, ctx.stores, ctx.known_boxes, ctx.dispatcher.clock,
+                            ctx.alerts)
     alerts_api.add_routes(app)
     app[workshop_api.WORKSHOP] = WorkshopBook(ctx.store)
     reports_api.add_routes(app, Reports(ctx.store, ctx.stores, ctx.first_contact_share,

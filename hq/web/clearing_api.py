@@ -16,8 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
+from hq.alert_config import AlertConfig
+from hq.alerts.book import clear_alert
 from hq.clearing.book import ClearingBook, ClearingError
-from hq.clearing.clear import match_deposits
+from hq.clearing.clear import match_deposits, mismatched_closes
 from hq.clearing.export import to_csv, to_xlsx
 from hq.config import StoreEntry
 from hq.dispatch.cloud_print import DispatchError
@@ -36,6 +38,7 @@ class Room:
 
     book: ClearingBook
     clock: Callable[[], int]
+    alerts: AlertConfig
 
 
 ROOM = web.AppKey("clearing", Room)
@@ -131,8 +134,16 @@ async def post_run(request: web.Request) -> web.Response:
     except ClearingError:
         raise DispatchError(409, "day", f"{day} is already cleared; a cleared day never "
                                         "changes (later records show as adjustments)") from None
+    await asyncio.to_thread(_booked, request.app[ROOM], run.body, now)
     return _json(await asyncio.to_thread(_with_deposits, book.store, principal(request),
                                          run.body), 201)
+
+
+def _booked(room: Room, result: Mapping[str, Any], now_ms: int) -> None:
+    """Clear the `clearing_difference` alert of each day close the run booked as 不一致: the
+    run now records the difference, finance has it in hand."""
+    for box, z in mismatched_closes(result):
+        clear_alert(room.book.store, room.alerts, "clearing_difference", f"{box}#z{z}", now_ms)
 
 
 async def get_runs(request: web.Request) -> web.Response:
@@ -241,9 +252,11 @@ async def clearing_page(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, store: HqStore, stores: Mapping[str, StoreEntry],
-               boxes: Callable[[], Iterable[str]], clock: Callable[[], int]) -> None:
-    """Register the clearing routes (their rules: hq.people.policy)."""
-    app[ROOM] = Room(ClearingBook(store, stores, boxes), clock)
+               boxes: Callable[[], Iterable[str]], clock: Callable[[], int],
+               alerts: AlertConfig) -> None:
+    """Register the clearing routes (their rules: hq.people.policy); a run clears the
+    `clearing_difference` alerts of the closes it books (per `alerts`)."""
+    app[ROOM] = Room(ClearingBook(store, stores, boxes), clock, alerts)
     app.router.add_get("/clearing", clearing_page)
     app.router.add_get("/v1/clearing/preview", get_preview)
     app.router.add_post("/v1/clearing/runs", post_run)

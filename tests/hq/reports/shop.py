@@ -140,14 +140,18 @@ def recompute(boxes: list[Box], costs: dict[str, int],
         monday = (datetime.fromisoformat(day) - timedelta(
             days=datetime.fromisoformat(day).weekday())).strftime("%Y-%m-%d")
         grains = (("d", day), ("w", monday), ("m", day[:7]))
+        # Month-to-date rows: the record's day and every later day of its month.
+        to_date = (*grains, *(("c", d) for d in _rest_of_month(day)))
         for grain, period in grains:
-            for cube, st, k in (("store", b.store, ""), ("total", "", ""),
-                                ("clerk", b.store, clerk)):
+            for cube, st, k in (("store", b.store, ""), ("total", "", "")):
                 _plus(out, (f"{cube}.{grain}", period, st, k), qty, amount, cost, orders)
+        for grain, period in to_date:
+            _plus(out, (f"clerk.{grain}", period, b.store, clerk), qty, amount, cost, orders)
             for ln in lines:
                 c = ln["qty"] * costs.get(ln["sku"], 0)
                 _plus(out, (f"product.{grain}", period, "", ln["sku"]), sign * ln["qty"],
                       sign * ln["amount"], sign * c, 0)
+        for grain, period in grains:
             for p in r["body"]["payments"]:
                 _plus(out, (f"method.{grain}", period, b.store, p["method"]), 0,
                       sign * p["amount"], 0, sign)
@@ -162,9 +166,18 @@ def recompute(boxes: list[Box], costs: dict[str, int],
                 contact[member] = (b.store, clerk, origin)
             elif contact[member][2] != origin:
                 st, cl, _ = contact[member]
-                for grain, period in grains:
+                for grain, period in to_date:
                     _plus(out, (f"credit.{grain}", period, st, cl), qty, amount, cost, orders)
     return {k: (v[0], v[1], v[2], v[3]) for k, v in out.items() if any(v)}
+
+
+def _rest_of_month(day: str) -> list[str]:
+    d = datetime.fromisoformat(day)
+    out = []
+    while d.strftime("%Y-%m") == day[:7]:
+        out.append(d.strftime("%Y-%m-%d"))
+        d += timedelta(days=1)
+    return out
 
 
 def _plus(out: dict[tuple[str, str, str, str], list[int]], key: tuple[str, str, str, str],
@@ -178,7 +191,7 @@ def aggregates(store: HqStore) -> dict[tuple[str, str, str, str], tuple[int, int
     """Every non-zero aggregate row HQ holds."""
     rows: dict[tuple[str, str, str, str], tuple[int, int, int, int]] = {}
     for cube in ("store", "total", "clerk", "method", "product", "credit"):
-        for g in ("d", "w", "m"):
+        for g in ("d", "w", "m", "c"):
             for period, st, k, s in store.report_sums([(f"{cube}.{g}", "0", "9", 1)], None, True):
                 if any(s):
                     rows[(f"{cube}.{g}", period, st, k)] = s

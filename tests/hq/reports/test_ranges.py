@@ -18,6 +18,10 @@ TODAY = date(2026, 12, 7)
 def days_of(grain: str, first: str, last: str) -> list[date]:
     if grain == "d":
         a, b = date.fromisoformat(first), date.fromisoformat(last)
+    elif grain == "c":  # month-to-date: the month's first day to the day
+        assert first == last
+        b = date.fromisoformat(last)
+        a = b.replace(day=1)
     elif grain == "w":
         a, b = date.fromisoformat(first), date.fromisoformat(last) + timedelta(days=6)
         assert a.weekday() == 0 and date.fromisoformat(last).weekday() == 0
@@ -38,11 +42,12 @@ def test_the_parts_cover_every_day_of_the_range_once(start: date, length: int) -
     assert sum(len(days_of(g, a, b)) for g, a, b in parts if g == "d") <= 24
 
 
-@given(start=st.dates(date(2024, 1, 1), date(2027, 12, 31)), length=st.integers(1, 366))
-def test_the_signed_parts_count_every_day_once_and_read_fewer_rows(start: date,
-                                                                   length: int) -> None:
+@given(start=st.dates(date(2024, 1, 1), date(2027, 12, 31)), length=st.integers(1, 366),
+       to_date=st.booleans())
+def test_the_signed_parts_count_every_day_once_and_read_fewer_rows(start: date, length: int,
+                                                                   to_date: bool) -> None:
     r = Range(start, start + timedelta(days=length - 1))
-    terms = cover(r)
+    terms = cover(r, to_date)
     counted: Counter[date] = Counter()
     for grain, a, b, sign in terms:
         for d in days_of(grain, a, b):
@@ -51,12 +56,22 @@ def test_the_signed_parts_count_every_day_once_and_read_fewer_rows(start: date,
         start + timedelta(days=i): 1 for i in range(length)}
     assert rows_per_key(terms) <= rows_per_key([(g, a, b, 1) for g, a, b in split(r)])
     assert rows_per_key(terms) <= (10 if length <= 31 else 27)
+    if to_date:
+        assert rows_per_key(terms) <= (3 if length <= 31 else 14)
 
 
 def test_a_month_less_a_day_is_two_rows() -> None:
     assert cover(Range(date(2026, 12, 2), date(2026, 12, 31))) == [
         ("m", "2026-12", "2026-12", 1), ("d", "2026-12-01", "2026-12-01", -1)]
     assert cover(Range(date(2026, 1, 1), date(2026, 12, 31))) == [("m", "2026-01", "2026-12", 1)]
+
+
+def test_with_month_to_date_rows_any_30_days_are_three_rows() -> None:
+    assert cover(Range(date(2026, 11, 8), date(2026, 12, 7)), month_to_date=True) == [
+        ("m", "2026-11", "2026-11", 1), ("c", "2026-11-07", "2026-11-07", -1),
+        ("c", "2026-12-07", "2026-12-07", 1)]
+    assert cover(Range(date(2026, 12, 2), date(2026, 12, 20)), month_to_date=True) == [
+        ("c", "2026-12-20", "2026-12-20", 1), ("c", "2026-12-01", "2026-12-01", -1)]
 
 
 def test_defaults_are_the_30_days_to_today() -> None:
