@@ -35,39 +35,42 @@ class ReportFeeder:
         records folded by this call (another worker may have folded others)."""
         done = 0
         pending = {box: (pos, size) for box, size, pos in self.store.report_lag()}
-        heads = {box: self._time_at(box, pos) for box, (pos, _) in pending.items()}
+        # Each box's records are read and parsed once, a chunk at a time: merging by time may
+        # take them a few at a time from several boxes in turn.
+        ahead: dict[str, list[dict[str, Any]]] = {}
+        for box, (pos, size) in pending.items():
+            ahead[box] = self._records(box, pos, min(size, pos + self.chunk))
         while pending:
-            box = min(pending, key=lambda b: (heads[b], b))
+            box = min(pending, key=lambda b: (_time(ahead[b]), b))
             pos, size = pending[box]
-            others = [t for b, t in heads.items() if b != box]
-            step = self.step(box, pos, min(size, pos + self.chunk),
-                             min(others) if others else None)
+            others = [_time(ahead[b]) for b in pending if b != box]
+            step = self.step(box, pos, ahead[box], min(others) if others else None)
             if step is None or pos + step >= size:
                 # Done, or another worker holds this box's position now: leave it to them.
-                del pending[box], heads[box]
+                del pending[box], ahead[box]
                 done += step or 0
                 continue
             done += step
             pending[box] = (pos + step, size)
-            heads[box] = self._time_at(box, pos + step)
+            ahead[box] = ahead[box][step:] or self._records(box, pos + step,
+                                                            min(size, pos + step + self.chunk))
         return done
 
-    def _time_at(self, box: str, seq: int) -> int:
-        found = self.store.journal_entries(box, seq, seq + 1)
-        return int(json.loads(found[0].raw)["time"]) if found else 0
+    def _records(self, box: str, pos: int, end: int) -> list[dict[str, Any]]:
+        """Records pos … end-1 of `box`, parsed."""
+        return [json.loads(e.raw) for e in self.store.journal_entries(box, pos, end)]
 
-    def step(self, box: str, pos: int, end: int, until_ms: int | None = None) -> int | None:
-        """Fold records pos … end-1 of `box` (stopping before the first one after `until_ms`,
-        but at least one) and move its position; how many, or None if another worker moved
-        the position first."""
-        entries = self.store.journal_entries(box, pos, end)
-        if not entries:
+    def step(self, box: str, pos: int, records: list[dict[str, Any]],
+             until_ms: int | None = None) -> int | None:
+        """Fold `records`, those of `box` from `pos` on (stopping before the first one after
+        `until_ms`, but at least one), and move its position; how many, or None if another
+        worker moved the position first."""
+        if not records:
             return 0
-        records = [json.loads(e.raw) for e in entries]
         if until_ms is not None:
             cut = next((i for i, r in enumerate(records) if i and int(r["time"]) > until_ms),
                        len(records))
-            entries, records = entries[:cut], records[:cut]
+            records = records[:cut]
         store = self.store_of.get(box, UNASSIGNED)
         facts = [f for f in (self._fact(box, store, r, records, pos) for r in records)
                  if f is not None]
@@ -78,10 +81,10 @@ class ReportFeeder:
         def rows(credits: list[Credit]) -> dict[tuple[str, str, str, str], list[int]]:
             return fold(zip(facts, credits, strict=True), costs)
 
-        new_pos = pos + len(entries)
+        new_pos = pos + len(records)
         if not self.store.report_apply(box, pos, new_pos, touches, rows, self.clock()):
             return None
-        return len(entries)
+        return len(records)
 
     def _fact(self, box: str, store: str, record: dict[str, Any], batch: list[dict[str, Any]],
               first: int) -> Fact | None:
@@ -100,3 +103,8 @@ class ReportFeeder:
                 return None
             sale = sale["body"]
         return fact_of(box, store, record, sale)
+
+
+def _time(records: list[dict[str, Any]]) -> int:
+    """The time of the first of these records (0: none)."""
+    return int(records[0]["time"]) if records else 0
