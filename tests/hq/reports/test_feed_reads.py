@@ -9,8 +9,8 @@ from pathlib import Path
 from hq.reports.feed import ReportFeeder
 from hq.store import StoredEntry
 from hq.store.sqlite import SqliteStore
-from tests.hq.reports.shop import Box, aggregates, recompute
-from tests.hq.reports.test_aggregates import COSTS, STORES, catalog
+from tests.hq.reports.shop import COSTS, Box, aggregates, recompute
+from tests.hq.reports.test_aggregates import STORES, catalog
 
 
 class CountingStore(SqliteStore):
