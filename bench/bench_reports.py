@@ -96,10 +96,10 @@ def generate(path: Path, stores: int, days: int, lines: int) -> int:
         c.execute("INSERT INTO report_agg SELECT 'total.d', period, '', '', SUM(qty), "
                   "SUM(amount), SUM(cost), SUM(n) FROM report_agg WHERE cube = 'store.d' "
                   "GROUP BY period")
-        # Week (its Monday) and month rows of every cube, from its day rows.
+        # Week (its Monday), month and year rows of every cube, from its day rows.
         for cube in ("store", "total", "clerk", "product", "method", "credit"):
             for grain, period in (("w", "date(period, '-6 days', 'weekday 1')"),
-                                  ("m", "substr(period, 1, 7)")):
+                                  ("m", "substr(period, 1, 7)"), ("y", "substr(period, 1, 4)")):
                 c.execute(f"INSERT INTO report_agg SELECT '{cube}.{grain}', {period} AS p, "
                           "store, key, SUM(qty), SUM(amount), SUM(cost), SUM(n) FROM report_agg"
                           f" WHERE cube = '{cube}.d' GROUP BY p, store, key")

@@ -18,7 +18,7 @@ UNASSIGNED = "-"
 """The store of a box no `[[stores]]` entry lists, and the clerk of a sale that names none."""
 
 DAY_CUBES = ("store", "total", "clerk", "method", "product", "credit")
-"""Cubes kept per day, ISO week and month (cube `X.d`, `X.w` and `X.m`)."""
+"""Cubes kept per day, ISO week, month and year (cube `X.d`, `X.w`, `X.m` and `X.y`)."""
 MONTH_TO_DATE = ("product", "clerk", "credit")
 """Cubes with many keys, also kept month-to-date (`X.c`: per day, the sum from the month's
 first day to that day), so any range reads at most three of their rows per key besides whole
@@ -128,7 +128,7 @@ def monday_of(day: str) -> str:
 @lru_cache(maxsize=512)
 def _periods(day: str, to_date: bool) -> tuple[tuple[str, str], ...]:
     """(grain, period) of every row a fact of `day` adds to (month-to-date rows if asked)."""
-    out = [("d", day), ("w", monday_of(day)), ("m", day[:7])]
+    out = [("d", day), ("w", monday_of(day)), ("m", day[:7]), ("y", day[:4])]
     if to_date:
         d = date.fromisoformat(day)
         while d.isoformat()[:7] == day[:7]:

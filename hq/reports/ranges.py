@@ -126,7 +126,7 @@ def week_of(day: str) -> str:
 
 Term = tuple[str, str, str, int]
 """(grain, first, last period, sign): periods first … last of one grain (`d` day, `w` ISO week,
-`m` month, `c` month-to-date day), added (+1) or subtracted (-1)."""
+`m` month, `y` year, `c` month-to-date day), added (+1) or subtracted (-1)."""
 
 
 def cover(r: Range, month_to_date: bool = False) -> list[Term]:
@@ -150,8 +150,8 @@ def _to_date(r: Range) -> list[Term]:
     if (r.start.year, r.start.month) == (r.end.year, r.end.month):
         return [("c", r.end.isoformat(), r.end.isoformat(), 1), *less]
     past_whole = r.end.replace(day=1) if r.end != _month_end(r.end) else _next_month(r.end)
-    terms = [("m", r.start.isoformat()[:7],
-              (past_whole - timedelta(days=1)).isoformat()[:7], 1), *less]
+    terms = [*_months(r.start.isoformat()[:7], (past_whole - timedelta(days=1)).isoformat()[:7]),
+             *less]
     if past_whole <= r.end:
         terms.append(("c", r.end.isoformat(), r.end.isoformat(), 1))
     return terms
@@ -167,8 +167,8 @@ def _monthly(r: Range) -> list[Term]:
     if r.start < first_whole:
         monthly += _in_month(r.start, first_whole - timedelta(days=1))
     if first_whole < past_whole:
-        monthly.append(("m", first_whole.isoformat()[:7],
-                        (past_whole - timedelta(days=1)).isoformat()[:7], 1))
+        monthly += _months(first_whole.isoformat()[:7],
+                           (past_whole - timedelta(days=1)).isoformat()[:7])
     if past_whole <= r.end:
         monthly += _in_month(past_whole, r.end)
     return monthly
@@ -178,12 +178,33 @@ def rows_per_key(terms: list[Term]) -> int:
     """How many periods (aggregate rows of one key) the terms read."""
     n = 0
     for grain, a, b, _ in terms:
-        if grain == "m":
+        if grain == "y":
+            n += int(b) - int(a) + 1
+        elif grain == "m":
             n += (int(b[:4]) - int(a[:4])) * 12 + int(b[5:7]) - int(a[5:7]) + 1
         else:
             days = (date.fromisoformat(b) - date.fromisoformat(a)).days
             n += days // 7 + 1 if grain == "w" else days + 1
     return n
+
+
+def _months(first: str, last: str) -> list[Term]:
+    """Months first … last (YYYY-MM): per year, the months, or the year less the months
+    outside them when that reads fewer rows."""
+    terms: list[Term] = []
+    for year in range(int(first[:4]), int(last[:4]) + 1):
+        a = max(first, f"{year}-01")
+        b = min(last, f"{year}-12")
+        k = int(b[5:7]) - int(a[5:7]) + 1
+        if 1 + 12 - k < k:
+            terms.append(("y", str(year), str(year), 1))
+            if a > f"{year}-01":
+                terms.append(("m", f"{year}-01", f"{year}-{int(a[5:7]) - 1:02d}", -1))
+            if b < f"{year}-12":
+                terms.append(("m", f"{year}-{int(b[5:7]) + 1:02d}", f"{year}-12", -1))
+        else:
+            terms.append(("m", a, b, 1))
+    return terms
 
 
 def _next_month(d: date) -> date:

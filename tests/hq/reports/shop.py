@@ -139,7 +139,7 @@ def recompute(boxes: list[Box], costs: dict[str, int],
         cost = sum(ln["qty"] * costs.get(ln["sku"], 0) for ln in lines) * sign
         monday = (datetime.fromisoformat(day) - timedelta(
             days=datetime.fromisoformat(day).weekday())).strftime("%Y-%m-%d")
-        grains = (("d", day), ("w", monday), ("m", day[:7]))
+        grains = (("d", day), ("w", monday), ("m", day[:7]), ("y", day[:4]))
         # Month-to-date rows: the record's day and every later day of its month.
         to_date = (*grains, *(("c", d) for d in _rest_of_month(day)))
         for grain, period in grains:
@@ -191,7 +191,7 @@ def aggregates(store: HqStore) -> dict[tuple[str, str, str, str], tuple[int, int
     """Every non-zero aggregate row HQ holds."""
     rows: dict[tuple[str, str, str, str], tuple[int, int, int, int]] = {}
     for cube in ("store", "total", "clerk", "method", "product", "credit"):
-        for g in ("d", "w", "m", "c"):
+        for g in ("d", "w", "m", "y", "c"):
             for period, st, k, s in store.report_sums([(f"{cube}.{g}", "0", "9", 1)], None, True):
                 if any(s):
                     rows[(f"{cube}.{g}", period, st, k)] = s
