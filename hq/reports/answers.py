@@ -4,6 +4,7 @@ performance with first-contact credit (docs/hq.md §Reports)."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -51,11 +52,16 @@ def parts_of(cube: str, r: Range) -> list[Part]:
 
 
 def summed(db: ReportDb, cube: str, r: Range, stores: Sequence[str] | None,
-           key: Callable[[str, str, str], str], by_store: bool = True) -> dict[str, list[int]]:
-    """`cube` over `r`, summed by key(period, store, key) (store '' unless `by_store`)."""
+           key: Callable[[str, str, str], str] | None, by_store: bool = True
+           ) -> dict[str, list[int]]:
+    """`cube` over `r`, summed by key(period, store, key) (store '' unless `by_store`); `key`
+    None: by the row's key, which the store has already summed over periods and stores."""
+    rows = db.report_sums(parts_of(cube, r), stores, by_store=by_store)
+    if key is None and not by_store:
+        return {k: list(s) for _, _, k, s in rows}
     acc: dict[str, list[int]] = {}
-    for period, store, k, s in db.report_sums(parts_of(cube, r), stores, by_store=by_store):
-        _add(acc, key(period, store, k), s)
+    for period, store, k, s in rows:
+        _add(acc, k if key is None else key(period, store, k), s)
     return acc
 
 
@@ -76,10 +82,14 @@ def _per_period(db: ReportDb, parts: list[tuple[str, str, str]],
     return acc
 
 
-def _sorted(acc: Mapping[str, Sequence[int]], by_amount: bool) -> list[dict[str, Any]]:
-    rows = [_figures(k, v) for k, v in acc.items()]
-    rows.sort(key=(lambda x: (-x["amount"], x["key"])) if by_amount else (lambda x: x["key"]))
-    return rows
+def _sorted(acc: Mapping[str, Sequence[int]], by_amount: bool, limit: int | None = None
+            ) -> list[dict[str, Any]]:
+    """Rows by amount (then key) or by key; the first `limit` of them if given."""
+    order: Callable[[tuple[str, Sequence[int]]], Any] = (
+        (lambda kv: (-kv[1][1], kv[0])) if by_amount else (lambda kv: kv[0]))
+    items = (heapq.nsmallest(limit, acc.items(), key=order) if limit is not None
+             else sorted(acc.items(), key=order))
+    return [_figures(k, v) for k, v in items]
 
 
 def _named(db: ReportDb, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -125,7 +135,7 @@ def _products(db: ReportDb, scope: Scope, r: Range) -> tuple[dict[str, list[int]
     """Per product: over every store by day and month rows; over some stores by whole months
     (the range widened to them)."""
     if scope.stores is None:
-        return summed(db, "product", r, None, lambda p, s, k: k, by_store=False), r
+        return summed(db, "product", r, None, None, by_store=False), r
     months = r.whole_months()
     acc: dict[str, list[int]] = {}
     # One part per month: `period = ?` lets the key's store column narrow each read.
@@ -143,12 +153,12 @@ def top(db: ReportDb, scope: Scope, r: Range, limit: int) -> dict[str, Any]:
     """The `limit` products with the highest amount in `r`."""
     acc, covered = _products(db, scope, r)
     return {"report": "top", "range": covered.to_json(),
-            "rows": _named(db, _sorted(acc, True)[:limit])}
+            "rows": _named(db, _sorted(acc, True, limit))}
 
 
 def methods(db: ReportDb, scope: Scope, r: Range) -> dict[str, Any]:
     """Amount and payment count per payment method in `r` (refunds and voids subtract)."""
-    acc = summed(db, "method", r, scope.stores, lambda p, s, k: k, by_store=False)
+    acc = summed(db, "method", r, scope.stores, None, by_store=False)
     rows: list[dict[str, Any]] = [{"method": k, "amount": v[1], "payments": v[3]}
                                   for k, v in acc.items()]
     rows.sort(key=lambda x: (-x["amount"], x["method"]))
