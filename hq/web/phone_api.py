@@ -31,6 +31,7 @@ from hq.web import orders_api
 from hq.web.access import audit, principal
 from hq.web.orders_api import ORDERS, OrdersContext, answer, body_of, find_order, refusals
 from hq.web.scope import job_visible
+from sync.protocol.print_job import RECEIPT_TEMPLATES
 from sync.static import inline_shared
 
 PAGE_PATH = "/m/print"
@@ -155,7 +156,8 @@ async def post_reprint(request: web.Request) -> web.Response:
     row = await asyncio.to_thread(ctx.store.job, original)
     assert row is not None
     await asyncio.to_thread(_target, ctx, phone, who, row.box, row.printer)
-    job = {k: v for k, v in row.body.items() if k != "expires_at"}
+    job = marked_reprint({k: v for k, v in row.body.items() if k != "expires_at"}, original,
+                         reason)
     job["id"] = _new_id("r")
     new, _ = await phone.dispatcher.submit({"box": row.box, "printer": row.printer, "job": job})
     reprint = Reprint(job["id"], original, reason, who.name, ctx.clock())
@@ -168,6 +170,24 @@ async def post_reprint(request: web.Request) -> web.Response:
     await audit(request, who.label(), "reprint", job["id"], True, original=original,
                 reason=reason)
     return answer({**new, "reprint": reprint.to_json()}, 201)
+
+
+def marked_reprint(job: dict[str, Any], original: str, reason: str) -> dict[str, Any]:
+    """The job to send again, its paper headed 补打 with the original and the reason: a
+    receipt template's `data.reprint` (docs/print-jobs.md), or text blocks before a document's;
+    label templates and raw bytes go as they were."""
+    mark = {"of": original, "reason": reason}
+    if job.get("template") in RECEIPT_TEMPLATES and isinstance(job.get("data"), dict):
+        return {**job, "data": {**job["data"], "reprint": mark}}
+    doc = job.get("document")
+    if isinstance(doc, dict) and isinstance(doc.get("blocks"), list):
+        banner = [{"type": "text", "text": "** 补打 **", "align": "center", "bold": True,
+                   "width": 2, "height": 2},
+                  {"type": "text", "text": f"原单: {original}"},
+                  {"type": "text", "text": f"补打原因: {reason}"},
+                  {"type": "rule", "char": "="}]
+        return {**job, "document": {**doc, "blocks": [*banner, *doc["blocks"]]}}
+    return job
 
 
 def _summary(body: dict[str, Any]) -> dict[str, Any]:

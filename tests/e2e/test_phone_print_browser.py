@@ -140,6 +140,10 @@ def test_a_salesperson_prints_a_picking_list_from_the_phone_and_reprints_it(
             timeout=60_000)
         wait_for(lambda: len(printed_jobs(world)) == 2, 60, "the reprint printed")
         assert "永盛家装".encode("gb18030") in printed_jobs(world)[1]
+        # The reprint's paper is headed 补打 with the original and the reason; the first is not.
+        for word in ("补打", first, "客户丢失，补打一张"):
+            assert word.encode("gb18030") in printed_jobs(world)[1], word
+        assert "补打".encode("gb18030") not in printed_jobs(world)[0]
         status, view = world.hq_api("GET", f"/v1/print-jobs/{second}")
         assert status == 200 and view["state"] == "printed"
         page.set_viewport_size({"width": 1280, "height": 900})

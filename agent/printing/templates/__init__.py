@@ -43,4 +43,9 @@ def build_document(name: str, data: object, profile: PrinterProfile) -> Document
                                        f"(known: {', '.join(sorted(TEMPLATES))})")
     if not isinstance(data, Mapping):
         raise InvalidInput("data", "must be an object")
-    return builder(data, profile)
+    from agent.printing.templates.blocks import reprint_mark  # loaded with the first job
+    from drivers.escpos.document import Document
+
+    mark = reprint_mark(data)
+    doc = builder(data, profile)
+    return Document((*mark, *doc.blocks)) if mark else doc

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from drivers.escpos.document import Barcode, Cell, Columns, Rule, Text
+from collections.abc import Mapping
+
+from agent.printing.templates import fields as f
+from drivers import InvalidInput
+from drivers.escpos.document import Barcode, Block, Cell, Columns, Rule, Text
 from drivers.escpos.textcodec import text_columns
 
 
@@ -44,3 +48,19 @@ def code128(data: str, paper_dots: int, height: int = 60) -> Barcode | None:
 def rule(char: str = "-") -> Rule:
     """A full-width rule."""
     return Rule(char)
+
+
+def reprint_mark(data: Mapping[str, object]) -> tuple[Block, ...]:
+    """The 补打 banner heading a reprinted job's paper: `data.reprint` true, or {"of": the
+    original job id, "reason"}; nothing when absent or false."""
+    raw = data.get("reprint", False)
+    if raw is False:
+        return ()
+    if raw is True:
+        return (center("** 补打 **", bold=True, size=2), Rule("="))
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("data.reprint", "must be true, false or an object {of, reason}")
+    of = f.text(raw, "of", "data.reprint", max_len=128)
+    reason = f.text(raw, "reason", "data.reprint", max_len=200)
+    return (center("** 补打 **", bold=True, size=2), Text(f"原单: {of}"),
+            Text(f"补打原因: {reason}"), Rule("="))

@@ -152,3 +152,30 @@ def test_capitals_use_only_capital_digits_and_units(fen: int) -> None:
 
 def test_cells_are_plain_values() -> None:
     assert Cell("合计", 8, "right").width == 8
+
+
+@pytest.mark.parametrize("name", ["receipt", "sales_slip", "picking_list"])
+def test_a_reprint_is_headed_with_the_original_and_the_reason(name: str) -> None:
+    data = {**job(name)["data"], "reprint": {"of": "m-7f3a", "reason": "客户丢失，补打一张"}}
+    doc = build_document(name, data, P58)
+    head = texts(type(doc)(doc.blocks[:3]))
+    assert "补打" in head and "原单: m-7f3a" in head and "补打原因: 客户丢失，补打一张" in head
+    plain = build_document(name, job(name)["data"], P58)
+    assert doc.blocks[4:] == plain.blocks and "补打" not in texts(plain)
+    # GB18030 on the paper, like every other line.
+    assert "补打原因".encode("gb18030") in encode(doc, P58).data
+    flagged = build_document(name, {**job(name)["data"], "reprint": True}, P80)
+    assert "补打" in texts(flagged) and "原单" not in texts(flagged)
+
+
+@pytest.mark.parametrize(("reprint", "field"), [
+    ("yes", "data.reprint"),
+    ({"of": "m-1"}, "data.reprint.reason"),
+    ({"reason": "丢了"}, "data.reprint.of"),
+    ({"of": "m-1", "reason": "换\x1b行"}, "data.reprint.reason"),
+    ({"of": "m-1", "reason": "长" * 201}, "data.reprint.reason"),
+])
+def test_a_bad_reprint_mark_names_the_field(reprint: object, field: str) -> None:
+    with pytest.raises(InvalidInput) as e:
+        build_document("picking_list", {**job("picking_list")["data"], "reprint": reprint}, P80)
+    assert e.value.field == field
