@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -21,7 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.journal.store import JournalStore
+from bench.print_trace import Job, per_job, read_marks, report
 from bench.rows import Row, add_json_flag, emit, pct
+from sync import latency_trace
 from sync.mqtt_session import Message, MqttSession, SessionConfig
 from sync.protocol.messages import JournalBatch, PrintDispatch
 from tests.e2e.box_proc import sale_body
@@ -107,8 +111,8 @@ def hq_printed_latency(db: Path, prefix: str) -> list[float]:
     return [float(r[0]) for r in rows]
 
 
-def print_latency(w: World, jobs: int) -> list[float]:
-    """Jobs one after another: POST at HQ → the printer has the bytes, in ms."""
+def print_latency(w: World, jobs: int) -> list[Job]:
+    """Jobs one after another: when each was POSTed at HQ and when the printer had its bytes."""
     out = []
     for i in range(jobs):
         jid = f"bench-{i}"
@@ -119,7 +123,7 @@ def print_latency(w: World, jobs: int) -> list[float]:
         wait_for(lambda s=seen: len(read_log(w.printer_log)) > s, 60, "printed")
         rec = read_log(w.printer_log)[seen]
         assert rec["markers"] == [jid], rec
-        out.append((float(str(rec["t"])) - t0) * 1000)
+        out.append(Job(t0, float(str(rec["t"]))))
     return out
 
 
@@ -140,10 +144,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=1000)
     ap.add_argument("--backlog", type=int, default=100_000)
+    ap.add_argument("--trace", nargs="?", const="", metavar="KEEP",
+                    help="HQ and the box mark each hand-over; print the path stage by stage "
+                         "(and keep the marks in KEEP)")
+    ap.add_argument("--through-proxy", action="store_true",
+                    help="the box reaches the broker through the tests' cut-proxy, a thread of "
+                         "this process (the bench before 2026-12-07), instead of directly")
     add_json_flag(ap)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        trace = root / "latency.trace"
+        if args.trace is not None:
+            os.environ[latency_trace.ENV] = str(trace)  # read by HQ and the box at start
         w = World(root, keepalive=20, telemetry_s=30)
         try:
             print(f"building a journal backlog of {args.backlog:,} sales …", flush=True)
@@ -154,7 +167,10 @@ def main() -> None:
             batch_bytes = len(JournalBatch(BOX, "0" * 32, 0, tuple(records)).to_json())
             dispatch_bytes = len(PrintDispatch(BOX, job("bench-0"), 0).to_json())
 
-            w.start_box()
+            # Directly to the broker: the tests' cut-proxy is a Python thread of this process,
+            # whose turns on the interpreter lock would be counted as the product's latency.
+            w.start_box(config=None if args.through_proxy else
+                        w.write_box_config(w.broker.port, 20, 30))
             t0 = time.perf_counter()
             total = len(w.box_journal())
             wait_for(lambda: hq_size(w) >= total, 3600, "catch-up")
@@ -165,7 +181,13 @@ def main() -> None:
             wait_for(lambda: hq_size(w) == len(w.box_journal()), 600, "settled")
             assert w.box_journal() == w.hq_journal()
 
-            lat = print_latency(w, args.jobs)
+            sent = print_latency(w, args.jobs)
+            lat = [(j.printed - j.sent) * 1000 for j in sent]
+            assert w.box is not None
+            stages = report(per_job(read_marks(trace, {w.hq.pid: "hq", w.box.pid: "box"}),
+                                    sent)) if args.trace is not None else ""
+            if args.trace:
+                shutil.copy(trace, args.trace)
             wait_for(lambda: len(hq_printed_latency(w.hq_db, "bench-")) >= args.jobs, 120,
                      "HQ holds every printed state")
             known = hq_printed_latency(w.hq_db, "bench-")
@@ -173,6 +195,8 @@ def main() -> None:
         finally:
             w.close()
     print()
+    if stages:
+        print(f"cloud print path stage by stage ({args.jobs} jobs):\n{stages}\n")
     print(f"cloud print latency, HQ API call → bytes at the printer, {args.jobs} jobs "
           f"({dispatch_bytes} B dispatch):")
     print(f"  storelink        p50 {pct(lat, 50):7.1f} ms   p99 {pct(lat, 99):7.1f} ms   "

@@ -31,6 +31,7 @@ from drivers.printer_state import PrinterState, PrinterStatus, silence
 from drivers.transports.base import Transport, TransportError, drain, unsent_bytes, write_chunks
 from drivers.transports.open import make_transport, open_transport
 from sync.backoff import backoff_delay
+from sync.latency_trace import mark
 
 if TYPE_CHECKING:
     from drivers.escpos.encoder import Encoded
@@ -214,6 +215,7 @@ class PrinterSupervisor:
         return self._idle_ready and not self._stopping and not self._handed
 
     def _take(self, claimed: Claimed) -> None:
+        mark("worker.handed")
         self._handed.append(claimed)
         self._wake.set()
 
@@ -250,7 +252,9 @@ class PrinterSupervisor:
     async def _step(self) -> bool:
         """One round: status, waiting commands, then the next job or an idle wait; False when
         the printer could not be reached."""
+        mark("worker.step")
         status = self._fresh or await self._poll()
+        mark("worker.status")
         self._fresh = None
         if status is None:
             await self._return_handed()
@@ -407,6 +411,7 @@ class PrinterSupervisor:
         try:
             pj = parse_job(claimed.body)
             encoded: Encoded = await self._dev.run(lambda: render_job(pj, self.cfg.profile))
+            mark("worker.rendered")
         except DriverError as e:
             log.error("job %s cannot be rendered for printer %s: %s", job_id, self.id, e)
             await self.queue.render_failed(job_id)
@@ -421,6 +426,7 @@ class PrinterSupervisor:
             try:
                 await self._dev.run(functools.partial(write_chunks, conn, encoded.chunks,
                                                       encoded.pause_ms / 1000))
+                mark("worker.written")
             except TransportError as e:
                 await self._drop(e)
                 await self.queue.send_failed(job_id, reason_for_transport(e.reason),

@@ -21,6 +21,7 @@ from agent.printing.queue.store import JobConflictError, QueueFullError
 from agent.sales.drawer import DrawerRefusedError, job_kick, journal_remote, refuse_remote_job
 from drivers import DriverError
 from drivers.profiles import PrinterProfile
+from sync.latency_trace import mark
 from sync.protocol import ProtocolError
 from sync.protocol.commands import Command, CommandGuard, CommandRefusedError
 from sync.protocol.messages import PrintDispatch
@@ -74,7 +75,9 @@ class Intake:
             printer = self.ctx.config.printer(pj.printer)
             if printer is None:
                 raise DriverError(f"printer: no printer {pj.printer!r} on this box")
+            mark("box.intake")
             kick = await asyncio.to_thread(_kick_of, pj, printer.profile)
+            mark("box.checked")
         except DriverError as e:
             await self._append([_intake(d.job_id, "refused", now, str(e))], [])
             return "refused"
@@ -93,6 +96,7 @@ class Intake:
                 return "refused"
         try:
             submitted = await self.ctx.queue.submit(pj)
+            mark("box.queued")
         except JobConflictError:
             await self._append([_intake(pj.id, "refused", now, "job id: already used for a "
                                         "different job")], [])
@@ -111,6 +115,7 @@ class Intake:
                     events.append(_job_event(r))
                     last = r.version
             await self._append(events, [(JOB_NS, pj.id, last, None)])
+        mark("box.answered")
         return result
 
     async def forward_job_states(self) -> int:
