@@ -164,11 +164,11 @@ class MqttSession:
     def no_delay(self) -> bool | None:
         """Whether the current connection's socket sends each packet as it is written
         (TCP_NODELAY, see _no_delay); None while there is no socket."""
-        sock = self._client.socket()
-        if sock is None:
+        getsockopt = getattr(self._client.socket(), "getsockopt", None)
+        if getsockopt is None:
             return None
         try:
-            return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            return bool(getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
         except OSError:
             return None
 
