@@ -223,8 +223,10 @@ class PrinterSupervisor:
     def _expect(self) -> None:
         """A job is on its way (PrintQueue.coming): while idle and connected, ask the printer's
         status now, so the job, claimed when it is stored, finds it asked rather than waiting
-        for it. The answer counts as the next poll."""
-        if self.idle() and self._asking is None and self._conn is not None:
+        for it. The answer counts as the next poll; one already answered (for a job that did
+        not come) is asked again."""
+        if self.idle() and self._conn is not None and (self._asking is None
+                                                       or self._asking.done()):
             self._asking = asyncio.ensure_future(self._poll())
 
     async def _return_handed(self) -> None:
@@ -262,8 +264,12 @@ class PrinterSupervisor:
         the printer could not be reached."""
         mark("worker.step")
         asking, self._asking = self._asking, None
-        status = self._fresh or (await asking if asking is not None else None) \
-            or await self._poll()
+        asked = await asking if asking is not None else None
+        # A status asked early serves a timed round or a job announced by coming() (its
+        # submitter handed its bytes over too), never a job that was not announced.
+        if self._handed and self._handed[0][1] is None:
+            asked = None
+        status = self._fresh or asked or await self._poll()
         mark("worker.status")
         self._fresh = None
         if status is None:

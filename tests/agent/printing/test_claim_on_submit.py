@@ -129,7 +129,12 @@ async def test_a_job_on_its_way_finds_its_printers_status_asked(
         before = asked()
         ctx.queue.coming("front")
         await eventually(lambda: asked() == before + 1, what="the status asked for the job")
-        submitted = await ctx.queue.submit(parse_job(raw_job("hinge-3", "front", "合页 ×3")))
+        job = parse_job(raw_job("hinge-3", "front", "合页 ×3"))
+        printer = ctx.config.printer("front")
+        assert printer is not None
+        # As the intake submits it: with the bytes it rendered to check it.
+        submitted = await ctx.queue.submit(job, rendered=(printer.profile,
+                                                          render_job(job, printer.profile)))
         assert submitted.claimed is not None
 
         async def printed() -> bool:
@@ -138,3 +143,28 @@ async def test_a_job_on_its_way_finds_its_printers_status_asked(
         await eventually(printed, what="hinge-3 printed")
     data = bytes(model.received)
     assert data[:data.index(marker("hinge-3"))].count(STATUS_QUERY) == before + 1
+
+
+async def test_a_job_not_announced_does_not_print_on_a_status_asked_for_another(
+        tmp_path: Path, sim_printer: SimFactory) -> None:
+    # A status asked for a job on its way that never came (refused when it was checked) is not
+    # what a job submitted without announcement (a till's receipt) prints on: its worker asks.
+    model, shell = sim_printer()
+
+    def asked() -> int:
+        return bytes(model.received).count(STATUS_QUERY)
+
+    async with running(box_config(tmp_path, {"front": shell.port}, poll_s=30)) as ctx:
+        await eventually(ctx.printers["front"].idle, what="the worker idle after a ready status")
+        before = asked()
+        ctx.queue.coming("front")
+        await eventually(lambda: asked() == before + 1, what="the status asked for a job")
+        submitted = await ctx.queue.submit(parse_job(raw_job("receipt-1", "front", "小票")))
+        assert submitted.claimed is not None
+
+        async def printed() -> bool:
+            j = await ctx.queue.get("receipt-1")
+            return j is not None and j.state is JobState.PRINTED
+        await eventually(printed, what="receipt-1 printed")
+    data = bytes(model.received)
+    assert data[:data.index(marker("receipt-1"))].count(STATUS_QUERY) == before + 2
