@@ -34,6 +34,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from sync.backoff import backoff_delay
+from sync.latency_trace import mark
 
 log = logging.getLogger(__name__)
 LOOP_TICK_S = 0.05
@@ -148,6 +149,7 @@ class MqttSession:
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
         c.on_publish = self._on_publish
+        c.on_socket_open = _no_delay
         # Writes happen only on our network thread: publish() from the loop thread queues the
         # packet and wakes select() instead of writing the socket concurrently.
         c.on_socket_register_write = lambda *_: None
@@ -157,6 +159,18 @@ class MqttSession:
     def connected(self) -> bool:
         """True while the broker has accepted the current connection."""
         return self._connected
+
+    @property
+    def no_delay(self) -> bool | None:
+        """Whether the current connection's socket sends each packet as it is written
+        (TCP_NODELAY, see _no_delay); None while there is no socket."""
+        getsockopt = getattr(self._client.socket(), "getsockopt", None)
+        if getsockopt is None:
+            return None
+        try:
+            return bool(getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        except OSError:
+            return None
 
     async def start(self) -> None:
         """Start connecting in the background; progress arrives on `events`."""
@@ -212,6 +226,7 @@ class MqttSession:
         if expiry_s is not None:
             props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
             props.MessageExpiryInterval = max(1, expiry_s)
+        mark("mqtt.publish")
         info = self._client.publish(topic, payload, qos, retain, props)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return False
@@ -337,10 +352,12 @@ class MqttSession:
         self._lost(f"disconnected: {rc}")
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        mark("mqtt.message")
         self._emit(Message(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid,
                            self._generation))
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, rc: Any, _p: Any) -> None:
+        mark("mqtt.puback")
         loop = self._loop
         if loop is not None:
             with contextlib.suppress(RuntimeError):
@@ -350,6 +367,14 @@ class MqttSession:
         fut = self._waiters.get(mid)
         if fut is not None and not fut.done():
             fut.set_result(ok)
+
+
+def _no_delay(_c: mqtt.Client, _u: Any, sock: Any) -> None:
+    """Every packet goes out when it is written (TCP_NODELAY). With Nagle's algorithm a small
+    packet written while an earlier one is unacknowledged (a PUBACK after a PUBLISH, a job
+    after an events ack) waits for the peer's delayed ACK, up to 40 ms on Linux."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def loop_once(c: mqtt.Client, timeout_s: float) -> MQTTErrorCode:
@@ -386,6 +411,7 @@ def loop_once(c: mqtt.Client, timeout_s: float) -> MQTTErrorCode:
             wake.recv(10000)
     if woken or ready.get(fd, 0) & select.POLLOUT:
         rc = c.loop_write()
+        mark("mqtt.written")
         if rc or c.socket() is None:
             return rc
     return c.loop_misc()

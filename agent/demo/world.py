@@ -119,7 +119,8 @@ class World:
         conf = bdir / "mosquitto.conf"
         conf.write_text(f"listener {self.mqtt_port} 127.0.0.1\nallow_anonymous true\n"
                         f"persistence true\npersistence_location {bdir}/\n"
-                        "max_queued_messages 100000\n", encoding="utf-8")
+                        "max_queued_messages 100000\nset_tcp_nodelay true\n",
+                        encoding="utf-8")
         log = bdir / "mosquitto.log"
         self._spawn([mosquitto, "-c", str(conf)], log)
         _wait_port(self.mqtt_port, self.procs[-1], "mosquitto", log)

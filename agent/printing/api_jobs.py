@@ -59,6 +59,7 @@ async def submit(request: web.Request) -> web.Response:
     job = parse_job(body)
     printer = _known_printer(ctx, job.printer)
     # Bad content gets its 400 here and is never stored.
+    ctx.queue.coming(job.printer)
     encoded = await asyncio.to_thread(render_job, job, printer.profile)
     kick = await asyncio.to_thread(job_kick, job, printer.profile, encoded.data)
     if kick is None:
@@ -70,7 +71,7 @@ async def submit(request: web.Request) -> web.Response:
                           f"the cash drawer ({what})", field)
     # A new job and its audit record are committed together (agent/audit_outbox.py).
     audit = audit_body(request, 202) if ctx.audit_outbox is not None else None
-    result = await ctx.queue.submit(job, audit)
+    result = await ctx.queue.submit(job, audit, rendered=(printer.profile, encoded))
     if result.created and audit is not None:
         note(request, outboxed=True)
     return json_response(job_json(result.job), 202 if result.created else 200)

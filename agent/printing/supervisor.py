@@ -20,7 +20,7 @@ from agent.health.explain import Problem, printer_problem
 from agent.printing.jobs import parse_job, render_job
 from agent.printing.queue.device import DeviceThread
 from agent.printing.queue.lifecycle import reason_for_status, reason_for_transport
-from agent.printing.queue.service import PrintQueue, wall_ms
+from agent.printing.queue.service import PrintQueue, Rendered, wall_ms
 from agent.printing.queue.store import Claimed
 from drivers import DriverError, InvalidInput
 from drivers.escpos.status import QUERIES, STATUS_QUERY, InvalidReply, StatusReader
@@ -31,6 +31,7 @@ from drivers.printer_state import PrinterState, PrinterStatus, silence
 from drivers.transports.base import Transport, TransportError, drain, unsent_bytes, write_chunks
 from drivers.transports.open import make_transport, open_transport
 from sync.backoff import backoff_delay
+from sync.latency_trace import mark
 
 if TYPE_CHECKING:
     from drivers.escpos.encoder import Encoded
@@ -184,12 +185,13 @@ class PrinterSupervisor:
         self._commands: collections.deque[tuple[bytes, asyncio.Future[None]]] = \
             collections.deque()
         self._idle_ready = False
-        self._handed: collections.deque[Claimed] = collections.deque()
+        self._handed: collections.deque[tuple[Claimed, Rendered | None]] = collections.deque()
+        self._asking: asyncio.Future[PrinterStatus | None] | None = None
         self._snap = PrinterSnapshot(cfg.id, cfg.name, cfg.profile.name, _describe(cfg.target),
                                      PrinterState.OFFLINE, ("connecting",), False, None,
                                      wall_ms(), None, None)
         queue.on_queued(cfg.id, self.wake)
-        queue.on_idle(cfg.id, self.idle, self._take)
+        queue.on_idle(cfg.id, self.idle, self._take, self._expect)
 
     def snapshot(self) -> PrinterSnapshot:
         """The printer's current state."""
@@ -213,14 +215,24 @@ class PrinterSupervisor:
         then claimed in the transaction that stores it (PrintQueue.on_idle)."""
         return self._idle_ready and not self._stopping and not self._handed
 
-    def _take(self, claimed: Claimed) -> None:
-        self._handed.append(claimed)
+    def _take(self, claimed: Claimed, rendered: Rendered | None) -> None:
+        mark("worker.handed")
+        self._handed.append((claimed, rendered))
         self._wake.set()
+
+    def _expect(self) -> None:
+        """A job is on its way (PrintQueue.coming): while idle and connected, ask the printer's
+        status now, so the job, claimed when it is stored, finds it asked rather than waiting
+        for it. The answer counts as the next poll; one already answered (for a job that did
+        not come) is asked again."""
+        if self.idle() and self._conn is not None and (self._asking is None
+                                                       or self._asking.done()):
+            self._asking = asyncio.ensure_future(self._poll())
 
     async def _return_handed(self) -> None:
         """Jobs claimed for this worker that it will not print now go back to the queue."""
         while self._handed:
-            await self.queue.park(self._handed.popleft().job.id)
+            await self.queue.park(self._handed.popleft()[0].job.id)
 
     async def run(self) -> None:
         """Connect, poll and print until stop(); any failure backs off with jitter and retries."""
@@ -250,7 +262,15 @@ class PrinterSupervisor:
     async def _step(self) -> bool:
         """One round: status, waiting commands, then the next job or an idle wait; False when
         the printer could not be reached."""
-        status = self._fresh or await self._poll()
+        mark("worker.step")
+        asking, self._asking = self._asking, None
+        asked = await asking if asking is not None else None
+        # A status asked early serves a timed round or a job announced by coming() (its
+        # submitter handed its bytes over too), never a job that was not announced.
+        if self._handed and self._handed[0][1] is None:
+            asked = None
+        status = self._fresh or asked or await self._poll()
+        mark("worker.status")
         self._fresh = None
         if status is None:
             await self._return_handed()
@@ -262,11 +282,12 @@ class PrinterSupervisor:
                 if self.cfg.self_test_on_attach and self._on_attach is not None:
                     await self._on_attach(self.id)
             # A job claimed when it was stored (queue.on_idle) comes first: nothing was queued
-            # before it. Its status was asked just now, after the claim, before any byte.
-            claimed = self._handed.popleft() if self._handed else \
-                await self.queue.claim_next(self.id)
+            # before it. Its status was asked just now, while it was checked and stored
+            # (_expect) or after, and before any byte.
+            claimed, rendered = self._handed.popleft() if self._handed else \
+                (await self.queue.claim_next(self.id), None)
             if claimed is not None:
-                await self._print(claimed)
+                await self._print(claimed, rendered)
                 return True
         await self._return_handed()
         # Polls start every poll_s; one that waited its whole window is followed at once.
@@ -388,11 +409,11 @@ class PrinterSupervisor:
             else:
                 fut.set_result(None)
 
-    async def _print(self, claimed: Claimed) -> None:
+    async def _print(self, claimed: Claimed, rendered: Rendered | None = None) -> None:
         job = claimed.job
         self._snap = replace(self._snap, printing=job.id)
         try:
-            await self._print_copies(job.id, job.copies_done, job.copies, claimed)
+            await self._print_copies(job.id, job.copies_done, job.copies, claimed, rendered)
         except Exception:
             # Bytes may have gone out: a person decides, as after a crash.
             try:
@@ -403,10 +424,15 @@ class PrinterSupervisor:
         finally:
             self._snap = replace(self._snap, printing=None)
 
-    async def _print_copies(self, job_id: str, done: int, copies: int, claimed: Claimed) -> None:
+    async def _print_copies(self, job_id: str, done: int, copies: int, claimed: Claimed,
+                            rendered: Rendered | None) -> None:
         try:
-            pj = parse_job(claimed.body)
-            encoded: Encoded = await self._dev.run(lambda: render_job(pj, self.cfg.profile))
+            if rendered is not None and rendered[0] == self.cfg.profile:
+                encoded: Encoded = rendered[1]  # what the submitter rendered to check the job
+            else:
+                pj = parse_job(claimed.body)
+                encoded = await self._dev.run(lambda: render_job(pj, self.cfg.profile))
+            mark("worker.rendered")
         except DriverError as e:
             log.error("job %s cannot be rendered for printer %s: %s", job_id, self.id, e)
             await self.queue.render_failed(job_id)
@@ -421,6 +447,7 @@ class PrinterSupervisor:
             try:
                 await self._dev.run(functools.partial(write_chunks, conn, encoded.chunks,
                                                       encoded.pause_ms / 1000))
+                mark("worker.written")
             except TransportError as e:
                 await self._drop(e)
                 await self.queue.send_failed(job_id, reason_for_transport(e.reason),
@@ -464,6 +491,9 @@ class PrinterSupervisor:
                 return status
 
     async def _close(self) -> None:
+        if self._asking is not None:
+            self._asking.cancel()
+            self._asking = None
         t, self._conn = self._conn, None
         for _, fut in self._commands:
             if not fut.done():

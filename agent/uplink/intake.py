@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.api.context import AgentContext
 from agent.config import ConfigError
@@ -21,10 +21,14 @@ from agent.printing.queue.store import JobConflictError, QueueFullError
 from agent.sales.drawer import DrawerRefusedError, job_kick, journal_remote, refuse_remote_job
 from drivers import DriverError
 from drivers.profiles import PrinterProfile
+from sync.latency_trace import mark
 from sync.protocol import ProtocolError
 from sync.protocol.commands import Command, CommandGuard, CommandRefusedError
 from sync.protocol.messages import PrintDispatch
 from sync.protocol.outbox import DurableOutbox, KvUpdate
+
+if TYPE_CHECKING:
+    from drivers.escpos.encoder import Encoded
 
 log = logging.getLogger(__name__)
 JOB_NS, CMD_NS, CURSOR_NS = "job", "cmd", "cursor"
@@ -74,7 +78,10 @@ class Intake:
             printer = self.ctx.config.printer(pj.printer)
             if printer is None:
                 raise DriverError(f"printer: no printer {pj.printer!r} on this box")
-            kick = await asyncio.to_thread(_kick_of, pj, printer.profile)
+            mark("box.intake")
+            self.ctx.queue.coming(pj.printer)
+            kick, encoded = await asyncio.to_thread(_kick_of, pj, printer.profile)
+            mark("box.checked")
         except DriverError as e:
             await self._append([_intake(d.job_id, "refused", now, str(e))], [])
             return "refused"
@@ -92,7 +99,8 @@ class Intake:
                 await self._append([_intake(pj.id, "refused", now, str(e))], [])
                 return "refused"
         try:
-            submitted = await self.ctx.queue.submit(pj)
+            submitted = await self.ctx.queue.submit(pj, rendered=(printer.profile, encoded))
+            mark("box.queued")
         except JobConflictError:
             await self._append([_intake(pj.id, "refused", now, "job id: already used for a "
                                         "different job")], [])
@@ -111,6 +119,7 @@ class Intake:
                     events.append(_job_event(r))
                     last = r.version
             await self._append(events, [(JOB_NS, pj.id, last, None)])
+        mark("box.answered")
         return result
 
     async def forward_job_states(self) -> int:
@@ -194,12 +203,13 @@ class Intake:
             await asyncio.to_thread(self.outbox.drop, CMD_NS, old)
 
 
-def _kick_of(job: PrintJob, profile: PrinterProfile) -> tuple[str, str] | None:
-    """Whether a cloud job would open the cash drawer (rendered as the printer would get it);
+def _kick_of(job: PrintJob, profile: PrinterProfile) -> tuple[tuple[str, str] | None, Encoded]:
+    """Whether a cloud job would open the cash drawer, and its bytes as the printer gets them;
     InvalidInput when its content is bad or costs more than a job may."""
     # Rendering checks content as POST /v1/print-jobs does (print_budget included): bad or too
     # costly content raises here, is refused naming its block, and is never queued.
-    return job_kick(job, profile, render_job(job, profile).data)
+    encoded = render_job(job, profile)
+    return job_kick(job, profile, encoded.data), encoded
 
 
 def _intake(job_id: str, result: str, at_ms: int, error: str = "") -> dict[str, Any]:

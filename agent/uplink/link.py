@@ -25,6 +25,7 @@ from agent.uplink import reload
 from agent.uplink.config import SyncConfig
 from agent.uplink.intake import CMD_NS, Intake, wall_ms
 from sync.journal import JournalError
+from sync.latency_trace import mark
 from sync.mqtt_session import Connected, Disconnected, Message, MqttSession, SessionConfig, Will
 from sync.protocol import ProtocolError
 from sync.protocol import outbox as ob
@@ -160,8 +161,10 @@ class Uplink:
                     self._connected = False
                     self._jw, self._ew = ob.disconnected(self._jw), ob.disconnected(self._ew)
                 elif isinstance(ev, Message):
+                    mark("box.loop")
                     await self._on_message(ev)
                     self.session.ack(ev)
+                    mark("box.ack")
                     if self._restart_pending:
                         # After the command's answer is in the outbox and the message acked:
                         # the new release sends the answer.

@@ -17,6 +17,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from hq import HqError
 from hq.store import HqStore, JobRow
+from sync.latency_trace import mark
 from sync.protocol import ProtocolError
 from sync.protocol.commands import NAMES, Command, sign_command
 from sync.protocol.messages import EventsAck, EventsBatch, PrintDispatch
@@ -141,7 +142,9 @@ class Dispatcher:
         id is refused (409)."""
         now = self.clock()
         row = parse_submission(body, now, self.default_expiry_s)
+        mark("hq.parsed")
         stored, created = await asyncio.to_thread(self.store.job_create, row)
+        mark("hq.stored")
         if not created and stored.body_hash != row.body_hash:
             raise DispatchError(409, "job.id", f"job {row.id} exists with a different body")
         if created:
@@ -155,8 +158,10 @@ class Dispatcher:
             return False
         msg = PrintDispatch(row.box, row.body, now)
         ok = await self.publish(down(row.box, Down.PRINT), msg.to_json(), left_s)
+        mark("hq.puback")
         if ok:
             await asyncio.to_thread(self.store.job_dispatched, row.id, self.clock())
+            mark("hq.dispatched")
         return ok
 
     async def redispatch(self) -> int:

@@ -38,6 +38,7 @@ from hq.web.reports_api import Reports
 from hq.web.scope import body_box_visible, job_visible, visible
 from hq.workshop.book import WorkshopBook
 from sync.bounded_json import JsonLimitError, loads_bounded
+from sync.latency_trace import mark
 from sync.protocol.topics import BOX_ID
 from sync.web.connections import busy_middleware
 from sync.web.edge import EdgePolicy, edge_middleware
@@ -98,6 +99,7 @@ def _json(obj: Any, status: int = 200) -> web.Response:
 async def _last_resort(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Whatever escapes is answered in JSON: 507 for a full disk, 503 + Retry-After while the
     store is unreachable, else 500 (logged)."""
+    mark("hq.request")
     try:
         return await handler(request)
     except web.HTTPException:
@@ -193,6 +195,7 @@ def _box_id(request: web.Request) -> str:
 
 async def post_job(request: web.Request) -> web.Response:
     """POST /v1/print-jobs {"box", "printer", "job"}: 201 new, 200 repeat, 409 conflict."""
+    mark("hq.handler")
     body = await _body(request)
     body_box_visible(request, body)
     view, created = await request.app[CTX].dispatcher.submit(body)
@@ -201,6 +204,7 @@ async def post_job(request: web.Request) -> web.Response:
         await asyncio.to_thread(request.app[CTX].store.job_owner_set, str(view["id"]), who.name)
     if not created and not await job_visible(request, view):
         return _error(409, "job.id", "a job with this id exists")
+    mark("hq.answer")
     return _json(view, 201 if created else 200)
 
 

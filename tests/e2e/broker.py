@@ -47,6 +47,7 @@ class Broker:
         lines = [f"user {getpass.getuser()}", f"listener {self.port} 127.0.0.1", "persistence true",
                  f"persistence_location {workdir}/", "autosave_interval 1",
                  "max_queued_messages 100000", "max_inflight_messages 100",
+                 "set_tcp_nodelay true",
                  f"log_dest file {workdir}/mosquitto.log", "log_type all"]
         if users is None:
             lines.append("allow_anonymous true")

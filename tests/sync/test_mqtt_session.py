@@ -255,3 +255,29 @@ async def test_a_publish_wakes_the_network_thread_at_once(
     assert await pub.publish("t/c", "取货单 3".encode(), qos=1, wait_s=T)
     msg = await next_of(sub, Message)
     assert isinstance(msg, Message) and msg.payload.decode() == "取货单 3"
+
+
+async def test_every_connection_sends_each_packet_at_once(
+        broker: Broker, sessions: list[MqttSession]) -> None:
+    # Nagle's algorithm would hold a small packet written behind an unacknowledged one (the
+    # box's PUBACK after its events, HQ's job after an events ack) until the peer's delayed
+    # ACK, up to 40 ms: every socket of the session, reconnects included, sets TCP_NODELAY.
+    s = await started(sessions, cfg(broker.port, "nodelay-box", subscriptions=(("t/#", 1),)))
+    assert s.no_delay is True
+    broker.restart()
+    await next_of(s, Disconnected)
+    await next_of(s, Connected)
+    assert s.no_delay is True
+    pub = await started(sessions, cfg(broker.port, "nodelay-hq"))
+    assert await pub.publish("t/d", "配送单 4".encode(), qos=1, wait_s=T)
+    msg = await next_of(s, Message)
+    assert isinstance(msg, Message) and msg.payload.decode() == "配送单 4"
+
+
+def test_the_brokers_send_each_packet_at_once(broker: Broker) -> None:
+    # The broker's side of the same: mosquitto leaves Nagle on unless told (set_tcp_nodelay).
+    # The shipped configuration says so, and so does the tests' broker, which started with it.
+    shipped = Path(__file__).resolve().parents[2] / "systemd" / "mosquitto-storelink.conf"
+    for conf in (shipped, broker.conf):
+        lines = [line.split() for line in conf.read_text(encoding="utf-8").splitlines()]
+        assert ["set_tcp_nodelay", "true"] in lines, conf

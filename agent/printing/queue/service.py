@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent.config import QueueConfig
 from agent.events import Event, EventBus
@@ -13,8 +13,15 @@ from agent.printing.queue import lifecycle as lc
 from agent.printing.queue.lifecycle import Action, Job, JobState, Reason
 from agent.printing.queue.store import Change, Claimed, JobNotFoundError, Store, Submitted
 
+if TYPE_CHECKING:
+    from drivers.escpos.encoder import Encoded
+    from drivers.profiles import PrinterProfile
+
 Clock = Callable[[], int]
 Resolution = Literal["reprint", "done"]
+Rendered = tuple["PrinterProfile", "Encoded"]
+"""A job's bytes for one copy and the profile they were rendered for (render_job)."""
+Take = Callable[[Claimed, "Rendered | None"], None]
 
 
 def wall_ms() -> int:
@@ -41,18 +48,29 @@ class PrintQueue:
         self.config = config
         self.clock = clock
         self._wakers: dict[str, Callable[[], None]] = {}
-        self._idle: dict[str, tuple[Callable[[], bool], Callable[[Claimed], None]]] = {}
+        self._idle: dict[str, tuple[Callable[[], bool], Take]] = {}
+        self._expect: dict[str, Callable[[], None]] = {}
 
     def on_queued(self, printer: str, wake: Callable[[], None]) -> None:
         """Call `wake` whenever a job becomes queued for `printer` (its worker's doorbell)."""
         self._wakers[printer] = wake
 
-    def on_idle(self, printer: str, idle: Callable[[], bool],
-                take: Callable[[Claimed], None]) -> None:
+    def on_idle(self, printer: str, idle: Callable[[], bool], take: Take,
+                expect: Callable[[], None] | None = None) -> None:
         """While `idle()` (the worker waits with nothing to do and its printer was ready), a new
-        job for `printer` is claimed in the transaction that stores it and given to `take`: one
-        durable commit instead of two (docs/print-jobs.md, "Lifecycle")."""
+        job for `printer` is claimed in the transaction that stores it and given to `take` with
+        the bytes the submitter rendered, if any: one durable commit instead of two, one
+        rendering instead of two (docs/local-api.md, "States"). `expect` is called when a job
+        for `printer` is about to be checked and submitted (coming())."""
         self._idle[printer] = (idle, take)
+        if expect is not None:
+            self._expect[printer] = expect
+
+    def coming(self, printer: str) -> None:
+        """A job for `printer` is being checked and will be submitted: its idle worker may ask
+        the printer's status meanwhile instead of after the job is stored."""
+        if (expect := self._expect.get(printer)) is not None:
+            expect()
 
     def default_expiry_ms(self, label: str, now_ms: int) -> int:
         """When a job without `expires_at` expires: the template's setting or the default."""
@@ -65,9 +83,11 @@ class PrintQueue:
             if c.job.state is JobState.QUEUED and (wake := self._wakers.get(c.job.printer)):
                 wake()
 
-    async def submit(self, pj: PrintJob, audit: dict[str, Any] | None = None) -> Submitted:
+    async def submit(self, pj: PrintJob, audit: dict[str, Any] | None = None,
+                     rendered: Rendered | None = None) -> Submitted:
         """Accept a job (committed on return, with its `audit` record body in the outbox) or
-        return the one already stored under its id."""
+        return the one already stored under its id. `rendered`: the job's bytes as the caller
+        rendered them to check it, for its worker to print without rendering again."""
         now = self.clock()
         expires = pj.expires_at_ms if pj.expires_at_ms is not None \
             else self.default_expiry_ms(pj.label, now)
@@ -80,7 +100,7 @@ class PrintQueue:
                 changes.append(Change(result.claimed.job, Action.CLAIM))
             self._publish(changes)
             if result.claimed is not None and worker is not None:
-                worker[1](result.claimed)
+                worker[1](result.claimed, rendered)
         return result
 
     async def get(self, job_id: str) -> Job | None:

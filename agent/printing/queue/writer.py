@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from agent import AgentError
+from sync.latency_trace import mark
 
 T = TypeVar("T")
 MAX_BATCH = 256
@@ -87,6 +88,7 @@ class GroupCommitWriter(threading.Thread):
                     outcomes.append((False, e))
                 conn.execute("RELEASE op")
             conn.execute("COMMIT")
+            mark("queue.commit")
         except Exception as e:  # every waiting caller must hear of it
             with contextlib.suppress(sqlite3.Error):
                 if conn.in_transaction:

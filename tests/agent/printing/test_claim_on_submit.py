@@ -1,14 +1,17 @@
 """A job for an idle printer is claimed in the transaction that stores it (one durable commit
 instead of two); its printer's status is still asked before any byte goes out, and a printer
-that is not ready gets nothing: the job goes back to the queue (docs/print-jobs.md)."""
+that is not ready gets nothing: the job goes back to the queue (docs/local-api.md, "States").
+Handed over with its claim, a job is printed from the bytes its submitter rendered to check it,
+and a job announced as on its way finds its printer's status already asked."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from agent.daemon import running
-from agent.printing.jobs import parse_job
+from agent.printing.jobs import parse_job, render_job
 from agent.printing.queue.lifecycle import Action, JobState
+from drivers.escpos.status import STATUS_QUERY
 from drivers.profiles import get_profile
 from drivers.sim.printer import SimEscposPrinter
 from drivers.sim.shells import TcpShell
@@ -83,3 +86,85 @@ async def test_a_printer_out_of_paper_since_its_last_status_gets_nothing(
             return j is not None and j.state is JobState.PRINTED
         await eventually(printed, what="printed once the paper is back")
     assert bytes(model.received).count(marker("paper-1")) == 1
+
+
+async def test_the_worker_prints_the_bytes_rendered_to_check_the_job(
+        tmp_path: Path, sim_printer: SimFactory) -> None:
+    # The intake and POST /v1/print-jobs render a job to check it; handed over with the claim,
+    # those bytes are what the worker writes — it does not render the job a second time. (The
+    # bytes given here differ from the job's own only so that the test can tell them apart.)
+    model, shell = sim_printer()
+    async with running(box_config(tmp_path, {"front": shell.port})) as ctx:
+        await eventually(ctx.printers["front"].idle, what="the worker idle after a ready status")
+        job = parse_job(raw_job("hinge-2", "front", "不锈钢合页 ×2"))
+        printer = ctx.config.printer("front")
+        assert printer is not None
+        checked = parse_job(raw_job("hinge-2", "front", "已检查的字节 ×2"))
+        rendered = render_job(checked, printer.profile)
+        submitted = await ctx.queue.submit(job, rendered=(printer.profile, rendered))
+        assert submitted.claimed is not None
+
+        async def printed() -> bool:
+            j = await ctx.queue.get("hinge-2")
+            return j is not None and j.state is JobState.PRINTED
+        await eventually(printed, what="hinge-2 printed")
+    data = bytes(model.received)
+    assert data.count(rendered.data) == 1
+    assert "不锈钢合页 ×2".encode("gb18030") not in data
+
+
+async def test_a_job_on_its_way_finds_its_printers_status_asked(
+        tmp_path: Path, sim_printer: SimFactory) -> None:
+    # coming() (the intake and POST /v1/print-jobs, before they check the job) has the idle
+    # worker ask the printer's status while the job is checked and stored; the job claimed with
+    # it then goes out on that answer, not after a second question. A long poll interval: no
+    # timed poll comes in between.
+    model, shell = sim_printer()
+
+    def asked() -> int:
+        return bytes(model.received).count(STATUS_QUERY)
+
+    async with running(box_config(tmp_path, {"front": shell.port}, poll_s=30)) as ctx:
+        await eventually(ctx.printers["front"].idle, what="the worker idle after a ready status")
+        before = asked()
+        ctx.queue.coming("front")
+        await eventually(lambda: asked() == before + 1, what="the status asked for the job")
+        job = parse_job(raw_job("hinge-3", "front", "合页 ×3"))
+        printer = ctx.config.printer("front")
+        assert printer is not None
+        # As the intake submits it: with the bytes it rendered to check it.
+        submitted = await ctx.queue.submit(job, rendered=(printer.profile,
+                                                          render_job(job, printer.profile)))
+        assert submitted.claimed is not None
+
+        async def printed() -> bool:
+            j = await ctx.queue.get("hinge-3")
+            return j is not None and j.state is JobState.PRINTED
+        await eventually(printed, what="hinge-3 printed")
+    data = bytes(model.received)
+    assert data[:data.index(marker("hinge-3"))].count(STATUS_QUERY) == before + 1
+
+
+async def test_a_job_not_announced_does_not_print_on_a_status_asked_for_another(
+        tmp_path: Path, sim_printer: SimFactory) -> None:
+    # A status asked for a job on its way that never came (refused when it was checked) is not
+    # what a job submitted without announcement (a till's receipt) prints on: its worker asks.
+    model, shell = sim_printer()
+
+    def asked() -> int:
+        return bytes(model.received).count(STATUS_QUERY)
+
+    async with running(box_config(tmp_path, {"front": shell.port}, poll_s=30)) as ctx:
+        await eventually(ctx.printers["front"].idle, what="the worker idle after a ready status")
+        before = asked()
+        ctx.queue.coming("front")
+        await eventually(lambda: asked() == before + 1, what="the status asked for a job")
+        submitted = await ctx.queue.submit(parse_job(raw_job("receipt-1", "front", "小票")))
+        assert submitted.claimed is not None
+
+        async def printed() -> bool:
+            j = await ctx.queue.get("receipt-1")
+            return j is not None and j.state is JobState.PRINTED
+        await eventually(printed, what="receipt-1 printed")
+    data = bytes(model.received)
+    assert data[:data.index(marker("receipt-1"))].count(STATUS_QUERY) == before + 2
