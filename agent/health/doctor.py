@@ -10,7 +10,7 @@ from pathlib import Path
 from agent.config import Config, ConfigError, PrinterConfig, load_config
 from agent.health.explain import printer_problem, where
 from agent.health.keyfiles import key_files
-from agent.printing.supervisor import read_status
+from agent.printing.status_read import read_status
 from agent.uplink.reload import from_hq, saved_path
 from drivers import DriverError
 from drivers.printer_state import PrinterState

@@ -24,7 +24,7 @@ from agent.daemon import running
 from agent.printing.jobs import parse_job, render_job
 from agent.printing.preview import preview_png
 from agent.printing.queue.lifecycle import JobState, Reason
-from agent.printing.supervisor import read_status
+from agent.printing.status_read import read_status
 from agent.printing.templates.self_test import label
 from drivers import InvalidInput
 from drivers.escpos.encoder import Encoded

@@ -12,28 +12,11 @@ import pytest
 from agent.daemon import running, stop_printers
 from agent.printing.jobs import parse_job
 from agent.printing.queue.lifecycle import Action, JobState, Reason
-from agent.printing.supervisor import read_status
 from drivers.printer_state import PrinterState
 from drivers.profiles import get_profile
 from drivers.sim.printer import SimEscposPrinter, SimJob
 from drivers.sim.shells import TcpShell
-from drivers.transports.tcp import TcpTarget, TcpTransport
 from tests.agent.conftest import SimFactory, box_config, eventually, marker, raw_job
-
-
-@pytest.mark.parametrize(("state", "expected"), [
-    ("ok", PrinterState.OK), ("paper_low", PrinterState.PAPER_LOW),
-    ("paper_out", PrinterState.PAPER_OUT), ("cover_open", PrinterState.OFFLINE)])
-def test_read_status_from_a_simulated_printer(sim_printer: SimFactory, state: str,
-                                              expected: PrinterState) -> None:
-    _, shell = sim_printer(state=state)
-    t = TcpTransport(TcpTarget("127.0.0.1", shell.port, 1.0, 2.0))
-    t.open()
-    try:
-        status = read_status(t, 0.5, 0.5)
-    finally:
-        t.close()
-    assert status.state is expected and status.ready == (state in ("ok", "paper_low"))
 
 
 async def test_stop_between_copies_parks_the_job_and_a_restart_tops_up_to_n(
