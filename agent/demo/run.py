@@ -132,6 +132,10 @@ def _start_daemon(config: Path, log: Path) -> subprocess.Popen[str]:
     return proc
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo(out: Path, *, keep_running: bool = True) -> int:
     """Run the scripted day into `out`; with keep_running, serve until Ctrl-C."""
     out = out.resolve()
@@ -147,6 +151,9 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
     workshop = LabelRecorder(SimTsplPrinter(), labels)
     world = World(out, BOX_ID, state_dir)
     daemon: subprocess.Popen[str] | None = None
+    # SIGTERM (`timeout`, a service manager, `kill`) stops the demo as Ctrl-C does: the broker,
+    # HQ and the box it started are stopped too, not left running.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         world.start()
         screenshots.add_users(world.hq_config)
@@ -196,10 +203,12 @@ def run_demo(out: Path, *, keep_running: bool = True) -> int:
                 _say(f"  {len(shots)} files in {out / 'screenshots'}")
             if keep_running:
                 _say("press Ctrl-C to stop")
-                signal.sigwait({signal.SIGINT, signal.SIGTERM})
+                while True:
+                    signal.pause()
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if daemon is not None:
             daemon.send_signal(signal.SIGTERM)
             try:
