@@ -25,7 +25,7 @@ CHAIN: tuple[tuple[str, str, str], ...] = (
     ("box", "queue.commit", "box: queue entry + claim committed"),
     ("box", "worker.step", "box: worker woken"),
     ("box", "worker.status", "box: printer status asked (DLE EOT)"),
-    ("box", "worker.rendered", "box: rendered again (device thread)"),
+    ("box", "worker.rendered", "box: the bytes (handed over, else rendered on the device thread)"),
     ("box", "worker.written", "box: written to the printer"),
 )
 """(process, mark, what the step from the previous mark is), in the order a job meets them."""

@@ -93,7 +93,7 @@ def split(r: Range) -> list[tuple[str, str, str]]:
     month rows per key."""
     first_whole = r.start if r.start.day == 1 else (
         r.start.replace(day=1) + timedelta(days=32)).replace(day=1)
-    past_whole = (r.end + timedelta(days=1)).replace(day=1)
+    past_whole = _past_whole(r.end)
     if first_whole >= past_whole:
         return weeks_and_days(r.start, r.end)
     parts = [("m", first_whole.isoformat()[:7], (past_whole - timedelta(days=1)).isoformat()[:7])]
@@ -149,7 +149,7 @@ def _to_date(r: Range) -> list[Term]:
                         [("c", before.isoformat(), before.isoformat(), -1)])
     if (r.start.year, r.start.month) == (r.end.year, r.end.month):
         return [("c", r.end.isoformat(), r.end.isoformat(), 1), *less]
-    past_whole = r.end.replace(day=1) if r.end != _month_end(r.end) else _next_month(r.end)
+    past_whole = _past_whole(r.end)
     terms = [*_months(r.start.isoformat()[:7], (past_whole - timedelta(days=1)).isoformat()[:7]),
              *less]
     if past_whole <= r.end:
@@ -162,7 +162,7 @@ def _monthly(r: Range) -> list[Term]:
     if (r.start.year, r.start.month) == (r.end.year, r.end.month):
         return _in_month(r.start, r.end)
     first_whole = r.start if r.start.day == 1 else _next_month(r.start)
-    past_whole = r.end.replace(day=1) if r.end != _month_end(r.end) else _next_month(r.end)
+    past_whole = _past_whole(r.end)
     monthly: list[Term] = []
     if r.start < first_whole:
         monthly += _in_month(r.start, first_whole - timedelta(days=1))
@@ -205,6 +205,11 @@ def _months(first: str, last: str) -> list[Term]:
         else:
             terms.append(("m", a, b, 1))
     return terms
+
+
+def _past_whole(end: date) -> date:
+    """The day after the last whole month ending on or before `end`."""
+    return (end + timedelta(days=1)).replace(day=1)
 
 
 def _next_month(d: date) -> date:

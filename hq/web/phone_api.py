@@ -31,7 +31,7 @@ from hq.web import orders_api
 from hq.web.access import audit, principal
 from hq.web.orders_api import ORDERS, OrdersContext, answer, body_of, find_order, refusals
 from hq.web.scope import job_visible
-from sync.protocol.print_job import RECEIPT_TEMPLATES
+from sync.protocol.print_job import RECEIPT_TEMPLATES, REPRINT_TITLE, reprint_lines
 from sync.static import inline_shared
 
 PAGE_PATH = "/m/print"
@@ -181,10 +181,9 @@ def marked_reprint(job: dict[str, Any], original: str, reason: str) -> dict[str,
         return {**job, "data": {**job["data"], "reprint": mark}}
     doc = job.get("document")
     if isinstance(doc, dict) and isinstance(doc.get("blocks"), list):
-        banner = [{"type": "text", "text": "** 补打 **", "align": "center", "bold": True,
+        banner = [{"type": "text", "text": REPRINT_TITLE, "align": "center", "bold": True,
                    "width": 2, "height": 2},
-                  {"type": "text", "text": f"原单: {original}"},
-                  {"type": "text", "text": f"补打原因: {reason}"},
+                  *({"type": "text", "text": t} for t in reprint_lines(original, reason)),
                   {"type": "rule", "char": "="}]
         return {**job, "document": {**doc, "blocks": [*banner, *doc["blocks"]]}}
     return job

@@ -59,6 +59,15 @@ class PrintJob:
         return self.template or self.kind
 
 
+REPRINT_TITLE = "** 补打 **"
+"""The double-size heading of a reprint's paper (docs/print-jobs.md, Templates)."""
+
+
+def reprint_lines(of: str, reason: str) -> tuple[str, str]:
+    """The lines under REPRINT_TITLE: the original job and the reason."""
+    return f"原单: {of}", f"补打原因: {reason}"
+
+
 def canonical_json(value: object) -> bytes:
     """Sorted-key compact UTF-8 JSON, the form hashed to compare two submissions."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -8,6 +8,7 @@ from agent.printing.templates import fields as f
 from drivers import InvalidInput
 from drivers.escpos.document import Barcode, Block, Cell, Columns, Rule, Text
 from drivers.escpos.textcodec import text_columns
+from sync.protocol.print_job import REPRINT_TITLE, reprint_lines
 
 
 def center(text: str, *, bold: bool = False, size: int = 1) -> Text:
@@ -56,11 +57,10 @@ def reprint_mark(data: Mapping[str, object]) -> tuple[Block, ...]:
     raw = data.get("reprint", False)
     if raw is False:
         return ()
-    if raw is True:
-        return (center("** 补打 **", bold=True, size=2), Rule("="))
-    if not isinstance(raw, Mapping):
-        raise InvalidInput("data.reprint", "must be true, false or an object {of, reason}")
-    of = f.text(raw, "of", "data.reprint", max_len=128)
-    reason = f.text(raw, "reason", "data.reprint", max_len=200)
-    return (center("** 补打 **", bold=True, size=2), Text(f"原单: {of}"),
-            Text(f"补打原因: {reason}"), Rule("="))
+    lines: tuple[str, ...] = ()
+    if raw is not True:
+        if not isinstance(raw, Mapping):
+            raise InvalidInput("data.reprint", "must be true, false or an object {of, reason}")
+        lines = reprint_lines(f.text(raw, "of", "data.reprint", max_len=128),
+                              f.text(raw, "reason", "data.reprint", max_len=200))
+    return (center(REPRINT_TITLE, bold=True, size=2), *(Text(t) for t in lines), Rule("="))

@@ -11,11 +11,20 @@ from pathlib import Path
 from agent.daemon import running
 from agent.printing.jobs import parse_job, render_job
 from agent.printing.queue.lifecycle import Action, JobState
+from agent.printing.queue.service import PrintQueue
 from drivers.escpos.status import STATUS_QUERY
 from drivers.profiles import get_profile
 from drivers.sim.printer import SimEscposPrinter
 from drivers.sim.shells import TcpShell
 from tests.agent.conftest import SimFactory, box_config, eventually, marker, raw_job
+
+
+async def until_printed(queue: PrintQueue, job_id: str, what: str = "") -> None:
+    """Wait until the job is printed."""
+    async def printed() -> bool:
+        j = await queue.get(job_id)
+        return j is not None and j.state is JobState.PRINTED
+    await eventually(printed, what=what or f"{job_id} printed")
 
 
 async def test_a_job_for_an_idle_ready_printer_is_claimed_as_it_is_stored(
@@ -30,10 +39,7 @@ async def test_a_job_for_an_idle_ready_printer_is_claimed_as_it_is_stored(
         assert (submitted.claimed.job.state, submitted.claimed.job.version) == \
             (JobState.PRINTING, 2)
 
-        async def printed() -> bool:
-            j = await ctx.queue.get("hinge-1")
-            return j is not None and j.state is JobState.PRINTED
-        await eventually(printed, what="hinge-1 printed")
+        await until_printed(ctx.queue, "hinge-1")
         history = await ctx.queue.store.history("hinge-1")
         assert [h.action for h in history] == [Action.SUBMIT, Action.CLAIM, Action.COPY_PRINTED]
     assert bytes(model.received).count(marker("hinge-1")) == 1
@@ -81,10 +87,7 @@ async def test_a_printer_out_of_paper_since_its_last_status_gets_nothing(
         model.state = "ok"
         ctx.printers["front"].wake()
 
-        async def printed() -> bool:
-            j = await ctx.queue.get("paper-1")
-            return j is not None and j.state is JobState.PRINTED
-        await eventually(printed, what="printed once the paper is back")
+        await until_printed(ctx.queue, "paper-1", "printed once the paper is back")
     assert bytes(model.received).count(marker("paper-1")) == 1
 
 
@@ -104,10 +107,7 @@ async def test_the_worker_prints_the_bytes_rendered_to_check_the_job(
         submitted = await ctx.queue.submit(job, rendered=(printer.profile, rendered))
         assert submitted.claimed is not None
 
-        async def printed() -> bool:
-            j = await ctx.queue.get("hinge-2")
-            return j is not None and j.state is JobState.PRINTED
-        await eventually(printed, what="hinge-2 printed")
+        await until_printed(ctx.queue, "hinge-2")
     data = bytes(model.received)
     assert data.count(rendered.data) == 1
     assert "不锈钢合页 ×2".encode("gb18030") not in data
@@ -137,10 +137,7 @@ async def test_a_job_on_its_way_finds_its_printers_status_asked(
                                                           render_job(job, printer.profile)))
         assert submitted.claimed is not None
 
-        async def printed() -> bool:
-            j = await ctx.queue.get("hinge-3")
-            return j is not None and j.state is JobState.PRINTED
-        await eventually(printed, what="hinge-3 printed")
+        await until_printed(ctx.queue, "hinge-3")
     data = bytes(model.received)
     assert data[:data.index(marker("hinge-3"))].count(STATUS_QUERY) == before + 1
 
@@ -162,9 +159,6 @@ async def test_a_job_not_announced_does_not_print_on_a_status_asked_for_another(
         submitted = await ctx.queue.submit(parse_job(raw_job("receipt-1", "front", "小票")))
         assert submitted.claimed is not None
 
-        async def printed() -> bool:
-            j = await ctx.queue.get("receipt-1")
-            return j is not None and j.state is JobState.PRINTED
-        await eventually(printed, what="receipt-1 printed")
+        await until_printed(ctx.queue, "receipt-1")
     data = bytes(model.received)
     assert data[:data.index(marker("receipt-1"))].count(STATUS_QUERY) == before + 2
