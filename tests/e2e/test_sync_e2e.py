@@ -81,7 +81,11 @@ def test_cloud_print_prints_once_and_its_printed_state_reaches_hq(world: World) 
     time.sleep(1.0)  # give a wrong second print every chance to happen
     assert world.printed() == ["e2e-print-1"]
     history = [h["state"] for h in view["history"]]
-    assert history == ["submitted", "dispatched", "accepted", "queued", "printing", "printed"]
+    # A printer found not ready when the job was claimed sends it back to queued (a slow
+    # status under load), so queued → printing may come more than once; printed ends it once.
+    assert history[:3] == ["submitted", "dispatched", "accepted"] and history[-1] == "printed"
+    assert history[3:-1] == ["queued", "printing"] * (len(history[3:-1]) // 2)
+    assert history[3:-1]
     # The registry knows the box from its birth and telemetry.
     wait_for(lambda: world.api("GET", f"/v1/boxes/{BOX}")[1].get("uptime_s") is not None,
              what="telemetry")
