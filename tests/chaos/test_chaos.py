@@ -76,6 +76,24 @@ def _hq_size(db: str, box: str) -> int:
     return int(row[0]) if row else -1
 
 
+def _box_synced(base: str) -> int | None:
+    """The box's journal size if its own metrics say HQ acknowledged all of it, else None.
+
+    Read from one snapshot inside the box: once nothing is unacknowledged no ack can make it
+    append a cosign record, so its journal stays as it is (HQ holding the box's size alone is
+    not enough: the ack of the last records may still be on its way, and with it a cosign)."""
+    try:
+        with urllib.request.urlopen(f"{base}/metrics", timeout=30) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    figures = dict(line.split(" ", 1) for line in text.splitlines()
+                   if line and not line.startswith("#"))
+    if float(figures.get("storelink_sync_unacked_records", "nan")) != 0:
+        return None
+    return int(float(figures["storelink_journal_head_seq"])) + 1
+
+
 def _state(base: str, job: str) -> str:
     try:
         return str(_get(f"{base}/v1/print-jobs/{job}")["state"])
@@ -138,8 +156,9 @@ def run(rig: ChaosRig, seed: int, faults: list[Fault]) -> None:
         assert w.proc is not None and w.proc.poll() is None, f"{w.args} died ({where})"
     assert rig.broker.proc is not None and rig.broker.proc.poll() is None
     daemon_db = rig.daemon.state / "journal.db"
-    wait_for(lambda: _hq_size(rig.db, BOX) == len(_journal(daemon_db)[0]), 300,
-             f"HQ holding the box daemon's journal ({where})")
+    wait_for(lambda: _box_synced(rig.daemon.box.url) == _hq_size(rig.db, BOX)
+             == len(_journal(daemon_db)[0]), 300,
+             f"HQ holding the box daemon's journal and the box knowing it ({where})")
     wait_for(lambda: all(_state(rig.workers[0].url, j) in FINAL for j in rig.daemon.jobs), 300,
              f"the box daemon's jobs final ({where})")
     assert rig.daemon.box.proc is not None and rig.daemon.box.proc.poll() is None
