@@ -19,7 +19,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -33,6 +35,8 @@ from sync.protocol.messages import JournalBatch, PrintDispatch
 from tests.e2e.box_proc import sale_body
 from tests.e2e.world import World, job, wait_for
 from tests.hq.journals import BOX
+
+T = TypeVar("T")
 
 
 async def broker_one_way(port: int, payload_size: int, n: int) -> list[float]:
@@ -130,6 +134,26 @@ def hq_printed_latency(db: Path, prefix: str) -> list[float]:
     return [float(r[0]) for r in rows]
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_job(pids: dict[str, int], run: Callable[[], list[T]],
+                idle_s: float = 10.0) -> tuple[list[T], dict[str, float]]:
+    """`run()`'s jobs and the CPU milliseconds each named process used per job during it,
+    less what it uses idle (its timers, measured for `idle_s` before, scaled to the run)."""
+    t0, idle0 = time.monotonic(), {name: cpu_s(pid) for name, pid in pids.items()}
+    time.sleep(idle_s)
+    t1, before = time.monotonic(), {name: cpu_s(pid) for name, pid in pids.items()}
+    out = run()
+    t2, after = time.monotonic(), {name: cpu_s(pid) for name, pid in pids.items()}
+    scale = (t2 - t1) / (t1 - t0)
+    return out, {name: (after[name] - before[name] - (before[name] - idle0[name]) * scale)
+                 * 1000 / max(1, len(out)) for name in pids}
+
+
 def _logged_since(path: Path, offset: int) -> bytes:
     """The printer log's complete lines after byte `offset` (b"" while there is none)."""
     if not path.exists() or path.stat().st_size <= offset:
@@ -224,7 +248,11 @@ def main() -> None:
             wait_for(lambda: hq_size(w) == len(w.box_journal()), 600, "settled")
             assert w.box_journal() == w.hq_journal()
 
-            sent = print_latency(w, args.jobs, keep_alive=not args.new_connections)
+            assert w.box is not None and w.broker.proc is not None
+            pids = {"HQ": w.hq.pid, "box": w.box.pid, "printer": w.printer.pid,
+                    "broker": w.broker.proc.pid}
+            sent, cpu = cpu_per_job(pids, lambda: print_latency(
+                w, args.jobs, keep_alive=not args.new_connections))
             lat = [(j.printed - j.sent) * 1000 for j in sent]
             assert w.box is not None
             stages = report(per_job(read_marks(trace, {w.hq.pid: "hq", w.box.pid: "box"}),
@@ -247,6 +275,9 @@ def main() -> None:
           f"mean {statistics.fmean(lat):6.1f} ms")
     print(f"  HQ has printed   p50 {pct(known, 50):7.1f} ms   p99 {pct(known, 99):7.1f} ms   "
           f"mean {statistics.fmean(known):6.1f} ms (HQ accepted → the box's state stored)")
+    print("  CPU per job      " + ", ".join(f"{k} {v:.2f} ms" for k, v in cpu.items()) +
+          f" (all {sum(cpu.values()):.2f} ms, above each one's idle use; "
+          f"{os.cpu_count()} CPUs)")
     print(f"  broker one-way   p50 {pct(raw, 50):7.1f} ms   p99 {pct(raw, 99):7.1f} ms   "
           f"(QoS 1 publish → subscriber, same payload size)")
     # What must stay on the path (docs/protocol.md §7): HQ's commit of the job, the broker's

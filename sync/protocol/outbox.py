@@ -121,10 +121,13 @@ class DurableOutbox:
         try:
             self._conn = open_durable(path, busy_timeout_ms=5000)
             self._conn.executescript(_SCHEMA)
-            if self.text("outbox", "stream") is None:
-                self._write([], [("outbox", "stream", None, secrets.token_urlsafe(16))])
+            stream = self.text("outbox", "stream")
+            if stream is None:
+                stream = secrets.token_urlsafe(16)
+                self._write([], [("outbox", "stream", None, stream)])
         except (OSError, sqlite3.Error) as e:
             raise OutboxError(f"cannot open {path}: {e}") from e
+        self._stream = stream
 
     def close(self) -> None:
         """Close the database."""
@@ -133,8 +136,9 @@ class DurableOutbox:
 
     @property
     def stream(self) -> str:
-        """This outbox's event stream id (random, fixed for the life of the file)."""
-        return self.text("outbox", "stream") or ""
+        """This outbox's event stream id (random, fixed for the life of the file; read once,
+        so the event loop may ask it without waiting for a commit in another thread)."""
+        return self._stream
 
     @contextmanager
     def _tx(self, what: str) -> Iterator[sqlite3.Connection]:

@@ -140,3 +140,19 @@ def test_held_only_never_rewinds_below_what_was_acknowledged(acked: int, extra: 
     w = ob.acknowledged(ob.start(0, acked + extra, 0), acked, 1)
     after = ob.held_only(w, told, 2)
     assert after.resume == after.sent == max(told, acked) and after.acked >= w.acked
+
+
+def test_the_stream_id_is_answered_while_another_thread_commits(tmp_path: Path) -> None:
+    # The uplink asks it on the event loop: it must not wait for a commit (an fsync) elsewhere.
+    box = DurableOutbox(tmp_path / "o.db")
+    stream = box.stream
+    got: list[str] = []
+    with box._lock:  # as while another thread's transaction runs
+        asker = threading.Thread(target=lambda: got.append(box.stream))
+        asker.start()
+        asker.join(5)
+        answered = list(got)
+    asker.join()
+    box.close()
+    assert answered == [stream]
+    assert DurableOutbox(tmp_path / "o.db").stream == stream
