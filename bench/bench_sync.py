@@ -140,10 +140,11 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_per_job(pids: dict[str, int], run: Callable[[], list[T]],
-                idle_s: float = 10.0) -> tuple[list[T], dict[str, float]]:
-    """`run()`'s jobs and the CPU milliseconds each named process used per job during it,
-    less what it uses idle (its timers, measured for `idle_s` before, scaled to the run)."""
+def cpu_per_job(pids: dict[str, int], run: Callable[[], list[T]], idle_s: float = 10.0
+                ) -> tuple[list[T], dict[str, float], dict[str, float]]:
+    """`run()`'s jobs, the CPU milliseconds each named process used per job during it less
+    what it uses idle (its timers, measured for `idle_s` before, scaled to the run), and that
+    idle use in CPU milliseconds per second."""
     t0, idle0 = time.monotonic(), {name: cpu_s(pid) for name, pid in pids.items()}
     time.sleep(idle_s)
     t1, before = time.monotonic(), {name: cpu_s(pid) for name, pid in pids.items()}
@@ -151,7 +152,8 @@ def cpu_per_job(pids: dict[str, int], run: Callable[[], list[T]],
     t2, after = time.monotonic(), {name: cpu_s(pid) for name, pid in pids.items()}
     scale = (t2 - t1) / (t1 - t0)
     return out, {name: (after[name] - before[name] - (before[name] - idle0[name]) * scale)
-                 * 1000 / max(1, len(out)) for name in pids}
+                 * 1000 / max(1, len(out)) for name in pids}, \
+        {name: (before[name] - idle0[name]) * 1000 / (t1 - t0) for name in pids}
 
 
 def _logged_since(path: Path, offset: int) -> bytes:
@@ -217,6 +219,9 @@ def main() -> None:
     ap.add_argument("--through-proxy", action="store_true",
                     help="the box reaches the broker through the tests' cut-proxy, a thread of "
                          "this process (the bench before 2026-12-07), instead of directly")
+    ap.add_argument("--poll-s", type=float, default=2.0,
+                    help="the box's printer status poll interval (default: the shipped 2.0; "
+                         "the tests' 0.2 was used before 2026-12-07 evening)")
     add_json_flag(ap)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -236,8 +241,8 @@ def main() -> None:
 
             # Directly to the broker: the tests' cut-proxy is a Python thread of this process,
             # whose turns on the interpreter lock would be counted as the product's latency.
-            w.start_box(config=None if args.through_proxy else
-                        w.write_box_config(w.broker.port, 20, 30))
+            w.start_box(config=w.write_box_config(
+                w.proxy.port if args.through_proxy else w.broker.port, 20, 30, args.poll_s))
             t0 = time.perf_counter()
             total = len(w.box_journal())
             wait_for(lambda: hq_size(w) >= total, 3600, "catch-up")
@@ -251,7 +256,7 @@ def main() -> None:
             assert w.box is not None and w.broker.proc is not None
             pids = {"HQ": w.hq.pid, "box": w.box.pid, "printer": w.printer.pid,
                     "broker": w.broker.proc.pid}
-            sent, cpu = cpu_per_job(pids, lambda: print_latency(
+            sent, cpu, idle = cpu_per_job(pids, lambda: print_latency(
                 w, args.jobs, keep_alive=not args.new_connections))
             lat = [(j.printed - j.sent) * 1000 for j in sent]
             assert w.box is not None
@@ -278,6 +283,8 @@ def main() -> None:
     print("  CPU per job      " + ", ".join(f"{k} {v:.2f} ms" for k, v in cpu.items()) +
           f" (all {sum(cpu.values()):.2f} ms, above each one's idle use; "
           f"{os.cpu_count()} CPUs)")
+    print("  CPU idle         " + ", ".join(f"{k} {v:.1f} ms/s" for k, v in idle.items()) +
+          " (between jobs: timers and keepalives)")
     print(f"  broker one-way   p50 {pct(raw, 50):7.1f} ms   p99 {pct(raw, 99):7.1f} ms   "
           f"(QoS 1 publish → subscriber, same payload size)")
     # What must stay on the path (docs/protocol.md §7): HQ's commit of the job, the broker's

@@ -53,14 +53,15 @@ connect_timeout = {connect_timeout}
 """
 
 
-def box_toml(state: Path, printer_port: int) -> str:
-    """The part of an e2e box config both harnesses share: box, API, queue, one printer."""
+def box_toml(state: Path, printer_port: int, poll_s: float = 0.2) -> str:
+    """The part of an e2e box config both harnesses share: box, API, queue, one printer
+    (its status asked every `poll_s`: short, so that tests notice a change quickly)."""
     return box_table(state) + f"""
 [api]
 port = {free_port()}
 
 [queue]
-poll_interval_s = 0.2
+poll_interval_s = {poll_s}
 backoff_max_s = 1.0
 default_expiry_s = 3600
 """ + front_printer(printer_port)
@@ -152,10 +153,11 @@ class World(Rig):
         self.hq.start()
         self.box_config = self.write_box_config(self.proxy.port, keepalive, telemetry_s)
 
-    def write_box_config(self, port: int, keepalive: int, telemetry_s: int) -> Path:
+    def write_box_config(self, port: int, keepalive: int, telemetry_s: int,
+                         poll_s: float = 0.2) -> Path:
         pub = base64.b64encode(public_bytes(HQ_KEY)).decode()
         p = self.root / f"box-{port}.toml"
-        p.write_text(box_toml(self.state, self.printer.port) + f"""
+        p.write_text(box_toml(self.state, self.printer.port, poll_s) + f"""
 [journal]
 enabled = false               # this harness opens the journal itself, with HQ as cosigner
 
