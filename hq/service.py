@@ -23,6 +23,7 @@ from hq.pairing.book import HqIdentity, KnownBoxes, open_book
 from hq.pairing.web import install as install_pairing
 from hq.store import StoreUnavailableError
 from hq.store.backends import open_store
+from hq.store.outage import OutageLog
 from hq.web.api import ApiContext, make_app
 from hq.web.metrics import HqCounters
 from sync import SyncError
@@ -53,6 +54,7 @@ class HqService:
         self.clock = wall_ms
         self.key = load_or_create_key(cfg.key_file)
         self.store = open_store(cfg.db)
+        self.outage = OutageLog(log, "box message(s)")
         m = cfg.mqtt
         self.session = MqttSession(
             SessionConfig(m.host, m.port, f"storelink-hq-{cfg.id}", clean_start=True,
@@ -184,6 +186,7 @@ class HqService:
                 box = topic.box_id
                 async with self._locks[box], self._slots:
                     reply = await asyncio.to_thread(self._handle, topic.leaf, box, msg.payload)
+                self.outage.succeeded()
                 break
             except SyncError as e:
                 self.counters.error("bad_message")
@@ -197,7 +200,7 @@ class HqService:
                 # again until acknowledged. So presence waits for the store; the rest is dropped.
                 if topic.leaf not in (Up.BIRTH, Up.DEATH) or attempt == PRESENCE_RETRIES:
                     self.counters.error("store_unavailable")
-                    log.warning("store unavailable, %s dropped: %s", msg.topic, e)
+                    self.outage.failed(e)  # the box sends it again; logged once per outage
                     return
                 if attempt == 0:
                     log.warning("store unavailable, %s kept until it is back: %s", msg.topic, e)

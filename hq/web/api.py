@@ -21,6 +21,7 @@ from hq.fleet.hq_link import HqLink, fleet_view, never_seen, presence_at_hq
 from hq.fleet.registry import Registry
 from hq.settlement.book import Settlement, SettlementBook, on_day
 from hq.store import HqStore, StoreUnavailableError
+from hq.store.outage import OutageLog
 from hq.web import (
     alerts_api,
     clearing_api,
@@ -80,6 +81,7 @@ class ApiContext:
 
 CTX = web.AppKey("ctx", ApiContext)
 BOOK = web.AppKey("settlements", SettlementBook)
+OUTAGE = web.AppKey("store_outage", OutageLog)
 MAX_BODY = 8 * 1024 * 1024
 MAX_ALARMS = 1000
 MAX_JOURNAL_PAGE = 100_000
@@ -101,7 +103,7 @@ async def _last_resort(request: web.Request, handler: Handler) -> web.StreamResp
     store is unreachable, else 500 (logged)."""
     mark("hq.request")
     try:
-        return await handler(request)
+        response = await handler(request)
     except web.HTTPException:
         raise
     except Exception as e:
@@ -110,13 +112,16 @@ async def _last_resort(request: web.Request, handler: Handler) -> web.StreamResp
             return _error(507, None, "HQ's disk is full; nothing was changed — free space and "
                                      "try again")
         if _unavailable(e):
-            # An outage, not a bug: one line, and a status a client knows to retry.
-            log.warning("store unavailable on %s %s: %s", request.method, request.path, e)
+            # An outage, not a bug: one line per outage, and a status a client knows to retry.
+            request.app[OUTAGE].failed(f"{request.method} {request.path}: {e}")
             answer = _error(503, None, "HQ's database is unreachable for now; try again")
             answer.headers["Retry-After"] = "1"
             return answer
         log.exception("unexpected failure on %s %s", request.method, request.path)
         return _error(500, None, "internal error; see HQ's log")
+    if response.status < 500 and request.path.startswith("/v1/"):
+        request.app[OUTAGE].succeeded()
+    return response
 
 
 def _unavailable(e: BaseException) -> bool:
@@ -453,6 +458,7 @@ def make_app(ctx: ApiContext) -> web.Application:
     app[people_api.STORES] = dict(ctx.stores)
     people_api.add_routes(app)
     app[BOOK] = SettlementBook(ctx.store)
+    app[OUTAGE] = OutageLog(log, "HTTP request(s)")
     app[stores_api.VIEW] = stores_api.StoresView(ctx.store, ctx.registry, ctx.link, ctx.boxes,
                                                  ctx.stores, app[BOOK], ctx.dispatcher.clock)
     stores_api.add_routes(app)

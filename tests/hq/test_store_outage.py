@@ -1,6 +1,6 @@
 """HQ while its PostgreSQL is down: the API answers 503 with a JSON reason and Retry-After (a
 client retries; it is not told of an internal error), and serves again once the database is
-back, without a restart of HQ."""
+back, without a restart of HQ; the outage is logged once when it begins and once when it ends."""
 
 from __future__ import annotations
 
@@ -65,7 +65,11 @@ def test_hq_answers_503_while_postgresql_is_down_and_serves_again_after(
         status, _, answer = call(hq.url, "GET", f"/v1/print-jobs/{BOX}-job-00002")
         assert status == 200, answer
         assert hq.proc is not None and hq.proc.poll() is None
-        assert "unexpected failure" not in hq.log_text()
+        text = hq.log_text()
+        assert "unexpected failure" not in text
+        # The outage is logged when it begins and when it ends, not once per request.
+        assert text.count("store unavailable") == 1, text
+        assert text.count("store reachable again; 3 HTTP request(s) turned away") == 1, text
     finally:
         hq.stop()
 
