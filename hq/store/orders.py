@@ -106,12 +106,15 @@ class OrdersSql(PeopleSql, OrdersStore):
     def _order(r: Any) -> OrderRow:
         return OrderRow(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], int(r[6]))
 
+    _NEXT_ORDER_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM orders)"
+    """The next order's list position (a backend with concurrent writers uses a sequence)."""
+
     def order_add(self, row: OrderRow) -> tuple[OrderRow, bool]:
         """Store a new order, or return the stored one with this order_no (created False)."""
         created = self._do(
             ("INSERT INTO orders (order_no, customer, salesperson, store, body, body_hash, "
-             "created_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?, "
-             "(SELECT COALESCE(MAX(seq), 0) + 1 FROM orders)) ON CONFLICT (order_no) DO NOTHING",
+             f"created_ms, seq) VALUES (?, ?, ?, ?, ?, ?, ?, {self._NEXT_ORDER_SEQ}) "
+             "ON CONFLICT (order_no) DO NOTHING",
              (row.order_no, row.customer, row.salesperson, row.store,
               json.dumps(row.body, ensure_ascii=False), row.body_hash, row.created_ms)))[0] == 1
         stored = self.order(row.order_no)

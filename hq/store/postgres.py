@@ -49,6 +49,8 @@ def describe(url: str) -> str:
 class PostgresStore(SqlShared):
     """All of HQ's durable state in one PostgreSQL database."""
 
+    _NEXT_ORDER_SEQ = "nextval('orders_seq_next')"
+
     def __init__(self, url: str, pool_size: int = 8, timeout_s: int = 5,
                  now_ms: int | None = None, migrations: Sequence[Migration] = POSTGRES) -> None:
         """Connect, create or migrate the schema through `migrations`; StoreError if the

@@ -143,6 +143,11 @@ SQLITE: tuple[Migration, ...] = (
         "store TEXT NOT NULL, box TEXT NOT NULL, seq INTEGER NOT NULL, "
         "assigned_by TEXT NOT NULL, changed_ms INTEGER NOT NULL)",
     )),
+    # Version 7: an order's list position is unique (SQLite has one writer: MAX + 1 is safe).
+    Migration(7, (
+        "DROP INDEX orders_seq",
+        "CREATE UNIQUE INDEX orders_seq ON orders (seq)",
+    )),
 )
 
 # Identifiers sort bytewise (COLLATE "C") as in SQLite, whatever the database's locale.
@@ -251,6 +256,18 @@ POSTGRES: tuple[Migration, ...] = (
         'CREATE TABLE report_member (member TEXT COLLATE "C" PRIMARY KEY, clerk TEXT NOT NULL, '
         "store TEXT NOT NULL, box TEXT NOT NULL, seq BIGINT NOT NULL, "
         "assigned_by TEXT NOT NULL, changed_ms BIGINT NOT NULL)",
+    )),
+    # Version 7: an order's list position comes from a sequence; MAX + 1 repeated itself when
+    # workers added orders at once. Positions given twice before are numbered again, in order.
+    Migration(7, (
+        "UPDATE orders SET seq = r.n FROM (SELECT order_no, row_number() OVER "
+        "(ORDER BY seq, created_ms, order_no) AS n FROM orders) r "
+        "WHERE orders.order_no = r.order_no",
+        "DROP INDEX orders_seq",
+        "CREATE UNIQUE INDEX orders_seq ON orders (seq)",
+        "CREATE SEQUENCE orders_seq_next",
+        "SELECT setval('orders_seq_next', (SELECT COALESCE(MAX(seq), 0) + 1 FROM orders), "
+        "false)",
     )),
 )
 

@@ -1,18 +1,22 @@
 """Several worker processes, each with its own store on one database, race at the same
 positions: every journal head, event position and job id is won by exactly one of them, and
-read-modify-writes of a box's state lose no update."""
+read-modify-writes of a box's state lose no update, and orders added at once each get their
+own list position."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import multiprocessing.synchronize
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from hq.store import HqStore, JobRow, StoredEntry
 from hq.store.backends import open_store
+from hq.store.orders import OrderRow
 from sync.protocol.messages import JobEvent
 
 WORKERS = 4
@@ -42,6 +46,8 @@ def race(target: Path | str, worker: int, barrier: multiprocessing.synchronize.B
             _, created = store.job_create(JobRow(f"J{k}", "BOX-A", "front", {"w": worker},
                                                  f"h{worker}", 10**12, k))
             store.box_update("BOX-A", bump)
+            store.order_add(OrderRow(f"XS-{k:03d}-{worker}", "C001", "S01", None,
+                                     {"round": k, "worker": worker}, f"h{k}-{worker}", k))
             results.put((k, worker, won_head, won_events, created))
     finally:
         store.close()
@@ -78,5 +84,18 @@ def test_workers_racing_at_one_position_store_each_write_exactly_once(
         assert store.event_pos("BOX-A", "s1") == ROUNDS
         assert len(store.jobs_recent(1000)) == ROUNDS
         assert store.box_state("BOX-A") == {"name": "重庆江北店", "count": WORKERS * ROUNDS}
+        # Orders added at the same moment each get their own list position.
+        assert len(store.orders_of(None, 1000)) == WORKERS * ROUNDS
     finally:
         store.close()
+    assert order_positions(target) == list(range(1, WORKERS * ROUNDS + 1))
+
+
+def order_positions(target: Path | str) -> list[int]:
+    """The orders' list positions, read from the database directly."""
+    sql = "SELECT seq FROM orders ORDER BY seq"
+    if isinstance(target, Path):
+        with sqlite3.connect(target) as db:
+            return [int(r[0]) for r in db.execute(sql)]
+    with psycopg.connect(target) as pg:
+        return [int(r[0]) for r in pg.execute(sql)]

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from hq.store import HqStore
+from hq.store.orders import OrderRow
 from hq.store.postgres import PostgresStore
 from hq.store.schema import LATEST, POSTGRES, SQLITE, Migration, SchemaTooNew, pending
 from hq.store.sqlite import SqliteStore
@@ -140,3 +141,23 @@ def test_hq_run_refuses_to_start_on_a_newer_schema(backend: str, tmp_path: Path,
                          check=False, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert f"schema is version {LATEST + 1}, newer than version {LATEST}" in out.stderr
+
+
+def test_postgres_version_7_numbers_twice_given_order_positions_again_in_order(
+        pg_url: str) -> None:
+    # Before version 7 two workers adding orders at once could give both the same position.
+    PostgresStore(pg_url, migrations=POSTGRES[:6]).close()
+    with psycopg.connect(pg_url, autocommit=True) as c:
+        for order_no, seq, at in (("XS-B", 1, 20), ("XS-A", 1, 10), ("XS-C", 2, 5)):
+            c.execute("INSERT INTO orders (order_no, customer, salesperson, store, body, "
+                      "body_hash, created_ms, seq) VALUES (%s, '王芳', 'S01', NULL, '{}', "
+                      "'h', %s, %s)", (order_no, at, seq))
+    store = PostgresStore(pg_url)
+    try:
+        store.order_add(OrderRow("XS-D", "王芳", "S01", None, {}, "h", 30))
+        assert [o.order_no for o in store.orders_of(None, 10)] == ["XS-D", "XS-C", "XS-B", "XS-A"]
+    finally:
+        store.close()
+    with psycopg.connect(pg_url) as c:
+        rows = c.execute("SELECT order_no, seq FROM orders ORDER BY seq").fetchall()
+    assert rows == [("XS-A", 1), ("XS-B", 2), ("XS-C", 3), ("XS-D", 4)]
