@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 JOB_NS, CMD_NS, CURSOR_NS = "job", "cmd", "cursor"
 HISTORY_PAGE = 500
+LONG_COMMANDS = frozenset({"upgrade"})
+"""Commands that may run for minutes (a download, an install): they run beside the handling
+of HQ's messages, which goes on taking print jobs and acknowledgements meanwhile; their outcome
+is reported when they end."""
 
 
 def wall_ms() -> int:
@@ -44,11 +48,15 @@ class Intake:
     """Cloud print intake, job state forwarding and signed commands for one box."""
 
     def __init__(self, ctx: AgentContext, outbox: DurableOutbox, guard: CommandGuard,
-                 actions: Callable[[Command], Awaitable[None]] | None = None) -> None:
+                 actions: Callable[[Command], Awaitable[None]] | None = None,
+                 finished: Callable[[], None] | None = None) -> None:
         self.ctx = ctx
         self.outbox = outbox
         self.guard = guard
         self.actions = actions
+        self.finished = finished
+        """Called once a long command's outcome is in the outbox (LONG_COMMANDS)."""
+        self._long: set[asyncio.Task[str]] = set()
         self._lock = asyncio.Lock()
         self.changed = asyncio.Event()
         """Set whenever events were added to the outbox (the uplink's doorbell)."""
@@ -144,7 +152,8 @@ class Intake:
     # --- commands ------------------------------------------------------------------------
 
     async def command(self, payload: bytes) -> str:
-        """Check a command (signature, box, expiry, replay), run it, report the outcome."""
+        """Check a command (signature, box, expiry, replay), run it, report the outcome; a long
+        one (LONG_COMMANDS) is started and reported when it ends ("started")."""
         now = wall_ms()
         try:
             cmd = self.guard.admit(payload, now)
@@ -154,6 +163,15 @@ class Intake:
             return "refused"
         # Remembered before it runs: a crash mid-way must not let the same command run twice.
         await self._append([], [(CMD_NS, cmd.nonce, cmd.expires_ms, None)])
+        if cmd.name in LONG_COMMANDS:
+            task = asyncio.create_task(self._complete(cmd))
+            self._long.add(task)
+            task.add_done_callback(self._long.discard)
+            return "started"
+        return await self._complete(cmd)
+
+    async def _complete(self, cmd: Command) -> str:
+        """Run an admitted command and commit its outcome."""
         result, error = "done", ""
         try:
             await self._run(cmd)
@@ -167,6 +185,8 @@ class Intake:
             result, error = "failed", str(e) or type(e).__name__
             log.warning("command %s failed: %s", cmd.name, error)
         await self._append([_command(cmd.nonce, cmd.name, result, wall_ms(), error)], [])
+        if cmd.name in LONG_COMMANDS and self.finished is not None:
+            self.finished()
         return result
 
     async def _run(self, cmd: Command) -> None:

@@ -121,7 +121,7 @@ class Uplink:
         self.outbox = await asyncio.to_thread(DurableOutbox, self.state_dir / "uplink.db")
         remembered = await asyncio.to_thread(self.outbox.numbers, CMD_NS)
         guard = CommandGuard(self.box, self.cfg.hq_pubkey, remembered.items())
-        self.intake = Intake(self.ctx, self.outbox, guard, self._action)
+        self.intake = Intake(self.ctx, self.outbox, guard, self._action, self._after_command)
         await self.session.start()
         tasks = [asyncio.create_task(self._pump(), name="uplink-mqtt"),
                  asyncio.create_task(self._ticker(), name="uplink-tick"),
@@ -165,16 +165,18 @@ class Uplink:
                     await self._on_message(ev)
                     self.session.ack(ev)
                     mark("box.ack")
-                    if self._restart_pending:
-                        # After the command's answer is in the outbox and the message acked:
-                        # the new release sends the answer.
-                        self.ctx.switch_release.set()
-                    if self._restart_with is not None:
-                        # Only now: the command's answer is in the outbox and acknowledged.
-                        self.ctx.restart(self._restart_with)
-                        self._restart_with = None
+                    self._after_command()
             except Exception:
                 log.exception("uplink: handling %s failed", type(ev).__name__)
+
+    def _after_command(self) -> None:
+        """Restart as a command asked, once its answer is in the outbox (and its message
+        acknowledged): the new release or configuration sends the answer."""
+        if self._restart_pending:
+            self.ctx.switch_release.set()
+        if self._restart_with is not None:
+            self.ctx.restart(self._restart_with)
+            self._restart_with = None
 
     async def _on_connected(self) -> None:
         assert self.outbox is not None

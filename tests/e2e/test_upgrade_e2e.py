@@ -3,10 +3,12 @@ release: HQ's signed body (`storelink hq release`) posted to HQ's API, the box d
 a real HTTP server, installs beside, answers, exits 75 for systemd, and the new release —
 started after the guard, as systemd does — commits its trial and reports `done` to HQ with its
 new version. A release signed by another key is answered `failed` naming args.sig, nothing
-changes and the box keeps running."""
+changes and the box keeps running. While the release downloads, the box goes on printing the
+cloud jobs HQ sends."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -24,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agent.upgrade import EXIT_RESTART
 from agent.upgrade.layout import Layout
 from sync.protocol.releases import digest, sign_release
-from tests.e2e.daemon_world import BOX, DaemonWorld
+from tests.e2e.daemon_world import BOX, DaemonWorld, job
 from tests.e2e.procs import Proc
 from tests.e2e.world import wait_for
 from tests.install.releases import bundle, installed, needs_root, release_tree, tarball
@@ -36,6 +38,29 @@ pytestmark = needs_root
 def world(tmp_path: Path) -> Iterator[DaemonWorld]:
     with DaemonWorld(tmp_path) as w:
         yield w
+
+
+@contextlib.contextmanager
+def gated(root: Path, gate: threading.Event) -> Iterator[tuple[int, threading.Event]]:
+    """`root` served over HTTP on 127.0.0.1, each answer held until `gate` is set; the port,
+    and an event set once a request came in."""
+    asked = threading.Event()
+
+    class Held(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.set()
+            gate.wait(600)
+            super().do_GET()
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Held, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], asked
+    finally:
+        gate.set()
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture
@@ -109,11 +134,27 @@ def test_upgrade_through_hq_commits_and_a_forged_release_is_refused(
                                                                 "storelink-0.2.0.tar.gz"),
                           "--url", url], capture_output=True, text=True, timeout=120,
                          check=True, cwd=world.hq_config.parent)
-    status, cmd = world.hq_api("POST", f"/v1/boxes/{BOX}/commands", json.loads(out.stdout))
-    assert status == 202, cmd
-    # The box installs, switches and exits for systemd to restart it.
-    assert box.proc is not None
-    assert box.proc.wait(timeout=900) == EXIT_RESTART, world.root.joinpath("box.log").read_text()
+    body = json.loads(out.stdout)
+    # Served through a gate: the download waits until a cloud print job sent meanwhile has been
+    # printed — the upgrade runs beside the handling of HQ's messages, not in its way.
+    gate = threading.Event()
+    with gated(shelf_dir, gate) as (gated_port, asked):
+        body["args"]["url"] = f"http://127.0.0.1:{gated_port}/storelink-0.2.0.tar.gz"
+        status, cmd = world.hq_api("POST", f"/v1/boxes/{BOX}/commands", body)
+        assert status == 202, cmd
+        try:
+            wait_for(asked.is_set, 120, "the download started")
+            status, _ = world.hq_api("POST", "/v1/print-jobs",
+                                     {"box": BOX, "job": job("during-upgrade-1")})
+            assert status == 201
+            wait_for(lambda: world.job_state("during-upgrade-1") == "printed", 60,
+                     "a job printed while the release downloads")
+        finally:
+            gate.set()
+        # The box installs, switches and exits for systemd to restart it.
+        assert box.proc is not None
+        assert box.proc.wait(timeout=900) == EXIT_RESTART, \
+            world.root.joinpath("box.log").read_text()
     assert (layout.link("current"), layout.link("good")) == ("0.2.0", "0.1.0")
     trial = layout.read_trial()
     assert trial is not None and (trial.phase, trial.previous) == ("trial", "0.1.0")
