@@ -3,7 +3,9 @@ state change of a cloud job forwarded into the durable event outbox (docs/protoc
 
 Each handler returns only after its answer is committed to the outbox, so the caller may then
 PUBACK the MQTT message; a crash before that makes the broker deliver it again, and the queue's
-de-duplication by job id (and the command guard's by nonce) makes the repeat harmless.
+de-duplication by job id (and the command guard's by nonce) makes the repeat harmless. A long
+command (an upgrade) returns once its nonce is kept and answers when it ends; a crash meanwhile
+leaves it unanswered, and its nonce refuses it if delivered again — as for any command.
 """
 
 from __future__ import annotations
