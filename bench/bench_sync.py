@@ -186,8 +186,8 @@ def print_latency(w: World, jobs: int, keep_alive: bool = True) -> list[Job]:
         else:
             status, _ = w.api("POST", "/v1/print-jobs", {"box": BOX, "job": job(jid)})
         assert status == 201, status
-        wait_for(lambda s=seen: _logged_since(w.printer_log, s), 60, "printed")
-        rec = json.loads(_logged_since(w.printer_log, seen).split(b"\n", 1)[0])
+        logged = wait_for(lambda s=seen: _logged_since(w.printer_log, s), 60, "printed")
+        rec = json.loads(logged.split(b"\n", 1)[0])
         assert rec["markers"] == [jid], rec
         out.append(Job(t0, float(str(rec["t"]))))
     conn.close()

@@ -16,11 +16,6 @@ class OutageLog:
         self.turned_away = 0
         """How many of `what` the current outage turned away (0 while the store is up)."""
 
-    @property
-    def down(self) -> bool:
-        """True between a failure and the next success."""
-        return self.turned_away > 0
-
     def failed(self, reason: object) -> None:
         """The store could not be reached for one of `what`: logged if it is the first."""
         with self._lock:

@@ -7,10 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from agent.demo.run import ROOT
+from tests.e2e.world import wait_for
 
 
 def _running_under(out: Path) -> list[str]:
@@ -42,16 +42,10 @@ def test_sigterm_stops_everything_the_demo_started(tmp_path: Path) -> None:
                 break
         else:
             raise AssertionError("the demo never started its world:\n" + "".join(seen))
-        deadline = time.monotonic() + 60
-        while not any("hq run" in c for c in _running_under(out)):
-            assert time.monotonic() < deadline, "HQ never ran"
-            time.sleep(0.1)
+        wait_for(lambda: any("hq run" in c for c in _running_under(out)), 60, "HQ running")
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=120)
-        deadline = time.monotonic() + 30
-        while _running_under(out):
-            assert time.monotonic() < deadline, _running_under(out)
-            time.sleep(0.2)
+        wait_for(lambda: not _running_under(out), 30, "none of the demo's processes left")
     finally:
         if proc.poll() is None:
             proc.kill()
