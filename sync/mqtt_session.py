@@ -1,13 +1,17 @@
-"""An MQTT v5 session for asyncio code: paho-mqtt 2.x driven by one network thread of ours.
+"""An MQTT v5 session for asyncio code: paho-mqtt 2.x driven by the event loop itself.
 
 - Fixed client id, `clean_start=False` and a session expiry, so what the broker queued while
   the client was away is delivered when it returns (paho's default cleans on every restart).
 - The Will is asked of `will_factory` before every connect, so each session carries its own
   counter (the birth/death `bdseq`).
 - Reconnects with jittered exponential backoff; a dead link is noticed by keep-alive.
-- Inbound messages and connection changes arrive in order on `events` (an asyncio.Queue fed
-  with `loop.call_soon_threadsafe`). With `manual_ack`, a QoS 1 message is PUBACKed only when
-  the application calls `ack()` after committing it, and only on the connection it came on.
+- paho's socket is watched by the event loop (paho's external-loop callbacks): a packet is
+  read, handed to the application and acknowledged on the loop's own thread, and written from
+  it — no hand-over between threads per message. Only the blocking connect (name lookup, TCP
+  and TLS handshakes) and the Will factory run on a short-lived thread.
+- Inbound messages and connection changes arrive in order on `events` (an asyncio.Queue).
+  With `manual_ack`, a QoS 1 message is PUBACKed only when the application calls `ack()`
+  after committing it, and only on the connection it came on.
 - `publish()` waits for the PUBACK with a timeout and never blocks the event loop; nothing is
   published or awaited inside paho's callbacks.
 """
@@ -17,9 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
 import random
-import select
 import socket
 import threading
 from collections.abc import Callable
@@ -27,8 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.client import _socketpair_compat
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -37,7 +38,9 @@ from sync.backoff import backoff_delay
 from sync.latency_trace import mark
 
 log = logging.getLogger(__name__)
-LOOP_TICK_S = 0.05
+MISC_TICK_S = 1.0
+"""How often paho's keep-alive bookkeeping runs (PINGREQ due, a silent link given up)."""
+OK = mqtt.MQTT_ERR_SUCCESS
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ SessionEvent = Connected | Subscribed | Disconnected | Message
 
 
 class MqttSession:
-    """One broker connection kept alive by a network thread; use from one asyncio loop."""
+    """One broker connection kept alive by a task of the asyncio loop it is started on; use it
+    from that loop only."""
 
     def __init__(self, config: SessionConfig, will_factory: Callable[[], Will | None] | None = None,
                  rng: random.Random | None = None) -> None:
@@ -123,12 +127,17 @@ class MqttSession:
         self._will_factory = will_factory
         self._rng = rng or random.Random()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._acks: queue.SimpleQueue[tuple[int, int, int]] = queue.SimpleQueue()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._ended: asyncio.Future[None] | None = None
+        self._watched: Any = None  # the socket the loop reads, while a connection is up
+        self._writer_on = False
+        self._write_due = False
         self._waiters: dict[int, asyncio.Future[bool]] = {}
         self._generation = 0
         self._connected = False
+        self._accepted = False
         self._refused: str | None = None
         self._warned = False
         self._client = self._make_client()
@@ -150,9 +159,9 @@ class MqttSession:
         c.on_message = self._on_message
         c.on_publish = self._on_publish
         c.on_socket_open = _no_delay
-        # Writes happen only on our network thread: publish() from the loop thread queues the
-        # packet and wakes select() instead of writing the socket concurrently.
-        c.on_socket_register_write = lambda *_: None
+        c.on_socket_close = self._on_socket_close
+        c.on_socket_register_write = self._on_register_write
+        c.on_socket_unregister_write = self._on_unregister_write
         return c
 
     @property
@@ -174,26 +183,32 @@ class MqttSession:
 
     async def start(self) -> None:
         """Start connecting in the background; progress arrives on `events`."""
-        if self._thread is not None:
+        if self._task is not None:
             return
         self._loop = asyncio.get_running_loop()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"mqtt-{self.config.client_id}",
-                                        daemon=True)
-        self._thread.start()
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name=f"mqtt-{self.config.client_id}")
 
     async def stop(self, final: list[tuple[str, bytes, int, bool]] | None = None,
                    wait_s: float = 5.0) -> None:
         """Publish `final` messages (topic, payload, qos, retain) if connected, then DISCONNECT
-        cleanly (so the Will is not sent) and end the network thread."""
+        cleanly (so the Will is not sent) and end the session's task."""
         for topic, payload, qos, retain in final or []:
             await self.publish(topic, payload, qos, retain, wait_s=wait_s)
-        self._stop.set()
-        with contextlib.suppress(Exception):
-            self._client.disconnect()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, wait_s)
-            self._thread = None
+        self._stopping = True
+        self._wake.set()
+        if self._watched is not None:
+            # Written by the loop like any packet; paho closes the socket once it is out.
+            with contextlib.suppress(Exception):
+                self._client.disconnect()
+        task, self._task = self._task, None
+        if task is not None:
+            done, _ = await asyncio.wait([task], timeout=wait_s)
+            if not done:
+                self._close_socket()
+                task.cancel()
+                await asyncio.wait([task], timeout=1.0)
         for fut in self._waiters.values():
             if not fut.done():
                 fut.set_result(False)
@@ -201,11 +216,9 @@ class MqttSession:
 
     def abort(self) -> None:
         """Drop the connection without DISCONNECT (the broker will publish the Will)."""
-        self._stop.set()
-        sock = self._client.socket()
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.close()
+        self._stopping = True
+        self._wake.set()
+        self._close_socket()
 
     async def wait_connected(self, wait_s: float) -> bool:
         """Poll until connected or `wait_s` seconds pass."""
@@ -228,12 +241,12 @@ class MqttSession:
             props.MessageExpiryInterval = max(1, expiry_s)
         mark("mqtt.publish")
         info = self._client.publish(topic, payload, qos, retain, props)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+        if info.rc != OK:
             return False
         if qos == 0:
             return True
-        # on_publish reaches this loop through call_soon_threadsafe, so it always runs after
-        # the waiter below is registered, even when the PUBACK came back first.
+        # The packet is written from a later turn of this loop, so its PUBACK cannot be read
+        # before the waiter below is registered.
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiters[info.mid] = fut
         try:
@@ -244,35 +257,63 @@ class MqttSession:
             self._waiters.pop(info.mid, None)
 
     def ack(self, msg: Message) -> None:
-        """PUBACK `msg` (manual_ack): sent by the network thread, and only if the connection it
-        arrived on is still the current one — otherwise the broker redelivers it."""
-        if msg.qos > 0 and self.config.manual_ack:
-            self._acks.put((msg.generation, msg.mid, msg.qos))
+        """PUBACK `msg` (manual_ack), only if the connection it arrived on is still the current
+        one — otherwise the broker redelivers it."""
+        if (msg.qos > 0 and self.config.manual_ack and self._connected
+                and msg.generation == self._generation):
+            self._client.ack(msg.mid, msg.qos)
 
-    # --- network thread -------------------------------------------------------------------
+    # --- one connection -------------------------------------------------------------------
 
     def _emit(self, ev: SessionEvent) -> None:
-        loop = self._loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self.events.put_nowait, ev)
+        self.events.put_nowait(ev)
 
-    def _run(self) -> None:
+    async def _run(self) -> None:
         attempt = 0
         cfg = self.config
-        while not self._stop.is_set():
-            ok = self._connect_once()
-            if ok:
+        while not self._stopping:
+            if await self._connect_once():
                 attempt = 0
-            if self._stop.is_set():
+            if self._stopping:
                 break
             delay = backoff_delay(attempt, cfg.reconnect_min_s, cfg.reconnect_max_s,
                                   self._rng.random())
             attempt += 1
-            self._stop.wait(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
 
-    def _connect_once(self) -> bool:
+    async def _connect_once(self) -> bool:
         """One connection: connect, run until it ends. True if the broker accepted it."""
+        self._refused = None
+        self._accepted = False
+        try:
+            await self._off_loop(self._open)
+        except Exception as e:  # name lookup, refused, TLS, timeout: try again later
+            self._emit(Disconnected(f"connect failed: {e}", self._generation))
+            return False
+        loop = asyncio.get_running_loop()
+        self._watched = sock = self._client.socket()
+        if sock is None:
+            self._watched = None
+            self._emit(Disconnected("connect failed: no socket", self._generation))
+            return False
+        self._ended = loop.create_future()
+        loop.add_reader(sock, self._on_readable)
+        self._write_soon()  # CONNECT was queued on the connecting thread
+        if self._stopping:
+            with contextlib.suppress(Exception):
+                self._client.disconnect()
+        misc = asyncio.create_task(self._misc())
+        try:
+            await self._ended
+        finally:
+            misc.cancel()
+            self._close_socket()
+            self._lost("connection lost")
+        return self._accepted
+
+    def _open(self) -> None:
+        """Blocking, on a thread: ask the Will, open the socket (TCP, TLS), queue CONNECT."""
         cfg, c = self.config, self._client
         will = self._will_factory() if self._will_factory else None
         if will is not None:
@@ -281,40 +322,107 @@ class MqttSession:
             c.will_clear()
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = cfg.session_expiry_s
-        self._refused = None
-        try:
-            c.connect(cfg.host, cfg.port, cfg.keepalive_s, clean_start=cfg.clean_start,
-                      properties=props)
-        except (OSError, ValueError) as e:
-            self._emit(Disconnected(f"connect failed: {e}", self._generation))
-            return False
-        accepted = False
-        while not self._stop.is_set():
-            rc = loop_once(c, LOOP_TICK_S)
-            accepted = accepted or self._connected
-            if rc != mqtt.MQTT_ERR_SUCCESS or self._refused is not None:
-                break
-            self._drain_acks()
-        if self._stop.is_set():
-            with contextlib.suppress(Exception):
-                c.disconnect()
-                for _ in range(20):
-                    if loop_once(c, LOOP_TICK_S) != mqtt.MQTT_ERR_SUCCESS:
-                        break
-        if self._refused is not None:
-            with contextlib.suppress(Exception):
-                c.disconnect()
-        self._lost("connection lost")
-        return accepted
+        c.connect(cfg.host, cfg.port, cfg.keepalive_s, clean_start=cfg.clean_start,
+                  properties=props)
 
-    def _drain_acks(self) -> None:
-        while True:
-            try:
-                gen, mid, qos = self._acks.get_nowait()
-            except queue.Empty:
+    async def _off_loop(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on a daemon thread (a stuck connect must not hold up the process's exit);
+        if the wait is cancelled, whatever socket it opens is closed when it returns."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+
+        def settle(err: BaseException | None) -> None:
+            if fut.done():
                 return
-            if gen == self._generation and self._connected:
-                self._client.ack(mid, qos)
+            if err is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(err)
+
+        def run() -> None:
+            err: BaseException | None = None
+            try:
+                fn()
+            except BaseException as e:
+                err = e
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(settle, err)
+
+        threading.Thread(target=run, name=f"mqtt-connect-{self.config.client_id}",
+                         daemon=True).start()
+        try:
+            await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            fut.add_done_callback(lambda _f: self._close_socket())
+            raise
+
+    async def _misc(self) -> None:
+        while True:
+            await asyncio.sleep(MISC_TICK_S)
+            if self._client.loop_misc() != OK:
+                self._close_socket()
+                return
+
+    def _on_readable(self) -> None:
+        c = self._client
+        rc = c.loop_read()
+        sock = c.socket()
+        # TLS may hold decrypted bytes the kernel no longer reports readable.
+        while rc == OK and sock is not None and getattr(sock, "pending", lambda: 0)() > 0:
+            rc = c.loop_read()
+        if rc != OK or self._refused is not None:
+            self._close_socket()
+
+    def _write_soon(self) -> None:
+        if not self._write_due and self._loop is not None:
+            self._write_due = True
+            self._loop.call_soon(self._write)
+
+    def _write(self) -> None:
+        """Write what paho queued; wait for the socket to drain only when the kernel's buffer
+        is full (paho then keeps the rest queued)."""
+        self._write_due = False
+        sock = self._watched
+        if sock is None:
+            return
+        rc = self._client.loop_write()  # always: paho forgets it asked us to write only here
+        mark("mqtt.written")
+        if rc != OK:
+            self._close_socket()
+        elif self._client.want_write() and not self._writer_on and self._watched is sock:
+            assert self._loop is not None
+            self._loop.add_writer(sock, self._write)
+            self._writer_on = True
+
+    def _on_register_write(self, _c: mqtt.Client, _u: Any, _sock: Any) -> None:
+        # Called on the connecting thread too, for CONNECT: _connect_once writes that one.
+        if self._watched is not None:
+            self._write_soon()
+
+    def _on_unregister_write(self, _c: mqtt.Client, _u: Any, _sock: Any) -> None:
+        if self._writer_on and self._loop is not None and self._watched is not None:
+            self._loop.remove_writer(self._watched)
+        self._writer_on = False
+
+    def _on_socket_close(self, _c: mqtt.Client, _u: Any, sock: Any) -> None:
+        if sock is self._watched:
+            self._unwatch()
+
+    def _unwatch(self) -> None:
+        sock, self._watched = self._watched, None
+        if sock is not None and self._loop is not None:
+            self._loop.remove_reader(sock)
+            if self._writer_on:
+                self._loop.remove_writer(sock)
+        self._writer_on = False
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
+
+    def _close_socket(self) -> None:
+        """End the current connection without DISCONNECT."""
+        self._unwatch()
+        with contextlib.suppress(Exception):
+            self._client._sock_close()
 
     def _lost(self, reason: str) -> None:
         if self._connected:
@@ -323,6 +431,8 @@ class MqttSession:
         elif self._refused:
             self._emit(Disconnected(self._refused, self._generation))
             self._refused = ""  # reported once per attempt
+
+    # --- paho's callbacks, on the loop's thread ---------------------------------------------
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: mqtt.ConnectFlags,
                     rc: Any, _p: Any) -> None:
@@ -334,7 +444,7 @@ class MqttSession:
             return
         self._warned = False
         self._generation += 1
-        self._connected = True
+        self._connected = self._accepted = True
         if self.config.subscriptions:
             client.subscribe([(t, SubscribeOptions(qos=q)) for t, q in self.config.subscriptions])
         self._emit(Connected(bool(flags.session_present), self._generation))
@@ -358,15 +468,9 @@ class MqttSession:
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, rc: Any, _p: Any) -> None:
         mark("mqtt.puback")
-        loop = self._loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._resolve, mid, not rc.is_failure)
-
-    def _resolve(self, mid: int, ok: bool) -> None:
         fut = self._waiters.get(mid)
         if fut is not None and not fut.done():
-            fut.set_result(ok)
+            fut.set_result(not rc.is_failure)
 
 
 def _no_delay(_c: mqtt.Client, _u: Any, sock: Any) -> None:
@@ -375,43 +479,3 @@ def _no_delay(_c: mqtt.Client, _u: Any, sock: Any) -> None:
     after an events ack) waits for the peer's delayed ACK, up to 40 ms on Linux."""
     with contextlib.suppress(OSError, AttributeError):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def loop_once(c: mqtt.Client, timeout_s: float) -> MQTTErrorCode:
-    """One turn of paho's `loop()`, waiting with poll() instead of select(): select() fails on
-    a descriptor numbered 1024 or more, which a process holding many files or sessions (the
-    fleet simulator, a busy box) reaches — paho then reports the connection lost at once."""
-    sock = c.socket()
-    if sock is None:
-        return mqtt.MQTT_ERR_NO_CONN
-    pending = sock.pending() if hasattr(sock, "pending") else 0
-    # paho wakes its loop through this socket pair when another thread queues a packet; its
-    # loop() makes the pair (connecting closes it), so this stand-in must make it too.
-    if c._sockpairR is None or c._sockpairW is None:
-        c._reset_sockets(sockpair_only=True)
-        c._sockpairR, c._sockpairW = _socketpair_compat()
-    wake: socket.socket | None = c._sockpairR
-    poller = select.poll()
-    try:
-        poller.register(sock, select.POLLIN | (select.POLLOUT if c.want_write() else 0))
-        if wake is not None:
-            poller.register(wake, select.POLLIN)
-        ready = dict(poller.poll(0 if pending > 0 else int(timeout_s * 1000)))
-    except (OSError, ValueError, TypeError):
-        return mqtt.MQTT_ERR_CONN_LOST
-    fd = sock.fileno()
-    if ready.get(fd, 0) & (select.POLLIN | select.POLLERR | select.POLLHUP) or pending > 0:
-        rc = c.loop_read()
-        if rc or c.socket() is None:
-            return rc
-    woken = wake is not None and ready.get(wake.fileno(), 0) & select.POLLIN
-    if woken:
-        with contextlib.suppress(BlockingIOError):
-            assert wake is not None
-            wake.recv(10000)
-    if woken or ready.get(fd, 0) & select.POLLOUT:
-        rc = c.loop_write()
-        mark("mqtt.written")
-        if rc or c.socket() is None:
-            return rc
-    return c.loop_misc()

@@ -7,6 +7,8 @@ import asyncio
 import os
 import random
 import resource
+import socket
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -244,17 +246,45 @@ async def test_a_session_works_when_its_socket_is_numbered_above_1023(
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-async def test_a_publish_wakes_the_network_thread_at_once(
+async def test_a_publish_goes_out_at_once_not_on_the_next_tick(
         broker: Broker, sessions: list[MqttSession], monkeypatch: pytest.MonkeyPatch) -> None:
-    # With a network tick longer than the wait, the PUBLISH and its PUBACK can only get
-    # through if queueing a packet wakes the thread (paho's socket pair), not the next tick.
+    # With paho's bookkeeping tick longer than the wait, the PUBLISH and its PUBACK can only
+    # get through if queueing a packet has the loop write it, not the next tick.
+    monkeypatch.setattr(mqtt_session, "MISC_TICK_S", 3 * T)
     sub = await started(sessions, cfg(broker.port, "wake-sub", subscriptions=(("t/#", 1),)))
     pub = await started(sessions, cfg(broker.port, "wake-pub", keepalive_s=60))
-    monkeypatch.setattr(mqtt_session, "LOOP_TICK_S", 3 * T)
-    await asyncio.sleep(0.2)  # the network thread is now waiting with the long tick
     assert await pub.publish("t/c", "取货单 3".encode(), qos=1, wait_s=T)
     msg = await next_of(sub, Message)
     assert isinstance(msg, Message) and msg.payload.decode() == "取货单 3"
+
+
+async def test_messages_are_read_and_published_on_the_loops_own_thread(
+        broker: Broker, sessions: list[MqttSession]) -> None:
+    # No network thread: once connected, a session runs no thread of its own, and a message
+    # published by one session reaches the other without one.
+    sub = await started(sessions, cfg(broker.port, "own-sub", subscriptions=(("t/#", 1),)))
+    pub = await started(sessions, cfg(broker.port, "own-pub"))
+    await asyncio.sleep(0.1)  # the connecting threads have returned
+    names = [t.name for t in threading.enumerate()]
+    assert not [n for n in names if n.startswith("mqtt")], names
+    for i in range(20):
+        assert await pub.publish(f"t/{i}", f"拣货单 {i}".encode(), qos=1, wait_s=T)
+    got = [await next_of(sub, Message) for _ in range(20)]
+    assert [m.payload.decode() for m in got if isinstance(m, Message)] == \
+        [f"拣货单 {i}" for i in range(20)]
+
+
+async def test_a_large_message_is_written_in_full_past_a_full_socket_buffer(
+        broker: Broker, sessions: list[MqttSession]) -> None:
+    # With a 4 KiB send buffer, 1 MiB cannot be written at once: the rest goes out as the
+    # socket drains (the loop watches it for writing only then).
+    sub = await started(sessions, cfg(broker.port, "big-sub", subscriptions=(("t/#", 1),)))
+    pub = await started(sessions, cfg(broker.port, "big-pub"))
+    pub._client.socket().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # type: ignore[union-attr]
+    body = "大".encode() * ((1 << 20) // 3)
+    assert await pub.publish("t/big", body, qos=1, wait_s=T)
+    msg = await next_of(sub, Message)
+    assert isinstance(msg, Message) and msg.payload == body
 
 
 async def test_every_connection_sends_each_packet_at_once(
