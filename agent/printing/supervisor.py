@@ -255,8 +255,11 @@ class PrinterSupervisor:
     async def _pause(self, seconds: float, *, wakeable: bool) -> None:
         # A backoff is cut short only by stop(), an idle wait also by a new job or command.
         event = self._wake if wakeable else self._stop
+        # asyncio.timeout, not wait_for: no task of its own, so a job handed over reaches
+        # this worker on the loop's next turn.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await event.wait()
 
     async def _poll(self) -> PrinterStatus | None:
         t = self._conn

@@ -95,12 +95,13 @@ class PrintQueue:
         result = await self.store.submit(pj, now, expires, self.config.max_depth, audit,
                                          claim=worker is not None and worker[0]())
         if result.created:
+            # The worker first: its printer gets the bytes while the events are told.
+            if result.claimed is not None and worker is not None:
+                worker[1](result.claimed, rendered)
             changes = [Change(result.job, Action.SUBMIT)]
             if result.claimed is not None:
                 changes.append(Change(result.claimed.job, Action.CLAIM))
             self._publish(changes)
-            if result.claimed is not None and worker is not None:
-                worker[1](result.claimed, rendered)
         return result
 
     async def get(self, job_id: str) -> Job | None:
