@@ -243,10 +243,10 @@ class MqttSession:
         info = self._client.publish(topic, payload, qos, retain, props)
         if info.rc != OK:
             return False
+        self._write_now()
         if qos == 0:
             return True
-        # The packet is written from a later turn of this loop, so its PUBACK cannot be read
-        # before the waiter below is registered.
+        # Its PUBACK is read on a later turn of this loop, after the waiter below is registered.
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiters[info.mid] = fut
         try:
@@ -262,6 +262,7 @@ class MqttSession:
         if (msg.qos > 0 and self.config.manual_ack and self._connected
                 and msg.generation == self._generation):
             self._client.ack(msg.mid, msg.qos)
+            self._write_now()
 
     # --- one connection -------------------------------------------------------------------
 
@@ -374,9 +375,15 @@ class MqttSession:
             self._close_socket()
 
     def _write_soon(self) -> None:
+        # paho asks from inside its own calls (with its locks held): write on the next turn,
+        # or at once when the caller is ours (_write_now).
         if not self._write_due and self._loop is not None:
             self._write_due = True
-            self._loop.call_soon(self._write)
+            self._loop.call_soon(self._write_now)
+
+    def _write_now(self) -> None:
+        if self._write_due:
+            self._write()
 
     def _write(self) -> None:
         """Write what paho queued; wait for the socket to drain only when the kernel's buffer
@@ -385,8 +392,10 @@ class MqttSession:
         sock = self._watched
         if sock is None:
             return
+        queued = self._client.want_write()
         rc = self._client.loop_write()  # always: paho forgets it asked us to write only here
-        mark("mqtt.written")
+        if queued:
+            mark("mqtt.written")
         if rc != OK:
             self._close_socket()
         elif self._client.want_write() and not self._writer_on and self._watched is sock:

@@ -110,7 +110,7 @@ class Uplink:
     # --- lifecycle -----------------------------------------------------------------------
 
     def _will(self) -> Will:
-        """Called by the network thread before every connect: a new durable session counter."""
+        """Asked before every connect, on the connecting thread: a new durable session counter."""
         assert self.outbox is not None
         self.bdseq = next_bdseq(self.outbox.number("session", "bdseq") or 0, wall_ms())
         self.outbox.put([("session", "bdseq", self.bdseq, None)])

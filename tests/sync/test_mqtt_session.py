@@ -165,7 +165,7 @@ async def test_manual_ack_redelivers_what_was_not_committed(
         assert isinstance(m, Message)
         if m.payload == b"a":
             s1.ack(m)
-    await asyncio.sleep(0.5)  # the ack goes out on the network thread's next tick
+    await asyncio.sleep(0.5)  # the PUBACK is written by the loop; give it time to reach the broker
     s1.abort()
     s2 = await started(sessions, box, subscribed=False)
     again = await drain_messages(s2, 1.0)
