@@ -6,10 +6,11 @@ documents, a label printer (TSPL, ZPL) label templates and label documents (docs
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from drivers import InvalidInput
-from drivers.print_budget import JobTooLarge
+from drivers.print_budget import Budget, JobTooLarge
 from drivers.profiles import PrinterProfile
 from sync.protocol import ProtocolError
 from sync.protocol import print_job as envelope
@@ -23,8 +24,13 @@ if TYPE_CHECKING:
 
 LABEL_LANGUAGES = frozenset({"tspl", "zpl"})
 """Profile languages of label printers; every other language is a receipt printer's."""
-__all__ = ["MAX_COPIES", "PrintJob", "canonical_json", "is_label_printer", "parse_job",
-           "render_job"]
+INLINE_MAX_BYTES = 4096
+"""A receipt job of at most this many bytes of JSON may be rendered on the event loop."""
+INLINE_CPU_S = 0.002
+"""CPU time a rendering may take on the event loop before it goes to a thread instead."""
+_RENDERERS = frozenset({"agent.printing.templates", "drivers.escpos.encoder"})
+__all__ = ["INLINE_CPU_S", "INLINE_MAX_BYTES", "MAX_COPIES", "PrintJob", "canonical_json",
+           "is_label_printer", "parse_job", "render_inline", "render_job"]
 
 
 def parse_job(raw: object) -> PrintJob:
@@ -41,9 +47,25 @@ def is_label_printer(profile: PrinterProfile) -> bool:
     return profile.language in LABEL_LANGUAGES
 
 
-def render_job(job: PrintJob, profile: PrinterProfile) -> Encoded:
+def render_inline(job: PrintJob, profile: PrinterProfile, size: int,
+                  cpu_s: float = INLINE_CPU_S) -> Encoded | None:
+    """`job` (`size` bytes of JSON) rendered on the calling thread when that is cheap, else None:
+    raw bytes, or a receipt job of at most INLINE_MAX_BYTES that needs no raster (no image,
+    raster text or raster symbol) and under `cpu_s` of CPU. InvalidInput for bad content."""
+    if job.raw is None and (is_label_printer(profile) or size > INLINE_MAX_BYTES
+                            or not _RENDERERS.issubset(sys.modules)):
+        return None  # (the first job imports the renderers, on a thread)
+    try:
+        # No pixels and no raster rows: the encoder charges both before drawing anything.
+        return render_job(job, profile, Budget("document", 0, 0, cpu_s))
+    except JobTooLarge:
+        return None  # over this budget, not necessarily over the real one: a thread decides
+
+
+def render_job(job: PrintJob, profile: PrinterProfile, budget: Budget | None = None) -> Encoded:
     """The bytes for one copy of `job` on a printer of `profile`; InvalidInput if content is bad,
-    JobTooLarge (an InvalidInput) if it would cost more than drivers.print_budget allows."""
+    JobTooLarge (an InvalidInput) if it would cost more than `budget` (by default what
+    drivers.print_budget allows a receipt document) or a label's budget."""
     from agent.printing.templates import TEMPLATES as RECEIPT_TEMPLATES
     from agent.printing.templates import build_document
     from drivers.escpos.document import parse_document
@@ -59,10 +81,10 @@ def render_job(job: PrintJob, profile: PrinterProfile) -> Encoded:
                                        f"profile {profile.name} is a receipt printer "
                                        f"({profile.language}); send it to a label printer")
     if job.template is None:
-        return encode(parse_document(job.body.get("document")), profile)
+        return encode(parse_document(job.body.get("document")), profile, budget)
     doc = build_document(job.template, job.body.get("data"), profile)
     try:
-        return encode(doc, profile)
+        return encode(doc, profile, budget)
     except JobTooLarge as e:
         raise JobTooLarge("data", f"the {job.template} is too large to print "
                                   f"({e.field}: {e.reason})") from None

@@ -19,7 +19,7 @@ import zxingcpp
 from PIL import Image, ImageChops
 
 from agent.cli import main
-from agent.printing.jobs import parse_job, render_job
+from agent.printing.jobs import INLINE_MAX_BYTES, parse_job, render_inline, render_job
 from agent.printing.templates import build_document
 from drivers import InvalidInput
 from drivers.escpos.document import Columns, Text, parse_document
@@ -176,3 +176,53 @@ def test_cli_render_writes_exact_bytes_and_png(tmp_path: Path,
     assert "data.total:" in capsys.readouterr().err
     assert main(["print", "render", str(job_file), "--profile", "nope", "--format", "escpos",
                  "-o", str(out)]) == 2
+
+
+def _document(*blocks: dict[str, Any], printer: str = "front") -> dict[str, Any]:
+    return {"id": "inline-1", "printer": printer, "document": {"blocks": list(blocks)}}
+
+
+def _size(raw: dict[str, Any]) -> int:
+    return len(json.dumps(raw, ensure_ascii=False).encode())
+
+
+def test_a_small_text_job_is_rendered_inline_to_the_same_bytes() -> None:
+    # The cloud intake renders such a job on the event loop instead of a thread.
+    profile = get_profile("generic-cn-80")
+    raw = _document({"type": "text", "text": "拣货单 重庆江北仓", "bold": True},
+                    {"type": "columns", "cells": [{"text": "不锈钢合页", "width": 36},
+                                                  {"text": "x 12", "width": 12, "align": "right"}]},
+                    {"type": "cut"})
+    job = parse_job(raw)
+    render_job(job, profile)  # the first job of a process imports the renderers (on a thread)
+    inline = render_inline(job, profile, _size(raw))
+    assert inline is not None and inline == render_job(job, profile)
+
+
+@pytest.mark.parametrize(("profile", "raw", "size"), [
+    # raster text (a profile without native Chinese), an image, a label printer, a large job
+    ("raster-80", _document({"type": "text", "text": "拣货单"}), None),
+    ("generic-cn-80", _document({"type": "image", "png": _png(8)}), None),
+    ("tspl-203", {"id": "l-1", "printer": "label", "template": "price_label",
+                  "data": {"name": "不锈钢合页", "price": "12.50"}}, None),
+    ("generic-cn-80", _document({"type": "text", "text": "合页"}), INLINE_MAX_BYTES + 1),
+])
+def test_a_job_that_needs_raster_or_is_large_goes_to_a_thread(
+        profile: str, raw: dict[str, Any], size: int | None) -> None:
+    job = parse_job(raw)
+    assert render_inline(job, get_profile(profile), size or _size(raw)) is None
+
+
+def test_a_rendering_over_its_inline_cpu_goes_to_a_thread() -> None:
+    raw = _document({"type": "text", "text": "不锈钢合页 x 12"})
+    assert render_inline(parse_job(raw), get_profile("generic-cn-80"), _size(raw),
+                         cpu_s=0.0) is None
+
+
+def test_bad_content_is_refused_inline_as_on_a_thread() -> None:
+    raw = _document({"type": "text", "text": "合页", "align": "diagonal"})
+    with pytest.raises(InvalidInput) as inline:
+        render_inline(parse_job(raw), get_profile("generic-cn-80"), _size(raw))
+    with pytest.raises(InvalidInput) as threaded:
+        render_job(parse_job(raw), get_profile("generic-cn-80"))
+    assert inline.value.field == threaded.value.field == "document.blocks[0].align"
