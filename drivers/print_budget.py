@@ -71,15 +71,25 @@ class Budget:
 
     def __init__(self, what: str, max_pixels: int, max_rows: int,
                  max_cpu_s: float = MAX_RENDER_CPU_S,
-                 clock: Callable[[], float] = time.thread_time) -> None:
+                 clock: Callable[[], float] = time.thread_time,
+                 max_qr: int | None = None) -> None:
         self.what = what
         self.max_pixels = max_pixels
         self.max_rows = max_rows
         self.max_cpu_s = max_cpu_s
+        self.max_qr = max_qr
         self.clock = clock
         self.pixels = 0
         self.rows = 0
+        self.qr = 0
         self.started = clock()
+
+    def charge_qr(self, path: str) -> None:
+        """Count one QR symbol about to be computed (milliseconds of CPU each, in Python);
+        JobTooLarge at `path` past `max_qr` (None: no limit but the CPU budget)."""
+        self.qr += 1
+        if self.max_qr is not None and self.qr > self.max_qr:
+            raise JobTooLarge(path, f"this {self.what} has more than {self.max_qr} QR codes")
 
     def charge_pixels(self, n: int, path: str) -> None:
         """Count `n` decoded image pixels; JobTooLarge at `path` past the limit."""

@@ -299,6 +299,7 @@ def _qr(w: _Writer, b: QR, path: str) -> None:
     p = w.p
     size = _range(b.size, 1, 16, f"{path}.size")
     align = _align(b.align, f"{path}.align")
+    w.budget.charge_qr(path)
     qr = symbols.qr_symbol(b.data, b.ec, path)
     dots = len(qr.matrix) * size
     if dots > p.paper_dots:

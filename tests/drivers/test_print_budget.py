@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from drivers import InvalidInput
-from drivers.escpos.document import Document, Text, parse_document
+from drivers.escpos.document import QR, Document, Text, parse_document
 from drivers.escpos.encoder import encode
 from drivers.label import encode_label, parse_label
 from drivers.label.document import LabelDocument
@@ -111,6 +111,20 @@ def test_receipt_rendering_has_a_cpu_budget() -> None:
         encode(doc, get_profile("generic-cn-80"), budget)
     assert e.value.field == "document.blocks[2]"
     assert encode(doc, get_profile("generic-cn-80"), document_budget()).data
+
+
+def test_qr_codes_are_counted_before_their_symbol_is_computed() -> None:
+    # A budget may allow no QR code (the box's inline rendering, agent/printing/jobs.py): the
+    # second block is refused before segno spends milliseconds on it.
+    doc = Document((Text("取货码"), QR("SL-20261207-0001", size=5), QR("SL-2", size=5)))
+    profile = get_profile("generic-cn-80")
+    with pytest.raises(JobTooLarge, match="more than 0 QR codes") as e:
+        encode(doc, profile, Budget("document", 0, 0, max_qr=0))
+    assert e.value.field == "document.blocks[1]"
+    with pytest.raises(JobTooLarge) as e:
+        encode(doc, profile, Budget("document", 0, 0, max_qr=1))
+    assert e.value.field == "document.blocks[2]"
+    assert encode(doc, profile, document_budget()).data  # no limit on QR codes by default
 
 
 def label_image(x: float, data: bytes) -> dict[str, object]:

@@ -206,11 +206,24 @@ def test_a_small_text_job_is_rendered_inline_to_the_same_bytes() -> None:
     ("tspl-203", {"id": "l-1", "printer": "label", "template": "price_label",
                   "data": {"name": "不锈钢合页", "price": "12.50"}}, None),
     ("generic-cn-80", _document({"type": "text", "text": "合页"}), INLINE_MAX_BYTES + 1),
+    # a QR code (its symbol costs milliseconds to compute)
+    ("generic-cn-80", _document({"type": "qr", "data": "SL-1"}), None),
 ])
 def test_a_job_that_needs_raster_or_is_large_goes_to_a_thread(
         profile: str, raw: dict[str, Any], size: int | None) -> None:
     job = parse_job(raw)
     assert render_inline(job, get_profile(profile), size or _size(raw)) is None
+
+
+@pytest.mark.parametrize("name", ["sales_slip", "picking_list", "receipt", "document"])
+def test_an_example_rendered_inline_is_what_a_thread_renders(name: str) -> None:
+    # Whether it fits the inline CPU depends on the machine; what comes out must not.
+    raw = json.loads((JOBS / f"{name}.json").read_text(encoding="utf-8"))
+    profile = get_profile("generic-cn-80")
+    job = parse_job({**raw, "printer": "front"})
+    threaded = render_job(job, profile)
+    inline = render_inline(job, profile, _size(raw))
+    assert inline is None or inline == threaded
 
 
 def test_a_rendering_over_its_inline_cpu_goes_to_a_thread() -> None:
