@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.serialization import (  # noqa: E402
     PublicFormat,
 )
 
+from bench.rows import Row, add_json_flag, emit  # noqa: E402
 from drivers.profiles import get_profile  # noqa: E402
 from drivers.sim.printer import SimEscposPrinter  # noqa: E402
 from drivers.sim.shells import TcpShell  # noqa: E402
@@ -126,7 +127,7 @@ def measure(cmd: list[str], idle_s: float) -> Sample:
             proc.wait()
 
 
-def main(runs: int, idle_s: float, limit_mib: float, check: bool) -> int:
+def main(runs: int, idle_s: float, limit_mib: float, check: bool, as_json: bool = False) -> int:
     key = Ed25519PrivateKey.generate().public_key()
     hq_pubkey = base64.b64encode(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
     daemon: dict[str, list[Sample]] = {"printer": [], "shop": []}
@@ -159,15 +160,23 @@ def main(runs: int, idle_s: float, limit_mib: float, check: bool) -> int:
           f"{med(base, False):9.2f}")
     ok = med(printer, True) < limit_mib
     print(f"printer idle RSS < {limit_mib:.0f} MiB: {'yes' if ok else 'NO'}")
+    bare_rss, bare_start = "bare aiohttp process idle RSS", "bare aiohttp process start to ready"
+    emit([Row(f"box daemon idle RSS, {kind}", med(samples, True), "MiB", bare_rss,
+              med(base, True), better="lower", note=f"median of {runs} starts")
+          for kind, samples in daemon.items()]
+         + [Row(f"box daemon start to ready, {kind}", med(samples, False), "s", bare_start,
+                med(base, False), better="lower") for kind, samples in daemon.items()],
+         as_json)
     return 0 if ok or not check else 1
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--idle", type=float, default=12.0,
                     help="seconds idle before reading (the daemon trims its heap 10 s after READY)")
     ap.add_argument("--limit-mib", type=float, default=60.0)
     ap.add_argument("--check", action="store_true")
+    add_json_flag(ap)
     args = ap.parse_args()
-    raise SystemExit(main(args.runs, args.idle, args.limit_mib, args.check))
+    raise SystemExit(main(args.runs, args.idle, args.limit_mib, args.check, args.json))
