@@ -63,3 +63,17 @@ def test_the_table_and_the_report_block(tmp_path: Path) -> None:
     fresh = tmp_path / "new.md"
     write_report(block, fresh)
     assert BEGIN in fresh.read_text(encoding="utf-8")
+
+
+def test_every_bench_takes_json() -> None:
+    # make bench runs each bench with --json; one that refuses it gives no rows and its figures
+    # are missing from the report (bench_hq_workers and bench_idle_rss did, until 2026-12-07).
+    import subprocess
+    import sys
+
+    from bench.run_all import HERE
+
+    for script in sorted(HERE.glob("bench_*.py")):
+        done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0 and "--json" in done.stdout, script.name
