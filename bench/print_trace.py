@@ -21,7 +21,7 @@ CHAIN: tuple[tuple[str, str, str], ...] = (
     ("box", "mqtt.message", "broker → box read it"),
     ("box", "box.loop", "box: off the session's queue"),
     ("box", "box.intake", "box: dispatch parsed"),
-    ("box", "box.checked", "box: job rendered to check it (thread)"),
+    ("box", "box.checked", "box: job rendered to check it (inline if small, else a thread)"),
     ("box", "queue.commit", "box: queue entry + claim committed"),
     ("box", "worker.step", "box: worker woken"),
     ("box", "worker.status", "box: printer status asked (DLE EOT)"),

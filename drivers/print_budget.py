@@ -2,7 +2,8 @@
 
 A receipt document and a label each get a Budget: decoded image pixels (read from PNG headers,
 never by decoding), raster rows (bitmap rows the printer is sent) and CPU seconds spent
-rendering (`clock` is passed in; the default reads the rendering thread's CPU time). Going over
+rendering (`clock` is passed in; the default reads the rendering thread's CPU time); QR codes
+are counted too, limited only where a caller asks (`max_qr`). Going over
 raises JobTooLarge naming the block or element; the local API answers it with HTTP 413.
 """
 

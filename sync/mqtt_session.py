@@ -75,7 +75,6 @@ class MqttSession:
         self._waiters: dict[int, asyncio.Future[bool]] = {}
         self._generation = 0
         self._connected = False
-        self._accepted = False
         self._refused: str | None = None
         self._warned = False
         self._client = self._make_client()
@@ -219,12 +218,13 @@ class MqttSession:
                                   self._rng.random())
             attempt += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     async def _connect_once(self) -> bool:
         """One connection: connect, run until it ends. True if the broker accepted it."""
         self._refused = None
-        self._accepted = False
+        generation = self._generation
         try:
             await self._off_loop(self._open)
         except Exception as e:  # name lookup, refused, TLS, timeout: try again later
@@ -249,7 +249,7 @@ class MqttSession:
             misc.cancel()
             self._close_socket()
             self._lost("connection lost")
-        return self._accepted
+        return self._generation != generation
 
     def _open(self) -> None:
         """Blocking, on a thread: ask the Will, open the socket (TCP, TLS), queue CONNECT."""
@@ -391,7 +391,7 @@ class MqttSession:
             return
         self._warned = False
         self._generation += 1
-        self._connected = self._accepted = True
+        self._connected = True
         if self.config.subscriptions:
             client.subscribe([(t, SubscribeOptions(qos=q)) for t, q in self.config.subscriptions])
         self._emit(Connected(bool(flags.session_present), self._generation))

@@ -4,11 +4,23 @@ and the text around it kept."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.rows import Row
-from bench.run_all import BEGIN, END, BenchRun, parse_row, report, run_bench, table, write_report
+from bench.run_all import (
+    BEGIN,
+    END,
+    HERE,
+    BenchRun,
+    parse_row,
+    report,
+    run_bench,
+    table,
+    write_report,
+)
 
 
 def test_a_row_is_a_json_object_with_name_value_and_unit() -> None:
@@ -68,11 +80,6 @@ def test_the_table_and_the_report_block(tmp_path: Path) -> None:
 def test_every_bench_takes_json() -> None:
     # make bench runs each bench with --json; one that refuses it gives no rows and its figures
     # are missing from the report (bench_hq_workers and bench_idle_rss did, until 2026-12-07).
-    import subprocess
-    import sys
-
-    from bench.run_all import HERE
-
     for script in sorted(HERE.glob("bench_*.py")):
         done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
                               text=True, timeout=120, check=False)

@@ -25,6 +25,7 @@ from sync.mqtt_session import (
     Subscribed,
     Will,
 )
+from tests.agent.conftest import eventually
 from tests.e2e.broker import Broker, broker
 from tests.e2e.cutproxy import CutProxy
 
@@ -165,7 +166,9 @@ async def test_manual_ack_redelivers_what_was_not_committed(
         assert isinstance(m, Message)
         if m.payload == b"a":
             s1.ack(m)
-    await asyncio.sleep(0.5)  # the PUBACK is written by the loop; give it time to reach the broker
+    # The broker handles one connection's packets in order: once this PUBLISH is acknowledged,
+    # the PUBACK written before it has been handled.
+    assert await s1.publish("t/fence", b"", qos=1, wait_s=T)
     s1.abort()
     s2 = await started(sessions, box, subscribed=False)
     again = await drain_messages(s2, 1.0)
@@ -264,9 +267,10 @@ async def test_messages_are_read_and_published_on_the_loops_own_thread(
     # published by one session reaches the other without one.
     sub = await started(sessions, cfg(broker.port, "own-sub", subscriptions=(("t/#", 1),)))
     pub = await started(sessions, cfg(broker.port, "own-pub"))
-    await asyncio.sleep(0.1)  # the connecting threads have returned
-    names = [t.name for t in threading.enumerate()]
-    assert not [n for n in names if n.endswith(("own-sub", "own-pub"))], names
+    def own_threads() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.endswith(("own-sub", "own-pub"))]
+
+    await eventually(lambda: not own_threads(), 5.0, "the connecting threads to end")
     for i in range(20):
         assert await pub.publish(f"t/{i}", f"拣货单 {i}".encode(), qos=1, wait_s=T)
     got = [await next_of(sub, Message) for _ in range(20)]
